@@ -1,0 +1,1308 @@
+//! Finds uses of dill's sinks in Python source.
+//!
+//! Names are never matched as text: every name is resolved through the bindings of the scope it
+//! is used in (imports, assignments, parameters, classes, comprehensions, `global`/`nonlocal`) to
+//! a fully qualified origin such as `dill._dill.loads`, and [`crate::rule::sink_for`] decides
+//! whether that origin is a sink. Function bodies run later than the code around them, so they
+//! are analysed after their enclosing scope, and a free name in them may be anything that scope
+//! ever bound. Branches are merged the same way: a name that may be dill is dill.
+//!
+//! A file the parser rejects is still checked by [`scan_tokens`], a scanner that skips strings
+//! and comments, follows import statements and reports dotted names that reach a sink. Its
+//! findings are marked degraded.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use rustpython_ast::{self as ast, Ranged};
+use rustpython_parser::Mode;
+
+use crate::rule::{self, Sink};
+
+/// How a sink is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UseKind {
+    /// The sink is called.
+    Call,
+    /// The sink is handed on without being called (`pool.map(dill.loads, xs)`).
+    Reference,
+}
+
+/// A sink use found in one piece of source, by byte range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// Index of the source piece (always 0 for a plain file, the code cell for notebooks).
+    pub piece: usize,
+    pub start: usize,
+    pub end: usize,
+    pub sink: &'static Sink,
+    pub kind: UseKind,
+}
+
+/// What analysing one file found.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    pub hits: Vec<Hit>,
+    /// Set when the parser rejected the source and the token scan was used; says why.
+    pub degraded: Option<String>,
+}
+
+/// The cheap test every file passes through first: a file without these bytes cannot import dill.
+pub fn mentions_dill(bytes: &[u8]) -> bool {
+    memchr::memmem::find(bytes, b"dill").is_some()
+}
+
+/// Analyses the pieces of one file (one for a plain file, the code cells of a notebook), which
+/// share one module namespace in order.
+pub fn analyze(pieces: &[&str]) -> Analysis {
+    let mut suites = Vec::with_capacity(pieces.len());
+    for (i, text) in pieces.iter().enumerate() {
+        match rustpython_parser::parse(text, Mode::Module, "<source>") {
+            Ok(ast::Mod::Module(module)) => suites.push(module.body),
+            Ok(_) => unreachable!("Mode::Module always yields a module"),
+            Err(err) => {
+                let offset = usize::from(err.offset).min(text.len());
+                let line = text[..offset].matches('\n').count() + 1;
+                let place = if pieces.len() > 1 {
+                    format!("cell {}, line {line}", i + 1)
+                } else {
+                    format!("line {line}")
+                };
+                let mut analysis = scan_pieces(pieces);
+                analysis.degraded = Some(format!(
+                    "the parser rejected it ({place}: {}); checked with the token scanner instead",
+                    err.error
+                ));
+                return analysis;
+            }
+        }
+    }
+    let mut binder = Binder::new();
+    for (i, suite) in suites.iter().enumerate() {
+        binder.piece = i;
+        binder.visit_body(0, suite);
+    }
+    binder.run_deferred();
+    let mut hits = binder.hits;
+    sort_hits(&mut hits);
+    // Deep trees are dropped here, on the caller's (large) stack.
+    drop(suites);
+    Analysis {
+        hits,
+        degraded: None,
+    }
+}
+
+fn sort_hits(hits: &mut Vec<Hit>) {
+    hits.sort_by_key(|h| (h.piece, h.start, h.end, h.kind));
+    hits.dedup_by(|a, b| a.piece == b.piece && a.start == b.start && a.end == b.end);
+}
+
+type Qual = Rc<str>;
+
+/// The names an import statement binds: `(local name, qualified origin)`.
+fn import_bindings(module: &str, asname: Option<&str>) -> (String, Qual) {
+    match asname {
+        Some(local) => (local.to_string(), Rc::from(module)),
+        None => {
+            let head = module.split('.').next().unwrap_or(module);
+            (head.to_string(), Rc::from(head))
+        }
+    }
+}
+
+fn import_from_bindings(module: &str, name: &str, asname: Option<&str>) -> Vec<(String, Qual)> {
+    if name == "*" {
+        return rule::star_exports(module)
+            .iter()
+            .map(|(local, qual)| (local.to_string(), Rc::from(*qual)))
+            .collect();
+    }
+    vec![(
+        asname.unwrap_or(name).to_string(),
+        Rc::from(format!("{module}.{name}")),
+    )]
+}
+
+fn builtin(name: &str) -> Option<Qual> {
+    matches!(name, "getattr" | "__import__").then(|| Rc::from(format!("builtins.{name}")))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScopeKind {
+    Module,
+    Function,
+    Class,
+    Comprehension,
+}
+
+/// Current binding of each name: `Some` for a value with a qualified origin, `None` for a name
+/// bound to anything else (which shadows outer bindings).
+type Flow = HashMap<String, Option<Qual>>;
+
+struct Scope {
+    kind: ScopeKind,
+    /// Where free names are looked up; for functions and lambdas this skips class scopes.
+    parent: Option<usize>,
+    flow: Flow,
+    /// Every qualified origin a name has held in this scope, for the functions that run later.
+    ever: HashMap<String, Qual>,
+    /// Function scopes: every name bound anywhere in the body (Python's local-variable rule).
+    locals: HashSet<String>,
+    globals: HashSet<String>,
+    nonlocals: HashSet<String>,
+}
+
+impl Scope {
+    fn new(kind: ScopeKind, parent: Option<usize>) -> Self {
+        Scope {
+            kind,
+            parent,
+            flow: Flow::new(),
+            ever: HashMap::new(),
+            locals: HashSet::new(),
+            globals: HashSet::new(),
+            nonlocals: HashSet::new(),
+        }
+    }
+}
+
+/// A function or lambda body, analysed once its enclosing scope is complete.
+enum Deferred<'a> {
+    Function {
+        args: &'a ast::Arguments,
+        body: &'a [ast::Stmt],
+        parent: usize,
+        piece: usize,
+    },
+    Lambda {
+        args: &'a ast::Arguments,
+        body: &'a ast::Expr,
+        parent: usize,
+        piece: usize,
+    },
+}
+
+struct Binder<'a> {
+    scopes: Vec<Scope>,
+    deferred: std::collections::VecDeque<Deferred<'a>>,
+    hits: Vec<Hit>,
+    piece: usize,
+}
+
+impl<'a> Binder<'a> {
+    fn new() -> Self {
+        Binder {
+            scopes: vec![Scope::new(ScopeKind::Module, None)],
+            deferred: Default::default(),
+            hits: Vec::new(),
+            piece: 0,
+        }
+    }
+
+    fn run_deferred(&mut self) {
+        while let Some(job) = self.deferred.pop_front() {
+            match job {
+                Deferred::Function {
+                    args,
+                    body,
+                    parent,
+                    piece,
+                } => {
+                    self.piece = piece;
+                    let s = self.function_scope(args, parent);
+                    collect_locals(body, &mut self.scopes[s]);
+                    self.visit_body(s, body);
+                }
+                Deferred::Lambda {
+                    args,
+                    body,
+                    parent,
+                    piece,
+                } => {
+                    self.piece = piece;
+                    let s = self.function_scope(args, parent);
+                    self.visit_expr(s, body);
+                }
+            }
+        }
+    }
+
+    fn function_scope(&mut self, args: &ast::Arguments, parent: usize) -> usize {
+        let mut scope = Scope::new(ScopeKind::Function, Some(parent));
+        for arg in args
+            .posonlyargs
+            .iter()
+            .chain(&args.args)
+            .chain(&args.kwonlyargs)
+        {
+            scope.locals.insert(arg.def.arg.to_string());
+            scope.flow.insert(arg.def.arg.to_string(), None);
+        }
+        for arg in args.vararg.iter().chain(&args.kwarg) {
+            scope.locals.insert(arg.arg.to_string());
+            scope.flow.insert(arg.arg.to_string(), None);
+        }
+        self.scopes.push(scope);
+        self.scopes.len() - 1
+    }
+
+    /// The scope whose functions' free names a function defined in `s` resolves through.
+    fn enclosing_for_functions(&self, mut s: usize) -> usize {
+        while self.scopes[s].kind == ScopeKind::Class {
+            s = self.scopes[s].parent.unwrap_or(0);
+        }
+        s
+    }
+
+    // ---- names -------------------------------------------------------------------------
+
+    fn lookup(&self, s: usize, name: &str) -> Option<Qual> {
+        let scope = &self.scopes[s];
+        if let Some(value) = scope.flow.get(name) {
+            return value.clone();
+        }
+        match scope.kind {
+            ScopeKind::Module => builtin(name),
+            ScopeKind::Function => {
+                if scope.globals.contains(name) {
+                    return self.lookup_finished(0, name);
+                }
+                if scope.locals.contains(name) && !scope.nonlocals.contains(name) {
+                    // Bound later in this body: not yet bound here.
+                    return None;
+                }
+                self.lookup_finished(scope.parent?, name)
+            }
+            // Class bodies and comprehensions run inline: the enclosing scope as it is now.
+            ScopeKind::Class | ScopeKind::Comprehension => self.lookup(scope.parent?, name),
+        }
+    }
+
+    /// Looks a name up in a scope whose code has all run: any origin it ever held counts.
+    fn lookup_finished(&self, s: usize, name: &str) -> Option<Qual> {
+        let scope = &self.scopes[s];
+        if let Some(qual) = scope.ever.get(name) {
+            return Some(qual.clone());
+        }
+        let bound_here = scope.flow.contains_key(name) || scope.locals.contains(name);
+        match scope.kind {
+            ScopeKind::Module if bound_here => None,
+            ScopeKind::Module => builtin(name),
+            ScopeKind::Function if scope.globals.contains(name) => self.lookup_finished(0, name),
+            ScopeKind::Function if bound_here && !scope.nonlocals.contains(name) => None,
+            ScopeKind::Comprehension if bound_here => None,
+            _ => self.lookup_finished(scope.parent?, name),
+        }
+    }
+
+    fn bind(&mut self, s: usize, name: &str, value: Option<Qual>) {
+        let mut target = s;
+        let scope = &self.scopes[s];
+        if scope.kind == ScopeKind::Function {
+            if scope.globals.contains(name) {
+                target = 0;
+            } else if scope.nonlocals.contains(name) {
+                let mut up = scope.parent;
+                while let Some(p) = up {
+                    let candidate = &self.scopes[p];
+                    if candidate.kind == ScopeKind::Function && candidate.locals.contains(name) {
+                        target = p;
+                        break;
+                    }
+                    up = candidate.parent;
+                }
+            }
+        }
+        let scope = &mut self.scopes[target];
+        if let Some(qual) = &value {
+            scope.ever.insert(name.to_string(), qual.clone());
+        }
+        scope.flow.insert(name.to_string(), value);
+    }
+
+    /// Binds every name in an assignment target to "something that is not an import".
+    fn bind_target(&mut self, s: usize, target: &'a ast::Expr) {
+        match target {
+            ast::Expr::Name(n) => self.bind(s, &n.id, None),
+            ast::Expr::Tuple(t) => t.elts.iter().for_each(|e| self.bind_target(s, e)),
+            ast::Expr::List(l) => l.elts.iter().for_each(|e| self.bind_target(s, e)),
+            ast::Expr::Starred(st) => self.bind_target(s, &st.value),
+            // `obj.attr = ...`, `x[i] = ...`: evaluate the object and index.
+            ast::Expr::Attribute(a) => self.visit_expr(s, &a.value),
+            ast::Expr::Subscript(sub) => {
+                self.visit_expr(s, &sub.value);
+                self.visit_expr(s, &sub.slice);
+            }
+            other => self.visit_expr(s, other),
+        }
+    }
+
+    /// The qualified origin of an expression, if it has one.
+    fn resolve(&self, s: usize, expr: &ast::Expr) -> Option<Qual> {
+        match expr {
+            ast::Expr::Name(n) => self.lookup(s, &n.id),
+            ast::Expr::Attribute(a) => {
+                let base = self.resolve(s, &a.value)?;
+                Some(Rc::from(format!("{base}.{}", a.attr)))
+            }
+            ast::Expr::NamedExpr(w) => self.resolve(s, &w.value),
+            ast::Expr::Call(call) => self.resolve_dynamic(s, call),
+            _ => None,
+        }
+    }
+
+    /// `importlib.import_module("dill")`, `__import__("dill")`, `getattr(dill, "loads")`.
+    fn resolve_dynamic(&self, s: usize, call: &ast::ExprCall) -> Option<Qual> {
+        let func = self.resolve(s, &call.func)?;
+        let literal = |i: usize| match call.args.get(i) {
+            Some(ast::Expr::Constant(c)) => match &c.value {
+                ast::Constant::Str(text) => Some(text.as_str()),
+                _ => None,
+            },
+            _ => None,
+        };
+        match &*func {
+            "importlib.import_module" => {
+                let name = literal(0)?;
+                (!name.starts_with('.')).then(|| Rc::from(name))
+            }
+            "builtins.__import__" => {
+                let name = literal(0)?;
+                let fromlist = call.args.get(3).or_else(|| {
+                    call.keywords
+                        .iter()
+                        .find(|k| k.arg.as_deref() == Some("fromlist"))
+                        .map(|k| &k.value)
+                });
+                let wants_leaf = fromlist.is_some_and(|f| !is_empty_literal(f));
+                if wants_leaf {
+                    Some(Rc::from(name))
+                } else {
+                    Some(Rc::from(name.split('.').next().unwrap_or(name)))
+                }
+            }
+            "builtins.getattr" => {
+                let base = self.resolve(s, call.args.first()?)?;
+                let attr = literal(1)?;
+                Some(Rc::from(format!("{base}.{attr}")))
+            }
+            _ => None,
+        }
+    }
+
+    fn sink_of(&self, s: usize, expr: &ast::Expr) -> Option<&'static Sink> {
+        self.resolve(s, expr).and_then(|q| rule::sink_for(&q))
+    }
+
+    fn report(&mut self, range: ast::text_size::TextRange, sink: &'static Sink, kind: UseKind) {
+        self.hits.push(Hit {
+            piece: self.piece,
+            start: range.start().into(),
+            end: range.end().into(),
+            sink,
+            kind,
+        });
+    }
+
+    // ---- statements ----------------------------------------------------------------------
+
+    fn visit_body(&mut self, s: usize, body: &'a [ast::Stmt]) {
+        for stmt in body {
+            self.visit_stmt(s, stmt);
+        }
+    }
+
+    /// Runs each branch from the current state and leaves the merge of their end states: a
+    /// name that may hold an origin after any branch holds it. `fallthrough` keeps the state
+    /// before the branches as one more possible outcome (no branch taken).
+    fn branches(&mut self, s: usize, fallthrough: bool, runs: Vec<Box<dyn FnOnce(&mut Self) + 'a>>) {
+        let before = self.scopes[s].flow.clone();
+        let mut merged: Option<Flow> = fallthrough.then(|| before.clone());
+        for run in runs {
+            self.scopes[s].flow = before.clone();
+            run(self);
+            let end = std::mem::take(&mut self.scopes[s].flow);
+            merged = Some(match merged {
+                None => end,
+                Some(acc) => merge(acc, end),
+            });
+        }
+        self.scopes[s].flow = merged.unwrap_or(before);
+    }
+
+    fn visit_stmt(&mut self, s: usize, stmt: &'a ast::Stmt) {
+        use ast::Stmt;
+        match stmt {
+            Stmt::FunctionDef(f) => {
+                self.visit_function_def(s, &f.name, &f.args, &f.body, &f.decorator_list)
+            }
+            Stmt::AsyncFunctionDef(f) => {
+                self.visit_function_def(s, &f.name, &f.args, &f.body, &f.decorator_list)
+            }
+            Stmt::ClassDef(c) => {
+                self.visit_exprs(s, &c.decorator_list);
+                self.visit_exprs(s, &c.bases);
+                for k in &c.keywords {
+                    self.visit_expr(s, &k.value);
+                }
+                self.scopes.push(Scope::new(ScopeKind::Class, Some(s)));
+                let cs = self.scopes.len() - 1;
+                self.visit_body(cs, &c.body);
+                self.bind(s, &c.name, None);
+            }
+            Stmt::Return(r) => self.visit_opt(s, r.value.as_deref()),
+            Stmt::Delete(d) => {
+                for target in &d.targets {
+                    self.bind_target(s, target);
+                }
+            }
+            Stmt::Assign(a) => self.visit_assign(s, &a.targets, Some(&a.value)),
+            Stmt::AnnAssign(a) => {
+                self.visit_assign(s, std::slice::from_ref(&a.target), a.value.as_deref())
+            }
+            Stmt::AugAssign(a) => {
+                self.visit_expr(s, &a.value);
+                self.visit_expr(s, &a.target);
+                self.bind_target(s, &a.target);
+            }
+            Stmt::TypeAlias(t) => self.visit_expr(s, &t.value),
+            Stmt::For(f) => self.visit_for(s, &f.target, &f.iter, &f.body, &f.orelse),
+            Stmt::AsyncFor(f) => self.visit_for(s, &f.target, &f.iter, &f.body, &f.orelse),
+            Stmt::While(w) => {
+                self.visit_expr(s, &w.test);
+                let (body, orelse) = (&w.body, &w.orelse);
+                self.branches(
+                    s,
+                    true,
+                    vec![Box::new(move |b: &mut Self| b.visit_body(s, body))],
+                );
+                self.visit_body(s, orelse);
+            }
+            Stmt::If(i) => {
+                self.visit_expr(s, &i.test);
+                let (body, orelse) = (&i.body, &i.orelse);
+                self.branches(
+                    s,
+                    false,
+                    vec![
+                        Box::new(move |b: &mut Self| b.visit_body(s, body)),
+                        Box::new(move |b: &mut Self| b.visit_body(s, orelse)),
+                    ],
+                );
+            }
+            Stmt::With(w) => self.visit_with(s, &w.items, &w.body),
+            Stmt::AsyncWith(w) => self.visit_with(s, &w.items, &w.body),
+            Stmt::Match(m) => {
+                self.visit_expr(s, &m.subject);
+                let runs = m
+                    .cases
+                    .iter()
+                    .map(|case| {
+                        Box::new(move |b: &mut Self| {
+                            b.visit_pattern(s, &case.pattern);
+                            b.visit_opt(s, case.guard.as_deref());
+                            b.visit_body(s, &case.body);
+                        }) as Box<dyn FnOnce(&mut Self) + 'a>
+                    })
+                    .collect();
+                self.branches(s, true, runs);
+            }
+            Stmt::Raise(r) => {
+                self.visit_opt(s, r.exc.as_deref());
+                self.visit_opt(s, r.cause.as_deref());
+            }
+            Stmt::Try(t) => self.visit_try(s, &t.body, &t.handlers, &t.orelse, &t.finalbody),
+            Stmt::TryStar(t) => self.visit_try(s, &t.body, &t.handlers, &t.orelse, &t.finalbody),
+            Stmt::Assert(a) => {
+                self.visit_expr(s, &a.test);
+                self.visit_opt(s, a.msg.as_deref());
+            }
+            Stmt::Import(i) => {
+                for alias in &i.names {
+                    let (local, qual) = import_bindings(&alias.name, alias.asname.as_deref());
+                    self.bind(s, &local, Some(qual));
+                }
+            }
+            Stmt::ImportFrom(i) => {
+                let relative = i.level.is_some_and(|l| l.to_u32() > 0);
+                for alias in &i.names {
+                    match (&i.module, relative) {
+                        (Some(module), false) => {
+                            for (local, qual) in
+                                import_from_bindings(module, &alias.name, alias.asname.as_deref())
+                            {
+                                self.bind(s, &local, Some(qual));
+                            }
+                        }
+                        // A package-relative import is local code, never dill.
+                        _ if alias.name.as_str() != "*" => {
+                            let local = alias.asname.as_deref().unwrap_or(&alias.name);
+                            self.bind(s, local, None);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Stmt::Global(_) | Stmt::Nonlocal(_) => {}
+            Stmt::Expr(e) => self.visit_expr(s, &e.value),
+            Stmt::Pass(_) | Stmt::Break(_) | Stmt::Continue(_) => {}
+        }
+    }
+
+    fn visit_function_def(
+        &mut self,
+        s: usize,
+        name: &str,
+        args: &'a ast::Arguments,
+        body: &'a [ast::Stmt],
+        decorators: &'a [ast::Expr],
+    ) {
+        self.visit_exprs(s, decorators);
+        self.visit_defaults(s, args);
+        self.bind(s, name, None);
+        let parent = self.enclosing_for_functions(s);
+        self.deferred.push_back(Deferred::Function {
+            args,
+            body,
+            parent,
+            piece: self.piece,
+        });
+    }
+
+    fn visit_defaults(&mut self, s: usize, args: &'a ast::Arguments) {
+        for arg in args
+            .posonlyargs
+            .iter()
+            .chain(&args.args)
+            .chain(&args.kwonlyargs)
+        {
+            self.visit_opt(s, arg.default.as_deref());
+        }
+    }
+
+    fn visit_assign(&mut self, s: usize, targets: &'a [ast::Expr], value: Option<&'a ast::Expr>) {
+        let Some(value) = value else {
+            // A bare annotation binds nothing.
+            return;
+        };
+        let qual = self.resolve(s, value);
+        let plain_names = targets.iter().all(|t| matches!(t, ast::Expr::Name(_)));
+        match qual.as_deref().and_then(rule::sink_for) {
+            // `f = dill.loads`: an alias; its calls are reported where they happen. In a class
+            // body the alias becomes an attribute that escapes the scope, so report it here.
+            Some(sink) if plain_names => {
+                if self.scopes[s].kind == ScopeKind::Class {
+                    self.report(value.range(), sink, UseKind::Reference);
+                }
+                self.visit_children_of_callee(s, value);
+            }
+            _ => self.visit_expr(s, value),
+        }
+        for target in targets {
+            match target {
+                ast::Expr::Name(n) => self.bind(s, &n.id, qual.clone()),
+                other => self.bind_target(s, other),
+            }
+        }
+    }
+
+    fn visit_for(
+        &mut self,
+        s: usize,
+        target: &'a ast::Expr,
+        iter: &'a ast::Expr,
+        body: &'a [ast::Stmt],
+        orelse: &'a [ast::Stmt],
+    ) {
+        self.visit_expr(s, iter);
+        self.branches(
+            s,
+            true,
+            vec![Box::new(move |b: &mut Self| {
+                b.bind_target(s, target);
+                b.visit_body(s, body);
+            })],
+        );
+        self.visit_body(s, orelse);
+    }
+
+    fn visit_with(&mut self, s: usize, items: &'a [ast::WithItem], body: &'a [ast::Stmt]) {
+        for item in items {
+            self.visit_expr(s, &item.context_expr);
+            if let Some(var) = &item.optional_vars {
+                self.bind_target(s, var);
+            }
+        }
+        self.visit_body(s, body);
+    }
+
+    fn visit_try(
+        &mut self,
+        s: usize,
+        body: &'a [ast::Stmt],
+        handlers: &'a [ast::ExceptHandler],
+        orelse: &'a [ast::Stmt],
+        finalbody: &'a [ast::Stmt],
+    ) {
+        let before = self.scopes[s].flow.clone();
+        self.visit_body(s, body);
+        // A handler may start from any point of the body: from its start or its end, merged.
+        let after_body = self.scopes[s].flow.clone();
+        let handler_start = merge(before, after_body.clone());
+        let mut runs: Vec<Box<dyn FnOnce(&mut Self) + 'a>> =
+            vec![Box::new(move |b: &mut Self| b.visit_body(s, orelse))];
+        for handler in handlers {
+            let ast::ExceptHandler::ExceptHandler(h) = handler;
+            let start = handler_start.clone();
+            runs.push(Box::new(move |b: &mut Self| {
+                b.scopes[s].flow = start;
+                b.visit_opt(s, h.type_.as_deref());
+                if let Some(name) = &h.name {
+                    b.bind(s, name, None);
+                }
+                b.visit_body(s, &h.body);
+            }));
+        }
+        self.branches(s, false, runs);
+        self.visit_body(s, finalbody);
+    }
+
+    fn visit_pattern(&mut self, s: usize, pattern: &'a ast::Pattern) {
+        use ast::Pattern;
+        match pattern {
+            Pattern::MatchValue(v) => self.visit_expr(s, &v.value),
+            Pattern::MatchSingleton(_) => {}
+            Pattern::MatchSequence(p) => p.patterns.iter().for_each(|p| self.visit_pattern(s, p)),
+            Pattern::MatchMapping(m) => {
+                self.visit_exprs(s, &m.keys);
+                m.patterns.iter().for_each(|p| self.visit_pattern(s, p));
+                if let Some(rest) = &m.rest {
+                    self.bind(s, rest, None);
+                }
+            }
+            Pattern::MatchClass(c) => {
+                self.visit_expr(s, &c.cls);
+                c.patterns.iter().for_each(|p| self.visit_pattern(s, p));
+                c.kwd_patterns.iter().for_each(|p| self.visit_pattern(s, p));
+            }
+            Pattern::MatchStar(star) => {
+                if let Some(name) = &star.name {
+                    self.bind(s, name, None);
+                }
+            }
+            Pattern::MatchAs(a) => {
+                if let Some(p) = &a.pattern {
+                    self.visit_pattern(s, p);
+                }
+                if let Some(name) = &a.name {
+                    self.bind(s, name, None);
+                }
+            }
+            Pattern::MatchOr(o) => o.patterns.iter().for_each(|p| self.visit_pattern(s, p)),
+        }
+    }
+
+    // ---- expressions ---------------------------------------------------------------------
+
+    fn visit_opt(&mut self, s: usize, expr: Option<&'a ast::Expr>) {
+        if let Some(expr) = expr {
+            self.visit_expr(s, expr);
+        }
+    }
+
+    fn visit_exprs(&mut self, s: usize, exprs: &'a [ast::Expr]) {
+        for expr in exprs {
+            self.visit_expr(s, expr);
+        }
+    }
+
+    /// Visits what a callee expression evaluates without reporting the callee itself.
+    fn visit_children_of_callee(&mut self, s: usize, callee: &'a ast::Expr) {
+        match callee {
+            ast::Expr::Attribute(a) => self.visit_expr(s, &a.value),
+            ast::Expr::Call(c) => {
+                self.visit_expr(s, &c.func);
+                self.visit_exprs(s, &c.args);
+                for k in &c.keywords {
+                    self.visit_expr(s, &k.value);
+                }
+            }
+            ast::Expr::NamedExpr(w) => {
+                self.visit_children_of_callee(s, &w.value);
+                self.bind_walrus(s, &w.target, &w.value);
+            }
+            _ => {}
+        }
+    }
+
+    fn bind_walrus(&mut self, s: usize, target: &'a ast::Expr, value: &'a ast::Expr) {
+        // `:=` binds in the nearest scope that is not a comprehension.
+        let mut at = s;
+        while self.scopes[at].kind == ScopeKind::Comprehension {
+            at = self.scopes[at].parent.unwrap_or(0);
+        }
+        if let ast::Expr::Name(n) = target {
+            let qual = self.resolve(s, value);
+            self.bind(at, &n.id, qual);
+        }
+    }
+
+    fn visit_expr(&mut self, s: usize, expr: &'a ast::Expr) {
+        use ast::Expr;
+        match expr {
+            Expr::Call(call) => {
+                match self.sink_of(s, &call.func) {
+                    Some(sink) => {
+                        self.report(call.range, sink, UseKind::Call);
+                        self.visit_children_of_callee(s, &call.func);
+                    }
+                    None => self.visit_expr(s, &call.func),
+                }
+                self.visit_exprs(s, &call.args);
+                for k in &call.keywords {
+                    self.visit_expr(s, &k.value);
+                }
+            }
+            Expr::Name(_) | Expr::Attribute(_) => match self.sink_of(s, expr) {
+                Some(sink) => self.report(expr.range(), sink, UseKind::Reference),
+                None => {
+                    if let Expr::Attribute(a) = expr {
+                        self.visit_expr(s, &a.value);
+                    }
+                }
+            },
+            Expr::NamedExpr(w) => {
+                match self.sink_of(s, &w.value) {
+                    // `(f := dill.loads)` is an alias like `f = dill.loads`.
+                    Some(_) => self.visit_children_of_callee(s, &w.value),
+                    None => self.visit_expr(s, &w.value),
+                }
+                self.bind_walrus(s, &w.target, &w.value);
+            }
+            Expr::Lambda(l) => {
+                self.visit_defaults(s, &l.args);
+                let parent = self.enclosing_for_functions(s);
+                self.deferred.push_back(Deferred::Lambda {
+                    args: &l.args,
+                    body: &l.body,
+                    parent,
+                    piece: self.piece,
+                });
+            }
+            Expr::ListComp(c) => self.visit_comprehension(s, &c.generators, &[&c.elt]),
+            Expr::SetComp(c) => self.visit_comprehension(s, &c.generators, &[&c.elt]),
+            Expr::GeneratorExp(c) => self.visit_comprehension(s, &c.generators, &[&c.elt]),
+            Expr::DictComp(c) => self.visit_comprehension(s, &c.generators, &[&c.key, &c.value]),
+            Expr::Constant(_) => {}
+            Expr::BoolOp(e) => self.visit_exprs(s, &e.values),
+            Expr::BinOp(e) => {
+                self.visit_expr(s, &e.left);
+                self.visit_expr(s, &e.right);
+            }
+            Expr::UnaryOp(e) => self.visit_expr(s, &e.operand),
+            Expr::IfExp(e) => {
+                self.visit_expr(s, &e.test);
+                self.visit_expr(s, &e.body);
+                self.visit_expr(s, &e.orelse);
+            }
+            Expr::Dict(d) => {
+                for key in d.keys.iter().flatten() {
+                    self.visit_expr(s, key);
+                }
+                self.visit_exprs(s, &d.values);
+            }
+            Expr::Set(e) => self.visit_exprs(s, &e.elts),
+            Expr::List(e) => self.visit_exprs(s, &e.elts),
+            Expr::Tuple(e) => self.visit_exprs(s, &e.elts),
+            Expr::Await(e) => self.visit_expr(s, &e.value),
+            Expr::Yield(e) => self.visit_opt(s, e.value.as_deref()),
+            Expr::YieldFrom(e) => self.visit_expr(s, &e.value),
+            Expr::Compare(e) => {
+                self.visit_expr(s, &e.left);
+                self.visit_exprs(s, &e.comparators);
+            }
+            Expr::FormattedValue(e) => {
+                self.visit_expr(s, &e.value);
+                self.visit_opt(s, e.format_spec.as_deref());
+            }
+            Expr::JoinedStr(e) => self.visit_exprs(s, &e.values),
+            Expr::Subscript(e) => {
+                self.visit_expr(s, &e.value);
+                self.visit_expr(s, &e.slice);
+            }
+            Expr::Starred(e) => self.visit_expr(s, &e.value),
+            Expr::Slice(e) => {
+                self.visit_opt(s, e.lower.as_deref());
+                self.visit_opt(s, e.upper.as_deref());
+                self.visit_opt(s, e.step.as_deref());
+            }
+        }
+    }
+
+    fn visit_comprehension(
+        &mut self,
+        s: usize,
+        generators: &'a [ast::Comprehension],
+        elts: &[&'a ast::Expr],
+    ) {
+        self.scopes.push(Scope::new(ScopeKind::Comprehension, Some(s)));
+        let cs = self.scopes.len() - 1;
+        for (i, generator) in generators.iter().enumerate() {
+            // The first iterable is evaluated in the enclosing scope.
+            self.visit_expr(if i == 0 { s } else { cs }, &generator.iter);
+            self.bind_target(cs, &generator.target);
+            self.visit_exprs(cs, &generator.ifs);
+        }
+        for elt in elts {
+            self.visit_expr(cs, elt);
+        }
+    }
+}
+
+fn is_empty_literal(expr: &ast::Expr) -> bool {
+    match expr {
+        ast::Expr::List(l) => l.elts.is_empty(),
+        ast::Expr::Tuple(t) => t.elts.is_empty(),
+        ast::Expr::Constant(c) => matches!(c.value, ast::Constant::None),
+        _ => false,
+    }
+}
+
+fn merge(mut into: Flow, other: Flow) -> Flow {
+    for (name, value) in other {
+        match into.get(&name) {
+            Some(Some(_)) => {}
+            _ => {
+                into.insert(name, value);
+            }
+        }
+    }
+    into
+}
+
+/// Records the names a function body binds (Python decides locals for the whole body at once),
+/// and its `global`/`nonlocal` declarations. Nested function and class bodies are their own.
+fn collect_locals(body: &[ast::Stmt], scope: &mut Scope) {
+    fn names(target: &ast::Expr, out: &mut HashSet<String>) {
+        match target {
+            ast::Expr::Name(n) => {
+                out.insert(n.id.to_string());
+            }
+            ast::Expr::Tuple(t) => t.elts.iter().for_each(|e| names(e, out)),
+            ast::Expr::List(l) => l.elts.iter().for_each(|e| names(e, out)),
+            ast::Expr::Starred(s) => names(&s.value, out),
+            _ => {}
+        }
+    }
+    fn pattern(p: &ast::Pattern, out: &mut HashSet<String>) {
+        use ast::Pattern;
+        match p {
+            Pattern::MatchAs(a) => {
+                out.extend(a.name.iter().map(|n| n.to_string()));
+                a.pattern.iter().for_each(|p| pattern(p, out));
+            }
+            Pattern::MatchStar(s) => out.extend(s.name.iter().map(|n| n.to_string())),
+            Pattern::MatchMapping(m) => {
+                out.extend(m.rest.iter().map(|n| n.to_string()));
+                m.patterns.iter().for_each(|p| pattern(p, out));
+            }
+            Pattern::MatchSequence(s) => s.patterns.iter().for_each(|p| pattern(p, out)),
+            Pattern::MatchOr(o) => o.patterns.iter().for_each(|p| pattern(p, out)),
+            Pattern::MatchClass(c) => c
+                .patterns
+                .iter()
+                .chain(&c.kwd_patterns)
+                .for_each(|p| pattern(p, out)),
+            Pattern::MatchValue(_) | Pattern::MatchSingleton(_) => {}
+        }
+    }
+    use ast::Stmt;
+    for stmt in body {
+        let locals = &mut scope.locals;
+        match stmt {
+            Stmt::FunctionDef(f) => {
+                locals.insert(f.name.to_string());
+            }
+            Stmt::AsyncFunctionDef(f) => {
+                locals.insert(f.name.to_string());
+            }
+            Stmt::ClassDef(c) => {
+                locals.insert(c.name.to_string());
+            }
+            Stmt::Assign(a) => a.targets.iter().for_each(|t| names(t, locals)),
+            Stmt::AnnAssign(a) if a.value.is_some() => names(&a.target, locals),
+            Stmt::AugAssign(a) => names(&a.target, locals),
+            Stmt::Delete(d) => d.targets.iter().for_each(|t| names(t, locals)),
+            Stmt::For(f) => {
+                names(&f.target, locals);
+                collect_locals(&f.body, scope);
+                collect_locals(&f.orelse, scope);
+            }
+            Stmt::AsyncFor(f) => {
+                names(&f.target, locals);
+                collect_locals(&f.body, scope);
+                collect_locals(&f.orelse, scope);
+            }
+            Stmt::While(w) => {
+                collect_locals(&w.body, scope);
+                collect_locals(&w.orelse, scope);
+            }
+            Stmt::If(i) => {
+                collect_locals(&i.body, scope);
+                collect_locals(&i.orelse, scope);
+            }
+            Stmt::With(w) => {
+                w.items
+                    .iter()
+                    .filter_map(|i| i.optional_vars.as_deref())
+                    .for_each(|v| names(v, locals));
+                collect_locals(&w.body, scope);
+            }
+            Stmt::AsyncWith(w) => {
+                w.items
+                    .iter()
+                    .filter_map(|i| i.optional_vars.as_deref())
+                    .for_each(|v| names(v, locals));
+                collect_locals(&w.body, scope);
+            }
+            Stmt::Match(m) => {
+                for case in &m.cases {
+                    pattern(&case.pattern, &mut scope.locals);
+                    collect_locals(&case.body, scope);
+                }
+            }
+            Stmt::Try(t) => collect_try(&t.body, &t.handlers, &t.orelse, &t.finalbody, scope),
+            Stmt::TryStar(t) => collect_try(&t.body, &t.handlers, &t.orelse, &t.finalbody, scope),
+            Stmt::Import(i) => {
+                for alias in &i.names {
+                    locals.insert(import_bindings(&alias.name, alias.asname.as_deref()).0);
+                }
+            }
+            Stmt::ImportFrom(i) => {
+                let module = i.module.as_deref().unwrap_or("");
+                for alias in &i.names {
+                    for (local, _) in import_from_bindings(module, &alias.name, alias.asname.as_deref())
+                    {
+                        locals.insert(local);
+                    }
+                }
+            }
+            Stmt::Global(g) => scope.globals.extend(g.names.iter().map(|n| n.to_string())),
+            Stmt::Nonlocal(n) => scope
+                .nonlocals
+                .extend(n.names.iter().map(|n| n.to_string())),
+            _ => {}
+        }
+    }
+}
+
+fn collect_try(
+    body: &[ast::Stmt],
+    handlers: &[ast::ExceptHandler],
+    orelse: &[ast::Stmt],
+    finalbody: &[ast::Stmt],
+    scope: &mut Scope,
+) {
+    collect_locals(body, scope);
+    for handler in handlers {
+        let ast::ExceptHandler::ExceptHandler(h) = handler;
+        scope.locals.extend(h.name.iter().map(|n| n.to_string()));
+        collect_locals(&h.body, scope);
+    }
+    collect_locals(orelse, scope);
+    collect_locals(finalbody, scope);
+}
+
+// ---- the fallback: a token scan -----------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok<'t> {
+    Name(&'t str),
+    Dot,
+    Open,
+    Comma,
+    Close,
+    /// End of a logical line (outside brackets), or `;`.
+    End,
+    Other,
+}
+
+/// Splits source into the few tokens the scan needs. Strings (any prefix, triple-quoted or
+/// not) and comments produce nothing, so text inside them can never match.
+fn tokens(text: &str) -> Vec<(Tok<'_>, usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b' ' | b'\t' | b'\x0c' => i += 1,
+            b'\\' => i += 2,
+            b'\n' | b'\r' => {
+                if depth == 0 {
+                    out.push((Tok::End, i, i + 1));
+                }
+                i += 1;
+            }
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'\'' | b'"' => i = skip_string(bytes, i),
+            b'.' => {
+                out.push((Tok::Dot, i, i + 1));
+                i += 1;
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                out.push((if c == b'(' { Tok::Open } else { Tok::Other }, i, i + 1));
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                out.push((if c == b')' { Tok::Close } else { Tok::Other }, i, i + 1));
+                i += 1;
+            }
+            b',' => {
+                out.push((Tok::Comma, i, i + 1));
+                i += 1;
+            }
+            b';' => {
+                out.push((Tok::End, i, i + 1));
+                i += 1;
+            }
+            b'0'..=b'9' => {
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'.')) {
+                    i += 1;
+                }
+            }
+            _ if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 => {
+                let start = i;
+                while i < bytes.len()
+                    && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric() || bytes[i] >= 0x80)
+                {
+                    i += 1;
+                }
+                let word = &text[start..i];
+                let is_prefix = word.len() <= 2
+                    && word.chars().all(|ch| "rRbBuUfF".contains(ch))
+                    && i < bytes.len()
+                    && (bytes[i] == b'\'' || bytes[i] == b'"');
+                if is_prefix {
+                    i = skip_string(bytes, i);
+                } else {
+                    out.push((Tok::Name(word), start, i));
+                }
+            }
+            _ => {
+                out.push((Tok::Other, i, i + 1));
+                i += 1;
+            }
+        }
+    }
+    out.push((Tok::End, bytes.len(), bytes.len()));
+    out
+}
+
+/// Returns the index just past the string literal whose opening quote is at `i`.
+fn skip_string(bytes: &[u8], i: usize) -> usize {
+    let quote = bytes[i];
+    let triple = bytes.len() >= i + 3 && bytes[i + 1] == quote && bytes[i + 2] == quote;
+    let mut j = if triple { i + 3 } else { i + 1 };
+    while j < bytes.len() {
+        match bytes[j] {
+            b'\\' => j += 2,
+            b'\n' | b'\r' if !triple => return j,
+            q if q == quote => {
+                if !triple {
+                    return j + 1;
+                }
+                if bytes.len() >= j + 3 && bytes[j + 1] == quote && bytes[j + 2] == quote {
+                    return j + 3;
+                }
+                j += 1;
+            }
+            _ => j += 1,
+        }
+    }
+    bytes.len()
+}
+
+fn scan_pieces(pieces: &[&str]) -> Analysis {
+    let mut aliases = HashMap::new();
+    let mut hits = Vec::new();
+    for (piece, text) in pieces.iter().enumerate() {
+        for mut hit in scan_tokens(text, &mut aliases) {
+            hit.piece = piece;
+            hits.push(hit);
+        }
+    }
+    sort_hits(&mut hits);
+    Analysis {
+        hits,
+        degraded: None,
+    }
+}
+
+/// The degraded check: follows import statements (every form the parser path knows) without
+/// scopes, and reports dotted names that reach a sink. Stricter than the parser path, since it
+/// cannot see shadowing.
+pub fn scan_tokens(text: &str, aliases: &mut HashMap<String, Qual>) -> Vec<Hit> {
+    let toks = tokens(text);
+    let mut hits = Vec::new();
+    let mut i = 0;
+    let dotted = |mut j: usize| -> (String, usize) {
+        let mut name = String::new();
+        while let Some((Tok::Name(word), _, _)) = toks.get(j) {
+            name.push_str(word);
+            if toks.get(j + 1).map(|t| t.0) == Some(Tok::Dot)
+                && matches!(toks.get(j + 2).map(|t| t.0), Some(Tok::Name(_)))
+            {
+                name.push('.');
+                j += 2;
+            } else {
+                return (name, j + 1);
+            }
+        }
+        (name, j)
+    };
+    while i < toks.len() {
+        let at_start = i == 0 || toks[i - 1].0 == Tok::End || toks[i - 1].0 == Tok::Other;
+        match toks[i].0 {
+            Tok::Name("import") if at_start => {
+                i += 1;
+                loop {
+                    let (module, next) = dotted(i);
+                    i = next;
+                    let mut asname = None;
+                    if let (Some((Tok::Name("as"), _, _)), Some((Tok::Name(local), _, _))) =
+                        (toks.get(i), toks.get(i + 1))
+                    {
+                        asname = Some(*local);
+                        i += 2;
+                    }
+                    if !module.is_empty() {
+                        let (local, qual) = import_bindings(&module, asname);
+                        aliases.insert(local, qual);
+                    }
+                    if toks.get(i).map(|t| t.0) == Some(Tok::Comma) {
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            Tok::Name("from") if at_start => {
+                let relative = toks.get(i + 1).map(|t| t.0) == Some(Tok::Dot);
+                let (module, next) = dotted(i + 1);
+                i = next;
+                if toks.get(i).map(|t| t.0) != Some(Tok::Name("import")) {
+                    continue;
+                }
+                i += 1;
+                loop {
+                    match toks.get(i).map(|t| t.0) {
+                        Some(Tok::Open | Tok::Comma) => i += 1,
+                        Some(Tok::Other) if text[toks[i].1..].starts_with('*') => {
+                            if !relative {
+                                for (local, qual) in import_from_bindings(&module, "*", None) {
+                                    aliases.insert(local, qual);
+                                }
+                            }
+                            i += 1;
+                        }
+                        Some(Tok::Name(name)) => {
+                            let mut asname = None;
+                            if let (Some((Tok::Name("as"), _, _)), Some((Tok::Name(local), _, _))) =
+                                (toks.get(i + 1), toks.get(i + 2))
+                            {
+                                asname = Some(*local);
+                                i += 2;
+                            }
+                            i += 1;
+                            if relative || module.is_empty() {
+                                aliases.remove(asname.unwrap_or(name));
+                            } else {
+                                for (local, qual) in import_from_bindings(&module, name, asname) {
+                                    aliases.insert(local, qual);
+                                }
+                            }
+                        }
+                        Some(Tok::Close) => i += 1,
+                        _ => break,
+                    }
+                }
+            }
+            Tok::Name(word) => {
+                let after_dot = i > 0 && toks[i - 1].0 == Tok::Dot;
+                let defined = i > 0 && matches!(toks[i - 1].0, Tok::Name("def" | "class"));
+                let (chain, next) = dotted(i);
+                if !after_dot && !defined {
+                    if let Some(head) = aliases.get(word) {
+                        let rest = &chain[word.len()..];
+                        let qual = format!("{head}{rest}");
+                        if let Some(sink) = rule::sink_for(&qual) {
+                            let called = toks.get(next).map(|t| t.0) == Some(Tok::Open);
+                            hits.push(Hit {
+                                piece: 0,
+                                start: toks[i].1,
+                                end: toks[next - 1].2,
+                                sink,
+                                kind: if called { UseKind::Call } else { UseKind::Reference },
+                            });
+                        }
+                    }
+                }
+                i = next;
+            }
+            _ => i += 1,
+        }
+    }
+    hits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(src: &str) -> Vec<(usize, &'static str, UseKind)> {
+        let analysis = analyze(&[src]);
+        assert!(analysis.degraded.is_none(), "{:?}", analysis.degraded);
+        analysis
+            .hits
+            .iter()
+            .map(|h| (src[..h.start].matches('\n').count() + 1, h.sink.api, h.kind))
+            .collect()
+    }
+
+    #[test]
+    fn basic_forms() {
+        assert_eq!(
+            found("import dill\nx = dill.loads(b)\n"),
+            vec![(2, "dill.loads", UseKind::Call)]
+        );
+        assert_eq!(found("import pickle as dill\ndill.loads(b)\n"), vec![]);
+        assert_eq!(found("dill.loads(b)\n"), vec![]);
+        assert_eq!(
+            found("from dill import loads as f\nf(b)\n"),
+            vec![(2, "dill.loads", UseKind::Call)]
+        );
+    }
+
+    #[test]
+    fn fallback_scan_skips_strings_and_comments() {
+        let src = "import dill as d\ns = 'd.loads(x)'  # d.loads(y)\nt = \"\"\"\nd.load(f)\n\"\"\"\nd.load(f)\nprint x\n";
+        let analysis = analyze(&[src]);
+        assert!(analysis.degraded.is_some());
+        let lines: Vec<_> = analysis
+            .hits
+            .iter()
+            .map(|h| (src[..h.start].matches('\n').count() + 1, h.sink.api))
+            .collect();
+        assert_eq!(lines, vec![(6, "dill.load")]);
+    }
+}

@@ -1,0 +1,74 @@
+//! The binary: parse arguments, run the check, print, exit with 0 (nothing blocking),
+//! 1 (blocking findings) or 2 (could not judge). Everything else lives in the library.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use dill_guard::args::{self, ColorChoice, Command};
+use dill_guard::{report, rule};
+
+fn main() -> ExitCode {
+    let command = match args::parse(std::env::args_os().skip(1)) {
+        Ok(command) => command,
+        Err(err) => {
+            eprintln!("dill-guard: error: {err}\n\n{}", args::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let (text, code) = match command {
+        Command::Help => (args::USAGE.to_string(), 0),
+        Command::Version => (format!("dill-guard {}\n", env!("CARGO_PKG_VERSION")), 0),
+        Command::Explain => (rule::EXPLAIN.to_string(), 0),
+        Command::Check(check) => {
+            let cwd = match std::env::current_dir() {
+                Ok(cwd) => cwd,
+                Err(err) => {
+                    eprintln!("dill-guard: error: cannot read the current directory\n  caused by: {err}");
+                    return ExitCode::from(2);
+                }
+            };
+            match dill_guard::check(&check.selection, &cwd) {
+                Ok(found) => {
+                    let color = use_color(check.color);
+                    let text = report::render(&found, check.format, color, check.quiet, check.exit_zero);
+                    (text, found.exit_code(check.exit_zero))
+                }
+                Err(err) => {
+                    eprintln!("dill-guard: error: {err}");
+                    for cause in err.causes() {
+                        eprintln!("  caused by: {cause}");
+                    }
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(err) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        // A closed pipe (`dill-guard ... | head`) is the reader's choice, not a failure.
+        if err.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("dill-guard: error: cannot write the report: {err}");
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::from(code as u8)
+}
+
+/// `--color auto` follows NO_COLOR, then FORCE_COLOR / CLICOLOR_FORCE, then the terminal.
+fn use_color(choice: ColorChoice) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+                false
+            } else if set("FORCE_COLOR") || set("CLICOLOR_FORCE") {
+                true
+            } else {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+            }
+        }
+    }
+}

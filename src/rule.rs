@@ -1,0 +1,235 @@
+//! The rule's data, in one place: which qualified names are sinks, how each is reported, and the
+//! guidance shown with it. The analysis asks this table; the reports print from it. A second rule
+//! would be a second table, not a branch threaded through the pipeline.
+
+/// Identifier of the one rule dill-guard enforces.
+pub const RULE_ID: &str = "PYTHON-LANG-SEC-046";
+/// Short title of the rule.
+pub const RULE_NAME: &str = "dill deserialization";
+pub const CWE: &str = "CWE-502";
+pub const OWASP: &str = "A08:2021";
+pub const SEVERITY: &str = "high";
+
+/// What kind of fix fits a sink; chooses the `help:` lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Bytes or a file turned back into objects.
+    Data,
+    /// A whole interpreter session or module restored from a file.
+    Session,
+    /// Python source read back from a temporary file and executed.
+    Source,
+}
+
+/// One dangerous API, by its public name.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Sink {
+    /// The public form reported in the `api` field, e.g. `dill.loads`.
+    pub api: &'static str,
+    pub family: Family,
+    /// What the call does, in one line.
+    pub what: &'static str,
+}
+
+pub static SINKS: &[Sink] = &[
+    Sink {
+        api: "dill.loads",
+        family: Family::Data,
+        what: "rebuilds objects from bytes and runs any code the bytes carry",
+    },
+    Sink {
+        api: "dill.load",
+        family: Family::Data,
+        what: "rebuilds objects from a file and runs any code the file carries",
+    },
+    Sink {
+        api: "dill.Unpickler",
+        family: Family::Data,
+        what: "reads dill streams and runs any code they carry",
+    },
+    Sink {
+        api: "dill.load_session",
+        family: Family::Session,
+        what: "restores a saved interpreter session, executing whatever it holds",
+    },
+    Sink {
+        api: "dill.load_module",
+        family: Family::Session,
+        what: "restores a saved module, executing whatever it holds",
+    },
+    Sink {
+        api: "dill.load_module_asdict",
+        family: Family::Session,
+        what: "restores a saved module's namespace, executing whatever it holds",
+    },
+    Sink {
+        api: "dill.temp.load",
+        family: Family::Data,
+        what: "rebuilds objects from a temporary file and runs any code it carries",
+    },
+    Sink {
+        api: "dill.temp.loadIO",
+        family: Family::Data,
+        what: "rebuilds objects from a buffer and runs any code it carries",
+    },
+    Sink {
+        api: "dill.temp.load_source",
+        family: Family::Source,
+        what: "reads Python source back from a file and executes it",
+    },
+    Sink {
+        api: "dill.temp.loadIO_source",
+        family: Family::Source,
+        what: "reads Python source back from a buffer and executes it",
+    },
+];
+
+/// Names a star import of each dill module brings in that matter to the rule.
+pub fn star_exports(module: &str) -> &'static [(&'static str, &'static str)] {
+    const TOP: &[(&str, &str)] = &[
+        ("loads", "dill.loads"),
+        ("load", "dill.load"),
+        ("Unpickler", "dill.Unpickler"),
+        ("load_session", "dill.load_session"),
+        ("load_module", "dill.load_module"),
+        ("load_module_asdict", "dill.load_module_asdict"),
+        ("temp", "dill.temp"),
+        ("session", "dill.session"),
+        ("_dill", "dill._dill"),
+    ];
+    const TEMP: &[(&str, &str)] = &[
+        ("load", "dill.temp.load"),
+        ("loadIO", "dill.temp.loadIO"),
+        ("load_source", "dill.temp.load_source"),
+        ("loadIO_source", "dill.temp.loadIO_source"),
+    ];
+    match module {
+        "dill" | "dill._dill" | "dill.dill" | "dill.session" => &TOP[..6],
+        "dill.temp" => TEMP,
+        _ => &[],
+    }
+}
+
+/// The sink a fully qualified name reaches, if any. Private modules (`dill._dill`, the old
+/// `dill.dill`, `dill.session`) report as the public form.
+pub fn sink_for(qualified: &str) -> Option<&'static Sink> {
+    let public = match qualified.strip_prefix("dill.") {
+        Some(rest) => {
+            let rest = ["_dill.", "dill.", "session."]
+                .iter()
+                .find_map(|private| rest.strip_prefix(private))
+                .unwrap_or(rest);
+            rest
+        }
+        None => return None,
+    };
+    SINKS
+        .iter()
+        .find(|sink| sink.api.strip_prefix("dill.") == Some(public))
+}
+
+/// The short message carried by every finding of this API.
+pub fn message(sink: &Sink) -> String {
+    format!(
+        "`{}` {}; never use it on data that could come from outside a trusted boundary",
+        sink.api, sink.what
+    )
+}
+
+/// Fix guidance that fits the API, most specific first.
+pub fn help(sink: &Sink) -> Vec<&'static str> {
+    let mut lines = match sink.family {
+        Family::Data => vec![
+            "exchange plain data as JSON (`json.loads`) or another format that cannot carry code",
+            "to ship work, send the name of a function from an allowed registry, not a pickled closure",
+            "for models, load weights with safetensors, ONNX, TorchScript or `torch.load(..., weights_only=True)`",
+            "if producer and consumer share a trust boundary, sign payloads with HMAC and verify (`hmac.compare_digest`) before loading",
+        ],
+        Family::Session => vec![
+            "never restore a session or module that came from outside: it runs whatever it contains",
+            "save the state you need as data (JSON, numpy arrays, safetensors) and rebuild it in code",
+        ],
+        Family::Source => vec![
+            "this executes Python source read back from a file: keep code in version-controlled modules and import them",
+        ],
+    };
+    lines.push(
+        "if this is a trusted internal pipeline, record that with `# dill-guard: allow <reason>` on this line",
+    );
+    lines
+}
+
+/// The long explanation printed by `dill-guard explain`.
+pub const EXPLAIN: &str = "\
+PYTHON-LANG-SEC-046: dill deserialization (severity high, CWE-502, OWASP A08:2021)
+
+What it finds
+  Code that turns stored or received bytes back into Python objects with dill:
+  dill.loads, dill.load, dill.Unpickler, dill.load_session, dill.load_module,
+  dill.load_module_asdict, dill.temp.load, dill.temp.loadIO, dill.temp.load_source and
+  dill.temp.loadIO_source, however they are imported or aliased (including through
+  dill._dill and dill.session). Serializing (dill.dumps, dill.dump) is not reported.
+
+Why it is dangerous
+  dill is pickle with more reach: it can serialize lambdas, closures, generators and whole
+  sessions. Loading a dill payload executes whatever instructions it holds, so anyone who
+  can write the bytes (a task queue, a shared bucket, a downloaded checkpoint) can run code
+  on the machine that loads them. There is no safe mode and no restricted loader.
+
+What to do instead
+  Data interchange: send data, not objects.
+      payload = json.loads(raw)
+
+  Distributed work: reference functions by name from a registry you control.
+      TASKS = {\"normalize\": normalize, \"aggregate\": aggregate}
+      TASKS[request[\"task\"]](*request[\"args\"])
+
+  Models: store weights in a format that cannot carry code.
+      from safetensors.torch import load_file; state = load_file(\"model.safetensors\")
+      torch.load(path, weights_only=True)
+
+  Internal queues you control end to end: sign with HMAC and verify before loading.
+      expected = hmac.new(key, body, \"sha256\").digest()
+      if not hmac.compare_digest(expected, signature): raise ValueError(\"bad signature\")
+
+Allowing a trusted use
+  Put `# dill-guard: allow <reason>` on the line of the call, with the reason it is safe.
+
+Exit status
+  0 nothing blocking, 1 a blocking finding, 2 the tool could not judge (bad input, git error).
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_modules_report_the_public_name() {
+        assert_eq!(sink_for("dill._dill.loads").map(|s| s.api), Some("dill.loads"));
+        assert_eq!(
+            sink_for("dill.session.load_module").map(|s| s.api),
+            Some("dill.load_module")
+        );
+        assert_eq!(sink_for("dill.temp.loadIO").map(|s| s.api), Some("dill.temp.loadIO"));
+        assert_eq!(sink_for("dill.dill.load").map(|s| s.api), Some("dill.load"));
+    }
+
+    #[test]
+    fn non_sinks_are_not_sinks() {
+        for name in [
+            "dill.dumps",
+            "dill.dump",
+            "dill.copy",
+            "dill.pickles",
+            "dill.source.getsource",
+            "dill.detect.trace",
+            "pickle.loads",
+            "dill",
+            "dill.temp",
+            "dill.temp.dump",
+            "notdill.loads",
+        ] {
+            assert!(sink_for(name).is_none(), "{name}");
+        }
+    }
+}

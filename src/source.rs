@@ -1,0 +1,313 @@
+//! Decides what to check and where its content comes from: the index (`--staged`, `--all`,
+//! `--staged PATH...`) or the working tree (`PATH...`). It yields each Python file with its
+//! bytes and the path reports show; it does not judge them.
+
+use std::path::{Component, Path, PathBuf};
+
+use gix::bstr::{BStr, BString, ByteSlice};
+
+use crate::git::{IndexFile, Repo};
+use crate::python::{self, Kind};
+use crate::{Error, Issue};
+
+/// Which files a run checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Files added, modified, copied or renamed in the index relative to HEAD.
+    Staged,
+    /// The named paths, read from the index (from disk, with a note, when not in the index).
+    StagedPaths(Vec<PathBuf>),
+    /// Every file in the index.
+    All,
+    /// The named files and directories, from the working tree.
+    Paths(Vec<PathBuf>),
+}
+
+/// One Python file to check.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Relative to the repository root (or the current directory outside one), `/`-separated.
+    pub path: String,
+    pub bytes: Vec<u8>,
+    pub kind: Kind,
+}
+
+/// Everything a selection produced.
+#[derive(Debug, Default)]
+pub struct Sources {
+    pub files: Vec<SourceFile>,
+    pub errors: Vec<Issue>,
+    pub warnings: Vec<Issue>,
+}
+
+/// Gathers the Python files of a selection. `keep` sees each file's bytes first and says whether
+/// to hold on to them (the prefilter); a file it drops still counts as checked.
+pub fn gather(
+    selection: &Selection,
+    cwd: &Path,
+    keep: &mut dyn FnMut(&SourceFile) -> bool,
+) -> Result<(Sources, usize), Error> {
+    let mut out = Sources::default();
+    let mut checked = 0usize;
+    let mut push = |file: SourceFile, out: &mut Sources| {
+        checked += 1;
+        if keep(&file) {
+            out.files.push(file);
+        }
+    };
+    match selection {
+        Selection::Staged | Selection::All => {
+            let repo = require_repo(cwd, selection)?;
+            let listing = if *selection == Selection::Staged {
+                repo.staged()?
+            } else {
+                repo.all()?
+            };
+            for path in &listing.conflicts {
+                out.errors.push(Issue::new(
+                    lossy(path.as_bstr()),
+                    "has unresolved merge conflicts; resolve them before committing",
+                ));
+            }
+            for file in &listing.files {
+                if let Some(source) = from_index(&repo, file, &mut out)? {
+                    push(source, &mut out);
+                }
+            }
+        }
+        Selection::StagedPaths(paths) => {
+            let repo = require_repo(cwd, selection)?;
+            let listing = repo.all()?;
+            let root = canonical(&repo.root())?;
+            for arg in paths {
+                let absolute = normalize(&cwd.join(arg));
+                let relative = absolute
+                    .strip_prefix(&root)
+                    .ok()
+                    .map(|p| BString::from(path_to_slash(p)));
+                let in_index = relative
+                    .as_ref()
+                    .map(|rel| entries_at(&listing.files, rel.as_bstr()))
+                    .unwrap_or_default();
+                if in_index.is_empty() {
+                    let shown = relative.as_ref().map_or_else(|| path_to_slash(arg), |r| lossy(r.as_bstr()));
+                    out.warnings.push(Issue::new(
+                        shown.clone(),
+                        "is not in the index; checked the file on disk instead",
+                    ));
+                    walk_disk(&absolute, arg, &root, &mut out, &mut push)?;
+                    continue;
+                }
+                for file in in_index {
+                    if let Some(source) = from_index(&repo, file, &mut out)? {
+                        push(source, &mut out);
+                    }
+                }
+            }
+        }
+        Selection::Paths(paths) => {
+            // Paths are shown relative to the repository root, or to the current directory
+            // outside a repository.
+            let base = match Repo::discover(cwd)?.as_ref().and_then(Repo::workdir) {
+                Some(workdir) => canonical(workdir)?,
+                None => canonical(cwd)?,
+            };
+            for arg in paths {
+                let absolute = normalize(&cwd.join(arg));
+                walk_disk(&absolute, arg, &base, &mut out, &mut push)?;
+            }
+        }
+    }
+    Ok((out, checked))
+}
+
+fn require_repo(cwd: &Path, selection: &Selection) -> Result<Repo, Error> {
+    Repo::discover(cwd)?.ok_or_else(|| {
+        let flag = if *selection == Selection::All {
+            "--all"
+        } else {
+            "--staged"
+        };
+        Error::NotARepository {
+            flag,
+            cwd: cwd.to_path_buf(),
+        }
+    })
+}
+
+fn lossy(path: &BStr) -> String {
+    path.to_str_lossy().into_owned()
+}
+
+/// The index entries for a path: the file itself, or everything below a directory.
+fn entries_at<'f>(files: &'f [IndexFile], path: &BStr) -> Vec<&'f IndexFile> {
+    if path.is_empty() {
+        return files.iter().collect();
+    }
+    if let Ok(i) = files.binary_search_by(|f| f.path.as_bstr().cmp(path)) {
+        return vec![&files[i]];
+    }
+    let mut dir = BString::from(path);
+    dir.push(b'/');
+    let start = files.partition_point(|f| f.path.as_bstr() < dir.as_bstr());
+    files[start..]
+        .iter()
+        .take_while(|f| f.path.starts_with(dir.as_slice()))
+        .collect()
+}
+
+/// Reads an index file if it is Python (by name, or by shebang for extensionless files).
+fn from_index(repo: &Repo, file: &IndexFile, out: &mut Sources) -> Result<Option<SourceFile>, Error> {
+    let path = lossy(file.path.as_bstr());
+    let kind = python::kind_by_name(&path);
+    if kind.is_none() && !python::needs_shebang_check(&path) {
+        return Ok(None);
+    }
+    let bytes = match repo.blob(file) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            out.errors.push(Issue::new(path, err.to_string()));
+            return Ok(None);
+        }
+    };
+    let kind = match kind {
+        Some(kind) => kind,
+        None if python::is_python_shebang(&bytes) => Kind::Source,
+        None => return Ok(None),
+    };
+    Ok(Some(SourceFile { path, bytes, kind }))
+}
+
+/// Reads a file, or walks a directory (honouring .gitignore inside a repository), from disk.
+fn walk_disk(
+    absolute: &Path,
+    arg: &Path,
+    base: &Path,
+    out: &mut Sources,
+    push: &mut dyn FnMut(SourceFile, &mut Sources),
+) -> Result<(), Error> {
+    let shown = |path: &Path| -> String {
+        let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        match canon.strip_prefix(base).ok() {
+            Some(rel) => path_to_slash(rel),
+            None => path_to_slash(path),
+        }
+    };
+    let meta = match std::fs::metadata(absolute) {
+        Ok(meta) => meta,
+        Err(err) => {
+            out.errors.push(Issue::new(path_to_slash(arg), format!("cannot be read: {err}")));
+            return Ok(());
+        }
+    };
+    if meta.is_file() {
+        // A file named explicitly is checked when it is Python by name or shebang.
+        read_disk_file(absolute, shown(absolute), out, push);
+        return Ok(());
+    }
+    let walker = ignore::WalkBuilder::new(absolute)
+        .hidden(false)
+        .filter_entry(|entry| entry.file_name() != ".git")
+        .build();
+    for entry in walker {
+        match entry {
+            Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
+                let path = entry.path();
+                let name = path.to_string_lossy();
+                if python::kind_by_name(&name).is_some() || python::needs_shebang_check(&name) {
+                    read_disk_file(path, shown(path), out, push);
+                }
+            }
+            Ok(_) => {}
+            Err(err) => out.errors.push(Issue::new(path_to_slash(arg), err.to_string())),
+        }
+    }
+    Ok(())
+}
+
+fn read_disk_file(
+    path: &Path,
+    shown: String,
+    out: &mut Sources,
+    push: &mut dyn FnMut(SourceFile, &mut Sources),
+) {
+    let kind = python::kind_by_name(&shown);
+    if kind.is_none() && !python::needs_shebang_check(&shown) {
+        return;
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            out.errors.push(Issue::new(shown, format!("cannot be read: {err}")));
+            return;
+        }
+    };
+    let kind = match kind {
+        Some(kind) => kind,
+        None if python::is_python_shebang(&bytes) => Kind::Source,
+        None => return,
+    };
+    push(
+        SourceFile {
+            path: shown,
+            bytes,
+            kind,
+        },
+        out,
+    );
+}
+
+fn canonical(path: &Path) -> Result<PathBuf, Error> {
+    std::fs::canonicalize(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Resolves `.` and `..` without touching the file system (the path may not exist on disk).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn path_to_slash(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let text = text.strip_prefix("./").unwrap_or(&text);
+    if std::path::MAIN_SEPARATOR == '/' {
+        text.to_string()
+    } else {
+        text.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_lexically() {
+        assert_eq!(normalize(Path::new("/a/b/../c/./d")), PathBuf::from("/a/c/d"));
+    }
+
+    #[test]
+    fn finds_index_entries_by_file_or_directory() {
+        let file = |p: &str| IndexFile {
+            path: p.into(),
+            id: gix::ObjectId::null(gix::hash::Kind::Sha1),
+        };
+        let files = vec![file("a.py"), file("pkg/x.py"), file("pkg/y.py"), file("pkg2/z.py")];
+        assert_eq!(entries_at(&files, "a.py".into()).len(), 1);
+        assert_eq!(entries_at(&files, "pkg".into()).len(), 2);
+        assert_eq!(entries_at(&files, "".into()).len(), 4);
+        assert!(entries_at(&files, "missing.py".into()).is_empty());
+    }
+}
