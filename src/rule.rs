@@ -138,7 +138,7 @@ pub fn message(sink: &Sink) -> String {
 
 /// Fix guidance that fits the API, most specific first.
 pub fn help(sink: &Sink) -> Vec<&'static str> {
-    let mut lines = match sink.family {
+    match sink.family {
         Family::Data => vec![
             "exchange plain data as JSON (`json.loads`) or another format that cannot carry code",
             "to ship work, send the name of a function from an allowed registry, not a pickled closure",
@@ -152,11 +152,7 @@ pub fn help(sink: &Sink) -> Vec<&'static str> {
         Family::Source => vec![
             "this executes Python source read back from a file: keep code in version-controlled modules and import them",
         ],
-    };
-    lines.push(
-        "if this is a trusted internal pipeline, record that with `# dill-guard: allow <reason>` on this line",
-    );
-    lines
+    }
 }
 
 /// The long explanation printed by `dill-guard explain`.
@@ -191,9 +187,6 @@ What to do instead
   Internal queues you control end to end: sign with HMAC and verify before loading.
       expected = hmac.new(key, body, \"sha256\").digest()
       if not hmac.compare_digest(expected, signature): raise ValueError(\"bad signature\")
-
-Allowing a trusted use
-  Put `# dill-guard: allow <reason>` on the line of the call, with the reason it is safe.
 
 Exit status
   0 nothing blocking, 1 a blocking finding, 2 the tool could not judge (bad input, git error).

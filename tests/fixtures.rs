@@ -1,0 +1,167 @@
+//! The annotated fixture corpus: every file in tests/fixtures is checked by the real binary, and
+//! its findings must equal the `# expect: API KIND [degraded]` annotations, line by line. A line
+//! without an annotation must have no finding, so false positives fail as loudly as misses.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Expected {
+    cell: Option<u64>,
+    line: u64,
+    api: String,
+    kind: String,
+    degraded: bool,
+}
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Parses `# expect: dill.loads call; dill.load reference degraded` annotations from one line.
+fn parse_line(cell: Option<u64>, line: u64, text: &str, out: &mut Vec<Expected>) {
+    let Some((_, spec)) = text.split_once("# expect:") else {
+        return;
+    };
+    for item in spec.split(';') {
+        let words: Vec<&str> = item.split_whitespace().collect();
+        assert!(
+            matches!(words.len(), 2 | 3),
+            "bad annotation on line {line}: {text}"
+        );
+        out.push(Expected {
+            cell,
+            line,
+            api: words[0].to_string(),
+            kind: words[1].to_string(),
+            degraded: words.get(2) == Some(&"degraded"),
+        });
+    }
+}
+
+fn expectations(path: &Path) -> Vec<Expected> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut out = Vec::new();
+    if path.extension().is_some_and(|e| e == "ipynb") {
+        let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        for (i, cell) in doc["cells"].as_array().unwrap().iter().enumerate() {
+            if cell["cell_type"] != "code" {
+                continue;
+            }
+            let source = match &cell["source"] {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(parts) => parts.iter().map(|p| p.as_str().unwrap()).collect(),
+                _ => unreachable!(),
+            };
+            for (n, text) in source.lines().enumerate() {
+                parse_line(Some(i as u64 + 1), n as u64 + 1, text, &mut out);
+            }
+        }
+    } else {
+        for (n, text) in String::from_utf8_lossy(&bytes).lines().enumerate() {
+            parse_line(None, n as u64 + 1, text, &mut out);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn run_json(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let output = Command::new(env!("CARGO_BIN_EXE_dill-guard"))
+        .args(["--format", "json"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!(
+            "not JSON ({err}): {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code().unwrap(), json)
+}
+
+fn found(json: &serde_json::Value) -> Vec<Expected> {
+    let mut out: Vec<Expected> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| Expected {
+            cell: f["cell"].as_u64(),
+            line: f["line"].as_u64().unwrap(),
+            api: f["api"].as_str().unwrap().to_string(),
+            kind: f["kind"].as_str().unwrap().to_string(),
+            degraded: f["degraded"].as_bool().unwrap(),
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn check_fixture(name: &str) {
+    let dir = fixtures_dir();
+    let expected = expectations(&dir.join(name));
+    let (code, json) = run_json(&dir, &[name]);
+    assert_eq!(found(&json), expected, "findings of {name}");
+    assert_eq!(json["files_checked"], 1, "{name} was not checked as Python");
+    assert_eq!(json["errors"], serde_json::json!([]), "{name}");
+    assert_eq!(code, if expected.is_empty() { 0 } else { 1 }, "exit status for {name}");
+}
+
+macro_rules! fixture_tests {
+    ($($test:ident => $file:literal,)*) => {
+        $(#[test] fn $test() { check_fixture($file); })*
+
+        /// Every fixture on disk has a test above, so none is silently left out.
+        #[test]
+        fn every_fixture_is_tested() {
+            let listed = [$($file),*];
+            for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
+                let name = entry.unwrap().file_name().into_string().unwrap();
+                assert!(listed.contains(&name.as_str()), "fixture {name} has no test");
+            }
+        }
+    };
+}
+
+fixture_tests! {
+    import_forms => "imports.py",
+    star_import => "star_import.py",
+    every_sink => "sinks.py",
+    shadowing_is_not_dill => "shadowing.py",
+    rebinding_and_scopes => "rebinding.py",
+    strings_comments_docstrings => "strings_comments.py",
+    dynamic_imports => "dynamic.py",
+    unparsable_file_is_scanned_degraded => "python2_degraded.py",
+    notebook_cells => "notebook.ipynb",
+    shebang_script => "run_session",
+    stub_annotations => "stub.pyi",
+}
+
+#[test]
+fn degraded_files_are_announced() {
+    let (_, json) = run_json(&fixtures_dir(), &["python2_degraded.py"]);
+    let warnings = json["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w["message"].as_str().unwrap().contains("degraded")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn whole_corpus_in_one_run() {
+    let dir = fixtures_dir();
+    let (code, json) = run_json(&dir, &["."]);
+    assert_eq!(code, 1);
+    let files = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(json["files_checked"].as_u64().unwrap() as usize, files);
+    let total: usize = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| expectations(&e.unwrap().path()).len())
+        .sum();
+    assert_eq!(json["findings"].as_array().unwrap().len(), total);
+}
