@@ -184,6 +184,9 @@ enum Deferred<'a> {
     },
 }
 
+/// One way through a branching statement, run against the scope's state.
+type Branch<'a> = Box<dyn FnOnce(&mut Binder<'a>) + 'a>;
+
 struct Binder<'a> {
     scopes: Vec<Scope>,
     deferred: std::collections::VecDeque<Deferred<'a>>,
@@ -417,7 +420,7 @@ impl<'a> Binder<'a> {
     /// Runs each branch from the current state and leaves the merge of their end states: a
     /// name that may hold an origin after any branch holds it. `fallthrough` keeps the state
     /// before the branches as one more possible outcome (no branch taken).
-    fn branches(&mut self, s: usize, fallthrough: bool, runs: Vec<Box<dyn FnOnce(&mut Self) + 'a>>) {
+    fn branches(&mut self, s: usize, fallthrough: bool, runs: Vec<Branch<'a>>) {
         let before = self.scopes[s].flow.clone();
         let mut merged: Option<Flow> = fallthrough.then(|| before.clone());
         for run in runs {
@@ -504,7 +507,7 @@ impl<'a> Binder<'a> {
                             b.visit_pattern(s, &case.pattern);
                             b.visit_opt(s, case.guard.as_deref());
                             b.visit_body(s, &case.body);
-                        }) as Box<dyn FnOnce(&mut Self) + 'a>
+                        }) as Branch<'a>
                     })
                     .collect();
                 self.branches(s, true, runs);
@@ -651,8 +654,7 @@ impl<'a> Binder<'a> {
         // A handler may start from any point of the body: from its start or its end, merged.
         let after_body = self.scopes[s].flow.clone();
         let handler_start = merge(before, after_body.clone());
-        let mut runs: Vec<Box<dyn FnOnce(&mut Self) + 'a>> =
-            vec![Box::new(move |b: &mut Self| b.visit_body(s, orelse))];
+        let mut runs: Vec<Branch<'a>> = vec![Box::new(move |b: &mut Self| b.visit_body(s, orelse))];
         for handler in handlers {
             let ast::ExceptHandler::ExceptHandler(h) = handler;
             let start = handler_start.clone();
@@ -847,7 +849,8 @@ impl<'a> Binder<'a> {
         generators: &'a [ast::Comprehension],
         elts: &[&'a ast::Expr],
     ) {
-        self.scopes.push(Scope::new(ScopeKind::Comprehension, Some(s)));
+        self.scopes
+            .push(Scope::new(ScopeKind::Comprehension, Some(s)));
         let cs = self.scopes.len() - 1;
         for (i, generator) in generators.iter().enumerate() {
             // The first iterable is evaluated in the enclosing scope.
@@ -983,7 +986,8 @@ fn collect_locals(body: &[ast::Stmt], scope: &mut Scope) {
             Stmt::ImportFrom(i) => {
                 let module = i.module.as_deref().unwrap_or("");
                 for alias in &i.names {
-                    for (local, _) in import_from_bindings(module, &alias.name, alias.asname.as_deref())
+                    for (local, _) in
+                        import_from_bindings(module, &alias.name, alias.asname.as_deref())
                     {
                         locals.insert(local);
                     }
@@ -1076,7 +1080,9 @@ fn tokens(text: &str) -> Vec<(Tok<'_>, usize, usize)> {
                 i += 1;
             }
             b'0'..=b'9' => {
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'.')) {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'.'))
+                {
                     i += 1;
                 }
             }
@@ -1252,7 +1258,11 @@ pub fn scan_tokens(text: &str, aliases: &mut HashMap<String, Qual>) -> Vec<Hit> 
                                 start: toks[i].1,
                                 end: toks[next - 1].2,
                                 sink,
-                                kind: if called { UseKind::Call } else { UseKind::Reference },
+                                kind: if called {
+                                    UseKind::Call
+                                } else {
+                                    UseKind::Reference
+                                },
                             });
                         }
                     }

@@ -150,7 +150,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         first = false;
     }
     let selection = match (staged, all) {
-        (true, true) => return Err(UsageError("`--staged` and `--all` cannot be combined".into())),
+        (true, true) => {
+            return Err(UsageError(
+                "`--staged` and `--all` cannot be combined".into(),
+            ))
+        }
         (false, true) if !paths.is_empty() => {
             return Err(UsageError("`--all` takes no paths".into()))
         }
@@ -179,13 +183,21 @@ mod tests {
 
     #[test]
     fn selections() {
-        let Command::Check(c) = parse_str(&["--staged"]).unwrap() else { panic!() };
+        let Command::Check(c) = parse_str(&["--staged"]).unwrap() else {
+            panic!()
+        };
         assert_eq!(c.selection, Selection::Staged);
-        let Command::Check(c) = parse_str(&["--staged", "a.py"]).unwrap() else { panic!() };
+        let Command::Check(c) = parse_str(&["--staged", "a.py"]).unwrap() else {
+            panic!()
+        };
         assert_eq!(c.selection, Selection::StagedPaths(vec!["a.py".into()]));
-        let Command::Check(c) = parse_str(&[]).unwrap() else { panic!() };
+        let Command::Check(c) = parse_str(&[]).unwrap() else {
+            panic!()
+        };
         assert_eq!(c.selection, Selection::Paths(vec![".".into()]));
-        let Command::Check(c) = parse_str(&["--all", "--format", "json"]).unwrap() else { panic!() };
+        let Command::Check(c) = parse_str(&["--all", "--format", "json"]).unwrap() else {
+            panic!()
+        };
         assert_eq!((c.selection, c.format), (Selection::All, Format::Json));
     }
 

@@ -87,7 +87,10 @@ impl Repo {
     }
 
     /// Every stage-0 regular file of the index, sparse directories expanded.
-    fn index_files(&self, state: &gix::index::State) -> Result<(Vec<IndexFile>, Vec<BString>), Error> {
+    fn index_files(
+        &self,
+        state: &gix::index::State,
+    ) -> Result<(Vec<IndexFile>, Vec<BString>), Error> {
         let mut files = Vec::with_capacity(state.entries().len());
         let mut conflicts = Vec::new();
         for entry in state.entries() {
@@ -103,10 +106,9 @@ impl Repo {
             }
             if entry.mode == Mode::DIR {
                 // A sparse-index directory: its files are recorded in the tree it names.
-                let sub = self
-                    .repo
-                    .index_from_tree(&entry.id)
-                    .map_err(|err| git_error(format!("could not expand sparse directory {path}"), err))?;
+                let sub = self.repo.index_from_tree(&entry.id).map_err(|err| {
+                    git_error(format!("could not expand sparse directory {path}"), err)
+                })?;
                 let prefix = path.strip_suffix(b"/").unwrap_or(path);
                 for inner in self.index_files(&sub)?.0 {
                     let mut full = BString::from(prefix);

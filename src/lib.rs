@@ -135,9 +135,9 @@ pub fn check(selection: &Selection, cwd: &Path) -> Result<Report, Error> {
         report.errors.extend(outcome.errors);
         report.warnings.extend(outcome.warnings);
     }
-    report
-        .findings
-        .sort_by(|a, b| (&a.path, a.cell, a.line, a.column).cmp(&(&b.path, b.cell, b.line, b.column)));
+    report.findings.sort_by(|a, b| {
+        (&a.path, a.cell, a.line, a.column).cmp(&(&b.path, b.cell, b.line, b.column))
+    });
     report.elapsed = started.elapsed();
     Ok(report)
 }
@@ -217,7 +217,9 @@ fn check_file(file: &source::SourceFile) -> Outcome {
         python::Kind::Source => {
             decoded = python::decode(&file.bytes);
             if let Some(why) = &decoded.lossy {
-                outcome.warnings.push(Issue::new(file.path.clone(), why.clone()));
+                outcome
+                    .warnings
+                    .push(Issue::new(file.path.clone(), why.clone()));
             }
             (vec![&*decoded.text], vec![None])
         }

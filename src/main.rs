@@ -23,14 +23,17 @@ fn main() -> ExitCode {
             let cwd = match std::env::current_dir() {
                 Ok(cwd) => cwd,
                 Err(err) => {
-                    eprintln!("dill-guard: error: cannot read the current directory\n  caused by: {err}");
+                    eprintln!(
+                        "dill-guard: error: cannot read the current directory\n  caused by: {err}"
+                    );
                     return ExitCode::from(2);
                 }
             };
             match dill_guard::check(&check.selection, &cwd) {
                 Ok(found) => {
                     let color = use_color(check.color);
-                    let text = report::render(&found, check.format, color, check.quiet, check.exit_zero);
+                    let text =
+                        report::render(&found, check.format, color, check.quiet, check.exit_zero);
                     (text, found.exit_code(check.exit_zero))
                 }
                 Err(err) => {
@@ -44,7 +47,10 @@ fn main() -> ExitCode {
         }
     };
     let mut stdout = std::io::stdout().lock();
-    if let Err(err) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    if let Err(err) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         // A closed pipe (`dill-guard ... | head`) is the reader's choice, not a failure.
         if err.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("dill-guard: error: cannot write the report: {err}");

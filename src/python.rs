@@ -93,7 +93,9 @@ fn coding_declaration(bytes: &[u8]) -> Option<String> {
         }
         let at = memchr::memmem::find(trimmed, b"coding")?;
         let rest = &trimmed[at + b"coding".len()..];
-        let rest = rest.strip_prefix(b":").or_else(|| rest.strip_prefix(b"="))?;
+        let rest = rest
+            .strip_prefix(b":")
+            .or_else(|| rest.strip_prefix(b"="))?;
         let rest = rest.trim_ascii_start();
         let name: String = rest
             .iter()
@@ -135,7 +137,10 @@ pub fn notebook_cells(bytes: &[u8]) -> Result<Vec<Cell>, String> {
                 let mut joined = String::new();
                 for part in parts {
                     joined.push_str(part.as_str().ok_or_else(|| {
-                        format!("not a valid notebook: cell {} has a non-string source line", i + 1)
+                        format!(
+                            "not a valid notebook: cell {} has a non-string source line",
+                            i + 1
+                        )
                     })?);
                 }
                 joined

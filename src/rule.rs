@@ -198,12 +198,18 @@ mod tests {
 
     #[test]
     fn private_modules_report_the_public_name() {
-        assert_eq!(sink_for("dill._dill.loads").map(|s| s.api), Some("dill.loads"));
+        assert_eq!(
+            sink_for("dill._dill.loads").map(|s| s.api),
+            Some("dill.loads")
+        );
         assert_eq!(
             sink_for("dill.session.load_module").map(|s| s.api),
             Some("dill.load_module")
         );
-        assert_eq!(sink_for("dill.temp.loadIO").map(|s| s.api), Some("dill.temp.loadIO"));
+        assert_eq!(
+            sink_for("dill.temp.loadIO").map(|s| s.api),
+            Some("dill.temp.loadIO")
+        );
         assert_eq!(sink_for("dill.dill.load").map(|s| s.api), Some("dill.load"));
     }
 

@@ -90,7 +90,9 @@ pub fn gather(
                     .map(|rel| entries_at(&listing.files, rel.as_bstr()))
                     .unwrap_or_default();
                 if in_index.is_empty() {
-                    let shown = relative.as_ref().map_or_else(|| path_to_slash(arg), |r| lossy(r.as_bstr()));
+                    let shown = relative
+                        .as_ref()
+                        .map_or_else(|| path_to_slash(arg), |r| lossy(r.as_bstr()));
                     out.warnings.push(Issue::new(
                         shown.clone(),
                         "is not in the index; checked the file on disk instead",
@@ -157,7 +159,11 @@ fn entries_at<'f>(files: &'f [IndexFile], path: &BStr) -> Vec<&'f IndexFile> {
 }
 
 /// Reads an index file if it is Python (by name, or by shebang for extensionless files).
-fn from_index(repo: &Repo, file: &IndexFile, out: &mut Sources) -> Result<Option<SourceFile>, Error> {
+fn from_index(
+    repo: &Repo,
+    file: &IndexFile,
+    out: &mut Sources,
+) -> Result<Option<SourceFile>, Error> {
     let path = lossy(file.path.as_bstr());
     let kind = python::kind_by_name(&path);
     if kind.is_none() && !python::needs_shebang_check(&path) {
@@ -196,7 +202,10 @@ fn walk_disk(
     let meta = match std::fs::metadata(absolute) {
         Ok(meta) => meta,
         Err(err) => {
-            out.errors.push(Issue::new(path_to_slash(arg), format!("cannot be read: {err}")));
+            out.errors.push(Issue::new(
+                path_to_slash(arg),
+                format!("cannot be read: {err}"),
+            ));
             return Ok(());
         }
     };
@@ -219,7 +228,9 @@ fn walk_disk(
                 }
             }
             Ok(_) => {}
-            Err(err) => out.errors.push(Issue::new(path_to_slash(arg), err.to_string())),
+            Err(err) => out
+                .errors
+                .push(Issue::new(path_to_slash(arg), err.to_string())),
         }
     }
     Ok(())
@@ -238,7 +249,8 @@ fn read_disk_file(
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(err) => {
-            out.errors.push(Issue::new(shown, format!("cannot be read: {err}")));
+            out.errors
+                .push(Issue::new(shown, format!("cannot be read: {err}")));
             return;
         }
     };
@@ -295,7 +307,10 @@ mod tests {
 
     #[test]
     fn normalizes_lexically() {
-        assert_eq!(normalize(Path::new("/a/b/../c/./d")), PathBuf::from("/a/c/d"));
+        assert_eq!(
+            normalize(Path::new("/a/b/../c/./d")),
+            PathBuf::from("/a/c/d")
+        );
     }
 
     #[test]
@@ -304,7 +319,12 @@ mod tests {
             path: p.into(),
             id: gix::ObjectId::null(gix::hash::Kind::Sha1),
         };
-        let files = vec![file("a.py"), file("pkg/x.py"), file("pkg/y.py"), file("pkg2/z.py")];
+        let files = vec![
+            file("a.py"),
+            file("pkg/x.py"),
+            file("pkg/y.py"),
+            file("pkg2/z.py"),
+        ];
         assert_eq!(entries_at(&files, "a.py".into()).len(), 1);
         assert_eq!(entries_at(&files, "pkg".into()).len(), 2);
         assert_eq!(entries_at(&files, "".into()).len(), 4);

@@ -50,7 +50,9 @@ fn expectations(path: &Path) -> Vec<Expected> {
             }
             let source = match &cell["source"] {
                 serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Array(parts) => parts.iter().map(|p| p.as_str().unwrap()).collect(),
+                serde_json::Value::Array(parts) => {
+                    parts.iter().map(|p| p.as_str().unwrap()).collect()
+                }
                 _ => unreachable!(),
             };
             for (n, text) in source.lines().enumerate() {
@@ -107,7 +109,11 @@ fn check_fixture(name: &str) {
     assert_eq!(found(&json), expected, "findings of {name}");
     assert_eq!(json["files_checked"], 1, "{name} was not checked as Python");
     assert_eq!(json["errors"], serde_json::json!([]), "{name}");
-    assert_eq!(code, if expected.is_empty() { 0 } else { 1 }, "exit status for {name}");
+    assert_eq!(
+        code,
+        if expected.is_empty() { 0 } else { 1 },
+        "exit status for {name}"
+    );
 }
 
 macro_rules! fixture_tests {

@@ -86,7 +86,8 @@ impl Repo {
 
     /// A pre-commit hook that calls the built binary the way a plain git hook would.
     fn install_hook(&self) {
-        let hooks = PathBuf::from(self.git(&["rev-parse", "--git-common-dir"]).trim()).join("hooks");
+        let hooks =
+            PathBuf::from(self.git(&["rev-parse", "--git-common-dir"]).trim()).join("hooks");
         let hooks = if hooks.is_absolute() {
             hooks
         } else {
@@ -202,7 +203,10 @@ fn blocked_commit_shows_the_finding_and_guidance() {
     assert!(text.contains("CWE-502"), "{text}");
     assert!(text.contains("commit blocked"), "{text}");
     // Nothing was committed: HEAD is still unborn.
-    assert!(!repo.git_try(&["rev-parse", "--verify", "HEAD"]).status.success());
+    assert!(!repo
+        .git_try(&["rev-parse", "--verify", "HEAD"])
+        .status
+        .success());
 }
 
 #[test]
@@ -229,7 +233,11 @@ fn commit_dash_a_judges_the_files_it_adds() {
     repo.write("other.py", "x = 1\n");
     repo.git(&["add", "other.py"]);
     let out = repo.git_try(&["commit", "-q", "-m", "other"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let after_other = repo.head();
     assert_ne!(before, after_other);
     // `git commit -a` stages the edit into a temporary index: the hook must see it.
@@ -330,7 +338,14 @@ fn linked_worktree_commits_use_the_worktree_index() {
     repo.write("a.py", GOOD);
     repo.commit_all("base");
     let wt = repo.dir.parent().unwrap().join("wt");
-    repo.git(&["worktree", "add", "-q", wt.to_str().unwrap(), "-b", "feature"]);
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        wt.to_str().unwrap(),
+        "-b",
+        "feature",
+    ]);
     std::fs::write(wt.join("feature.py"), BAD).unwrap();
     repo.git_in(&wt, &["add", "feature.py"]);
     let (code, json) = json_in(&wt, &["--staged"]);
@@ -339,7 +354,10 @@ fn linked_worktree_commits_use_the_worktree_index() {
     let (code, _) = repo.json(&["--staged"]);
     assert_eq!(code, 0);
     // The hook (in the common directory) blocks the commit made in the linked worktree.
-    let out = git_command(&wt).args(["commit", "-m", "feature"]).output().unwrap();
+    let out = git_command(&wt)
+        .args(["commit", "-m", "feature"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(text(&out).contains("feature.py:5:12"));
 }
@@ -359,7 +377,12 @@ fn git_dir_and_work_tree_from_the_environment() {
         .env_remove("GIT_INDEX_FILE")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(paths(&json), ["a.py"]);
 }
@@ -384,7 +407,12 @@ fn git_index_file_selects_the_index() {
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -418,7 +446,10 @@ fn all_checks_every_python_file_in_the_index() {
     let repo = Repo::new();
     repo.write("old.py", BAD);
     repo.write("notes.txt", "dill.loads(x)\n");
-    repo.write("bin/tool", "#!/usr/bin/env python3\nimport dill\ndill.load(open('x'))\n");
+    repo.write(
+        "bin/tool",
+        "#!/usr/bin/env python3\nimport dill\ndill.load(open('x'))\n",
+    );
     repo.write("bin/run.sh", "#!/bin/sh\necho dill.loads\n");
     repo.commit_all("legacy");
     let (code, json) = repo.json(&["--all"]);

@@ -53,13 +53,25 @@ pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) 
         finding_block(&mut out, finding, p);
     }
     for issue in &report.errors {
-        let _ = writeln!(out, "{}: {}: {}", p.error("error"), issue.path, issue.message);
+        let _ = writeln!(
+            out,
+            "{}: {}: {}",
+            p.error("error"),
+            issue.path,
+            issue.message
+        );
     }
     if quiet {
         return out;
     }
     for issue in &report.warnings {
-        let _ = writeln!(out, "{}: {}: {}", p.warning("warning"), issue.path, issue.message);
+        let _ = writeln!(
+            out,
+            "{}: {}: {}",
+            p.warning("warning"),
+            issue.path,
+            issue.message
+        );
     }
     summary(&mut out, report, p, exit_zero);
     out

@@ -10,7 +10,13 @@ use crate::Report;
 pub use human::Painter;
 
 /// Renders a report in the chosen format. `color` applies to human output only.
-pub fn render(report: &Report, format: Format, color: bool, quiet: bool, exit_zero: bool) -> String {
+pub fn render(
+    report: &Report,
+    format: Format,
+    color: bool,
+    quiet: bool,
+    exit_zero: bool,
+) -> String {
     match format {
         Format::Human => human::render(report, Painter::new(color), quiet, exit_zero),
         Format::Json => json::render(report),
