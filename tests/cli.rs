@@ -1,0 +1,213 @@
+//! The command line as users meet it: help, usage errors, colour decisions, the human rendering
+//! and `explain`. Runs the built binary outside any repository.
+
+use std::path::Path;
+use std::process::Command;
+
+const BAD: &str = "import dill\n\n\ndef restore(blob):\n    return dill.loads(blob)\n";
+
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dill-guard"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("NO_COLOR")
+        .env_remove("FORCE_COLOR")
+        .env_remove("CLICOLOR_FORCE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn dir_with_bad_file() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.py"), BAD).unwrap();
+    dir
+}
+
+/// Replaces the elapsed time, the one part of the output that changes between runs.
+fn without_time(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        match line.find(" ms —") {
+            Some(end) => {
+                let start = line[..end].rfind(", ").unwrap() + 2;
+                out.push_str(&format!("{}[time]{}\n", &line[..start], &line[end + 3..]));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn human_output_reads_like_a_compiler_error() {
+    let dir = dir_with_bad_file();
+    let (code, stdout, _) = run(dir.path(), &["--color", "never", "app.py"], &[]);
+    assert_eq!(code, 1);
+    let expected = "\
+error[PYTHON-LANG-SEC-046]: unsafe dill deserialization: `dill.loads` call
+ --> app.py:5:12
+  |
+5 |     return dill.loads(blob)
+  |            ^^^^^^^^^^^^^^^^ `dill.loads` rebuilds objects from bytes and runs any code the bytes carry
+  |
+  = help: exchange plain data as JSON (`json.loads`) or another format that cannot carry code
+  = help: to ship work, send the name of a function from an allowed registry, not a pickled closure
+  = help: for models, load weights with safetensors, ONNX, TorchScript or `torch.load(..., weights_only=True)`
+  = help: if producer and consumer share a trust boundary, sign payloads with HMAC and verify (`hmac.compare_digest`) before loading
+  = note: CWE-502 (deserialization of untrusted data), OWASP A08:2021; run `dill-guard explain` for details
+
+dill-guard: 1 file checked, 1 finding, 0 allowed, [time] — commit blocked
+";
+    assert_eq!(without_time(&stdout), expected);
+}
+
+#[test]
+fn guidance_fits_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.py"),
+        "import dill\ndill.load_session('s.pkl')\ndill.temp.load_source(f)\n",
+    )
+    .unwrap();
+    let (_, stdout, _) = run(dir.path(), &["--color", "never", "s.py"], &[]);
+    assert!(stdout.contains("never restore a session or module that came from outside"));
+    assert!(stdout.contains("this executes Python source read back from a file"));
+    assert!(!stdout.contains("exchange plain data as JSON"), "{stdout}");
+}
+
+#[test]
+fn colour_follows_the_flag_and_the_environment() {
+    let dir = dir_with_bad_file();
+    let has_colour = |args: &[&str], env: &[(&str, &str)]| {
+        let (_, stdout, _) = run(dir.path(), args, env);
+        stdout.contains("\u{1b}[")
+    };
+    // stdout is a pipe here, so `auto` means no colour unless forced.
+    assert!(!has_colour(&["app.py"], &[]));
+    assert!(has_colour(&["--color", "always", "app.py"], &[]));
+    assert!(!has_colour(
+        &["--color", "never", "app.py"],
+        &[("FORCE_COLOR", "1")]
+    ));
+    assert!(has_colour(&["app.py"], &[("FORCE_COLOR", "1")]));
+    assert!(has_colour(&["app.py"], &[("CLICOLOR_FORCE", "1")]));
+    assert!(!has_colour(&["app.py"], &[("FORCE_COLOR", "0")]));
+    assert!(!has_colour(
+        &["app.py"],
+        &[("NO_COLOR", "1"), ("FORCE_COLOR", "1")]
+    ));
+    // JSON is never coloured.
+    assert!(!has_colour(
+        &["--format", "json", "--color", "always", "app.py"],
+        &[]
+    ));
+}
+
+#[test]
+fn quiet_and_exit_zero() {
+    let dir = dir_with_bad_file();
+    let (code, stdout, _) = run(dir.path(), &["--quiet", "--color", "never", "app.py"], &[]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("error[PYTHON-LANG-SEC-046]"));
+    assert!(!stdout.contains("dill-guard:"), "{stdout}");
+    let (code, stdout, _) = run(
+        dir.path(),
+        &["--exit-zero", "--color", "never", "app.py"],
+        &[],
+    );
+    assert_eq!(code, 0);
+    assert!(stdout.contains("not blocking (--exit-zero)"), "{stdout}");
+}
+
+#[test]
+fn usage_errors_exit_2_with_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--bogus"][..],
+        &["--staged", "--all"],
+        &["--format", "xml"],
+        &["--all", "a.py"],
+        &["explain", "NOT-A-RULE"],
+    ] {
+        let (code, stdout, stderr) = run(dir.path(), args, &[]);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(stdout.is_empty(), "{args:?}");
+        assert!(
+            stderr.starts_with("dill-guard: error: "),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("Usage:"), "{args:?}");
+    }
+}
+
+#[test]
+fn help_version_and_explain_need_no_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = run(dir.path(), &["--help"], &[]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("--staged"));
+    let (code, stdout, _) = run(dir.path(), &["--version"], &[]);
+    assert_eq!(
+        (code, stdout.trim()),
+        (0, concat!("dill-guard ", env!("CARGO_PKG_VERSION")))
+    );
+    for args in [&["explain"][..], &["explain", "PYTHON-LANG-SEC-046"]] {
+        let (code, stdout, _) = run(dir.path(), args, &[]);
+        assert_eq!(code, 0);
+        assert!(stdout.contains("CWE-502"));
+        assert!(stdout.contains("weights_only=True"));
+        assert!(stdout.contains("hmac.compare_digest"));
+    }
+}
+
+#[test]
+fn bad_input_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("broken.ipynb"), "{\"cells\": [ {\"dill\": ").unwrap();
+    std::fs::write(
+        dir.path().join("latin.py"),
+        b"# -*- coding: latin-1 -*-\nimport dill\ns = '\xe9'; dill.loads(s)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("junk.py"),
+        b"import dill\n\xff\xfe dill.load(f)\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = run(dir.path(), &["--format", "json", "."], &[]);
+    assert_eq!(code, 2);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["errors"][0]["path"], "broken.ipynb");
+    let findings: Vec<(String, u64, u64)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        findings,
+        [
+            ("junk.py".to_string(), 2, 4),
+            ("latin.py".to_string(), 3, 10)
+        ]
+    );
+    let warnings = json["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["path"], "junk.py");
+}
