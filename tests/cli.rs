@@ -207,7 +207,17 @@ fn bad_input_is_an_error_naming_the_file() {
             ("latin.py".to_string(), 3, 10)
         ]
     );
-    let warnings = json["warnings"].as_array().unwrap();
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert_eq!(warnings[0]["path"], "junk.py");
+    // The invalid bytes are said, and since the parser rejects them too, so is degraded mode.
+    let warnings: Vec<(&str, &str)> = json["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["path"].as_str().unwrap(), w["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings.iter().all(|(path, _)| *path == "junk.py"));
+    assert!(warnings[0].1.contains("not valid UTF-8"));
+    assert!(warnings[1].1.contains("degraded mode"));
+    assert_eq!(json["findings"][0]["degraded"], true);
+    assert_eq!(json["findings"][1]["degraded"], false);
 }
