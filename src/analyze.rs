@@ -38,6 +38,8 @@ pub struct Hit {
     pub end: usize,
     pub sink: &'static Sink,
     pub kind: UseKind,
+    /// Byte offset where the innermost statement holding the use starts.
+    pub stmt: usize,
 }
 
 /// What analysing one file found.
@@ -181,6 +183,7 @@ enum Deferred<'a> {
         body: &'a ast::Expr,
         parent: usize,
         piece: usize,
+        stmt: usize,
     },
 }
 
@@ -192,6 +195,8 @@ struct Binder<'a> {
     deferred: std::collections::VecDeque<Deferred<'a>>,
     hits: Vec<Hit>,
     piece: usize,
+    /// Start of the statement being visited.
+    stmt: usize,
 }
 
 impl<'a> Binder<'a> {
@@ -201,6 +206,7 @@ impl<'a> Binder<'a> {
             deferred: Default::default(),
             hits: Vec::new(),
             piece: 0,
+            stmt: 0,
         }
     }
 
@@ -223,8 +229,10 @@ impl<'a> Binder<'a> {
                     body,
                     parent,
                     piece,
+                    stmt,
                 } => {
                     self.piece = piece;
+                    self.stmt = stmt;
                     let s = self.function_scope(args, parent);
                     self.visit_expr(s, body);
                 }
@@ -406,6 +414,7 @@ impl<'a> Binder<'a> {
             end: range.end().into(),
             sink,
             kind,
+            stmt: self.stmt,
         });
     }
 
@@ -436,6 +445,12 @@ impl<'a> Binder<'a> {
     }
 
     fn visit_stmt(&mut self, s: usize, stmt: &'a ast::Stmt) {
+        let outer = std::mem::replace(&mut self.stmt, stmt.range().start().into());
+        self.visit_stmt_kind(s, stmt);
+        self.stmt = outer;
+    }
+
+    fn visit_stmt_kind(&mut self, s: usize, stmt: &'a ast::Stmt) {
         use ast::Stmt;
         match stmt {
             Stmt::FunctionDef(f) => {
@@ -791,6 +806,7 @@ impl<'a> Binder<'a> {
                     body: &l.body,
                     parent,
                     piece: self.piece,
+                    stmt: self.stmt,
                 });
             }
             Expr::ListComp(c) => self.visit_comprehension(s, &c.generators, &[&c.elt]),
@@ -1030,11 +1046,13 @@ enum Tok<'t> {
     Close,
     /// End of a logical line (outside brackets), or `;`.
     End,
+    /// A comment, `#` included.
+    Comment,
     Other,
 }
 
 /// Splits source into the few tokens the scan needs. Strings (any prefix, triple-quoted or
-/// not) and comments produce nothing, so text inside them can never match.
+/// not) produce nothing and comments only a `Comment` token, so text inside them never matches.
 fn tokens(text: &str) -> Vec<(Tok<'_>, usize, usize)> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
@@ -1052,9 +1070,11 @@ fn tokens(text: &str) -> Vec<(Tok<'_>, usize, usize)> {
                 i += 1;
             }
             b'#' => {
+                let start = i;
                 while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
                     i += 1;
                 }
+                out.push((Tok::Comment, start, i));
             }
             b'\'' | b'"' => i = skip_string(bytes, i),
             b'.' => {
@@ -1136,6 +1156,16 @@ fn skip_string(bytes: &[u8], i: usize) -> usize {
         }
     }
     bytes.len()
+}
+
+/// The comments of a source text, as (byte offset of the `#`, text after it). Strings are
+/// skipped, so a `#` inside a string literal is never taken for a comment.
+pub fn comments(text: &str) -> Vec<(usize, &str)> {
+    tokens(text)
+        .into_iter()
+        .filter(|t| t.0 == Tok::Comment)
+        .map(|(_, start, end)| (start, &text[start + 1..end]))
+        .collect()
 }
 
 fn scan_pieces(pieces: &[&str]) -> Analysis {
@@ -1238,7 +1268,7 @@ pub fn scan_tokens(text: &str, aliases: &mut HashMap<String, Qual>) -> Vec<Hit> 
                                 }
                             }
                         }
-                        Some(Tok::Close) => i += 1,
+                        Some(Tok::Close | Tok::Comment) => i += 1,
                         _ => break,
                     }
                 }
@@ -1263,6 +1293,7 @@ pub fn scan_tokens(text: &str, aliases: &mut HashMap<String, Qual>) -> Vec<Hit> 
                                 } else {
                                     UseKind::Reference
                                 },
+                                stmt: toks[i].1,
                             });
                         }
                     }

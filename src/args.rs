@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use crate::config::ConfigChoice;
 use crate::source::Selection;
 
 pub const USAGE: &str = "\
@@ -19,6 +20,9 @@ Options:
       --staged             read content from the index: the files added, modified, copied or
                            renamed relative to HEAD, or the given PATHs
       --all                check every Python file in the index
+      --config PATH        read the policy from PATH instead of dill-guard.toml,
+                           .dill-guard.toml or [tool.dill-guard] in pyproject.toml
+      --no-config          ignore every configuration file
       --format FORMAT      human (default) or json
       --color WHEN         auto (default), always or never; auto honours NO_COLOR,
                            FORCE_COLOR, CLICOLOR_FORCE and whether stdout is a terminal
@@ -50,6 +54,7 @@ pub enum ColorChoice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckArgs {
     pub selection: Selection,
+    pub config: ConfigChoice,
     pub format: Format,
     pub color: ColorChoice,
     pub quiet: bool,
@@ -87,6 +92,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
     let mut color = ColorChoice::Auto;
     let mut quiet = false;
     let mut exit_zero = false;
+    let mut config_file: Option<PathBuf> = None;
+    let mut no_config = false;
     let mut first = true;
     while let Some(arg) = parser.next()? {
         match arg {
@@ -96,6 +103,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             Long("all") => all = true,
             Long("quiet") | Short('q') => quiet = true,
             Long("exit-zero") => exit_zero = true,
+            Long("config") => config_file = Some(parser.value()?.into()),
+            Long("no-config") => no_config = true,
             Long("format") => {
                 format = match parser.value()?.string()?.as_str() {
                     "human" => Format::Human,
@@ -164,8 +173,19 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         (false, false) if paths.is_empty() => Selection::Paths(vec![PathBuf::from(".")]),
         (false, false) => Selection::Paths(paths),
     };
+    let config = match (config_file, no_config) {
+        (Some(_), true) => {
+            return Err(UsageError(
+                "`--config` and `--no-config` cannot be combined".into(),
+            ))
+        }
+        (Some(path), false) => ConfigChoice::File(path),
+        (None, true) => ConfigChoice::Ignore,
+        (None, false) => ConfigChoice::Discover,
+    };
     Ok(Command::Check(CheckArgs {
         selection,
+        config,
         format,
         color,
         quiet,
@@ -207,6 +227,8 @@ mod tests {
         assert!(parse_str(&["--all", "x.py"]).is_err());
         assert!(parse_str(&["--format", "xml"]).is_err());
         assert!(parse_str(&["--bogus"]).is_err());
+        assert!(parse_str(&["--config", "a.toml", "--no-config"]).is_err());
+        assert!(parse_str(&["--config"]).is_err());
         assert!(parse_str(&["explain", "OTHER-RULE"]).is_err());
         assert_eq!(parse_str(&["explain"]).unwrap(), Command::Explain);
         assert_eq!(parse_str(&["a.py", "--help"]).unwrap(), Command::Help);

@@ -30,6 +30,8 @@ pub struct Staged {
 
 pub struct Repo {
     repo: gix::Repository,
+    /// The index, read once per run however many questions are asked of it.
+    index: std::cell::OnceCell<gix::worktree::Index>,
 }
 
 fn git_error(what: impl Into<String>, err: impl std::fmt::Display) -> Error {
@@ -46,6 +48,7 @@ impl Repo {
         match gix::ThreadSafeRepository::discover_with_environment_overrides(cwd) {
             Ok(repo) => Ok(Some(Repo {
                 repo: repo.to_thread_local(),
+                index: std::cell::OnceCell::new(),
             })),
             Err(err) => {
                 let not_found = err
@@ -79,11 +82,31 @@ impl Repo {
         self.repo.workdir()
     }
 
-    fn index(&self) -> Result<gix::worktree::Index, Error> {
+    fn index(&self) -> Result<&gix::index::State, Error> {
+        if let Some(index) = self.index.get() {
+            return Ok(index);
+        }
         let path = self.repo.index_path();
-        self.repo
-            .index_or_empty()
-            .map_err(|err| git_error(format!("could not read the index {}", path.display()), err))
+        let index = self.repo.index_or_empty().map_err(|err| {
+            git_error(format!("could not read the index {}", path.display()), err)
+        })?;
+        Ok(self.index.get_or_init(|| index))
+    }
+
+    /// The staged content of a file at `path` (relative to the root), if the index has it.
+    pub fn index_blob(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
+        let index = self.index()?;
+        let Some(entry) = index.entry_by_path(path.into()) else {
+            return Ok(None);
+        };
+        if entry.mode != Mode::FILE && entry.mode != Mode::FILE_EXECUTABLE {
+            return Ok(None);
+        }
+        self.blob(&IndexFile {
+            path: path.into(),
+            id: entry.id,
+        })
+        .map(Some)
     }
 
     /// Every stage-0 regular file of the index, sparse directories expanded.
@@ -133,8 +156,7 @@ impl Repo {
 
     /// Files of the index that differ from HEAD's tree (every file on an unborn HEAD).
     pub fn staged(&self) -> Result<Staged, Error> {
-        let index = self.index()?;
-        let (files, conflicts) = self.index_files(&index)?;
+        let (files, conflicts) = self.index_files(self.index()?)?;
         let head = self.head_files()?;
         // Both lists are sorted by path bytes: a merge-join finds what changed.
         let mut h = 0;
@@ -188,8 +210,7 @@ impl Repo {
 
     /// Every regular file in the index.
     pub fn all(&self) -> Result<Staged, Error> {
-        let index = self.index()?;
-        let (files, conflicts) = self.index_files(&index)?;
+        let (files, conflicts) = self.index_files(self.index()?)?;
         Ok(Staged { files, conflicts })
     }
 

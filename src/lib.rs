@@ -10,7 +10,9 @@
 
 pub mod analyze;
 pub mod args;
+pub mod config;
 pub mod git;
+pub mod policy;
 pub mod python;
 pub mod report;
 pub mod rule;
@@ -24,6 +26,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 pub use analyze::UseKind;
+pub use config::ConfigChoice;
+pub use policy::Date;
 pub use source::Selection;
 
 /// Why a run could not judge what it was asked to judge (exit status 2).
@@ -33,6 +37,8 @@ pub enum Error {
     Git { what: String, detail: String },
     #[error("`{flag}` needs a git repository, and {} is not inside one", cwd.display())]
     NotARepository { flag: &'static str, cwd: PathBuf },
+    #[error("invalid configuration in {file}")]
+    Config { file: String, message: String },
     #[error("cannot read {}", path.display())]
     Io {
         path: PathBuf,
@@ -46,6 +52,7 @@ impl Error {
     pub fn causes(&self) -> Vec<String> {
         match self {
             Error::Git { detail, .. } => vec![detail.clone()],
+            Error::Config { message, .. } => vec![message.clone()],
             Error::Io { source, .. } => vec![source.to_string()],
             Error::NotARepository { .. } => Vec::new(),
         }
@@ -92,10 +99,21 @@ pub struct Finding {
     pub source_line: String,
 }
 
+/// A finding that does not block, with what allowed it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Allowed {
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// `"inline"` (a comment on the line) or `"config"` (an `[[allow]]` entry).
+    pub by: &'static str,
+    pub reason: String,
+}
+
 /// What a run found.
 #[derive(Debug, Default)]
 pub struct Report {
     pub findings: Vec<Finding>,
+    pub allowed: Vec<Allowed>,
     pub errors: Vec<Issue>,
     pub warnings: Vec<Issue>,
     pub files_checked: usize,
@@ -115,37 +133,117 @@ impl Report {
     }
 }
 
+/// What to check and under which policy.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub selection: Selection,
+    pub config: ConfigChoice,
+    /// The date expiring allowlist entries are judged against.
+    pub today: Date,
+}
+
 /// Checks the selected files. `cwd` is where relative paths and repository discovery start.
-pub fn check(selection: &Selection, cwd: &Path) -> Result<Report, Error> {
+pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
     let started = Instant::now();
     let cwd = std::fs::canonicalize(cwd).map_err(|source| Error::Io {
         path: cwd.to_path_buf(),
         source,
     })?;
-    let mut keep = |file: &source::SourceFile| analyze::mentions_dill(&file.bytes);
-    let (sources, files_checked) = source::gather(selection, &cwd, &mut keep)?;
+    let repo = git::Repo::discover(&cwd)?;
+    let policy = config::load(
+        &options.config,
+        &options.selection,
+        repo.as_ref(),
+        &cwd,
+        options.today,
+    )?;
+    let mut checked_paths = Vec::new();
+    let mut keep = |file: &source::SourceFile| {
+        checked_paths.push(file.path.clone());
+        analyze::mentions_dill(&file.bytes)
+    };
+    let excluded = |path: &str| policy.is_excluded(path);
+    let sources = source::gather(
+        &options.selection,
+        &cwd,
+        repo.as_ref(),
+        &excluded,
+        &mut keep,
+    )?;
     let mut report = Report {
         errors: sources.errors,
         warnings: sources.warnings,
-        files_checked,
+        files_checked: checked_paths.len(),
         ..Report::default()
     };
     for outcome in check_files(&sources.files) {
         report.findings.extend(outcome.findings);
+        report.allowed.extend(outcome.allowed);
         report.errors.extend(outcome.errors);
         report.warnings.extend(outcome.warnings);
     }
-    report.findings.sort_by(|a, b| {
-        (&a.path, a.cell, a.line, a.column).cmp(&(&b.path, b.cell, b.line, b.column))
-    });
+    apply_allowlist(&policy, &options.selection, &checked_paths, &mut report);
+    let order = |f: &Finding| (f.path.clone(), f.cell, f.line, f.column);
+    report.findings.sort_by_key(order);
+    report.allowed.sort_by_key(|a| order(&a.finding));
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Moves the findings an `[[allow]]` entry accepts to `allowed`, and warns about entries that
+/// have expired or allowed nothing they could have.
+fn apply_allowlist(
+    policy: &policy::Policy,
+    selection: &Selection,
+    checked: &[String],
+    report: &mut Report,
+) {
+    let mut used = vec![false; policy.allows.len()];
+    for finding in std::mem::take(&mut report.findings) {
+        match policy.allow_for(&finding.path, finding.api) {
+            Some(i) => {
+                used[i] = true;
+                report.allowed.push(Allowed {
+                    finding,
+                    by: "config",
+                    reason: policy.allows[i].reason.clone(),
+                });
+            }
+            None => report.findings.push(finding),
+        }
+    }
+    // A staged check sees only part of the repository: an entry is unused there only when it
+    // covers a file that was checked. A full check sees everything it could apply to.
+    let full = matches!(selection, Selection::All | Selection::Paths(_));
+    for (entry, used) in policy.allows.iter().zip(used) {
+        let place = format!("line {}", entry.line);
+        if entry.expired {
+            let date = entry.expires.map(|d| d.to_string()).unwrap_or_default();
+            report.warnings.push(Issue::new(
+                entry.file.clone(),
+                format!(
+                    "{place}: the allow entry for {} (\"{}\") expired on {date} and no longer applies",
+                    entry.patterns.join(", "),
+                    entry.reason
+                ),
+            ));
+        } else if !used && (full || checked.iter().any(|p| entry.globs.is_match(p))) {
+            report.warnings.push(Issue::new(
+                entry.file.clone(),
+                format!(
+                    "{place}: the allow entry for {} matched no finding; remove it if the code it allowed is gone",
+                    entry.patterns.join(", ")
+                ),
+            ));
+        }
+    }
 }
 
 /// What checking one file gave.
 #[derive(Debug, Default)]
 struct Outcome {
     findings: Vec<Finding>,
+    allowed: Vec<Allowed>,
     errors: Vec<Issue>,
     warnings: Vec<Issue>,
 }
@@ -244,11 +342,24 @@ fn check_file(file: &source::SourceFile) -> Outcome {
             format!("checked in degraded mode: {why}"),
         ));
     }
+    // Inline directives, per piece: (line, directive, used).
+    let mut directives: Vec<Vec<(usize, policy::Directive, bool)>> = texts
+        .iter()
+        .map(|text| {
+            analyze::comments(text)
+                .into_iter()
+                .filter_map(|(at, comment)| {
+                    policy::directive(comment).map(|d| (position(text, at).0, d, false))
+                })
+                .collect()
+        })
+        .collect();
     for hit in &analysis.hits {
         let text = texts[hit.piece];
         let (line, column) = position(text, hit.start);
         let (end_line, end_column) = position(text, hit.end);
-        outcome.findings.push(Finding {
+        let stmt_line = position(text, hit.stmt.min(hit.start)).0;
+        let finding = Finding {
             rule: rule::RULE_ID,
             path: file.path.clone(),
             line,
@@ -262,9 +373,60 @@ fn check_file(file: &source::SourceFile) -> Outcome {
             degraded: analysis.degraded.is_some(),
             message: rule::message(hit.sink),
             source_line: line_at(text, hit.start).to_string(),
-        });
+        };
+        let directive = directives[hit.piece]
+            .iter_mut()
+            .find(|(at, _, _)| *at == line || *at == stmt_line);
+        match directive {
+            Some((_, policy::Directive::Allow(Some(reason)), used)) => {
+                *used = true;
+                let reason = reason.clone();
+                outcome.allowed.push(Allowed {
+                    finding,
+                    by: "inline",
+                    reason,
+                });
+            }
+            Some((_, policy::Directive::Noqa, used)) => {
+                *used = true;
+                outcome.allowed.push(Allowed {
+                    finding,
+                    by: "inline",
+                    reason: format!("noqa: {}", rule::RULE_ID),
+                });
+            }
+            Some((at, policy::Directive::Allow(None), used)) => {
+                *used = true;
+                outcome.warnings.push(Issue::new(
+                    file.path.clone(),
+                    format!(
+                        "{}line {at}: `# dill-guard: allow` needs a reason after it; the finding still blocks",
+                        cell_prefix(cell_numbers[hit.piece])
+                    ),
+                ));
+                outcome.findings.push(finding);
+            }
+            None => outcome.findings.push(finding),
+        }
+    }
+    for (piece, list) in directives.iter().enumerate() {
+        for (at, _, used) in list {
+            if !used {
+                outcome.warnings.push(Issue::new(
+                    file.path.clone(),
+                    format!(
+                        "{}line {at}: this inline allow matched no finding; remove it",
+                        cell_prefix(cell_numbers[piece])
+                    ),
+                ));
+            }
+        }
     }
     outcome
+}
+
+fn cell_prefix(cell: Option<usize>) -> String {
+    cell.map(|c| format!("cell {c}, ")).unwrap_or_default()
 }
 
 /// 1-based line and character column of a byte offset.

@@ -29,7 +29,12 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            match dill_guard::check(&check.selection, &cwd) {
+            let options = dill_guard::Options {
+                selection: check.selection,
+                config: check.config,
+                today: dill_guard::Date::today(),
+            };
+            match dill_guard::check(&options, &cwd) {
                 Ok(found) => {
                     let color = use_color(check.color);
                     let text =

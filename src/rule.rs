@@ -138,7 +138,7 @@ pub fn message(sink: &Sink) -> String {
 
 /// Fix guidance that fits the API, most specific first.
 pub fn help(sink: &Sink) -> Vec<&'static str> {
-    match sink.family {
+    let mut lines = match sink.family {
         Family::Data => vec![
             "exchange plain data as JSON (`json.loads`) or another format that cannot carry code",
             "to ship work, send the name of a function from an allowed registry, not a pickled closure",
@@ -152,8 +152,14 @@ pub fn help(sink: &Sink) -> Vec<&'static str> {
         Family::Source => vec![
             "this executes Python source read back from a file: keep code in version-controlled modules and import them",
         ],
-    }
+    };
+    lines.push(ALLOW_HELP);
+    lines
 }
+
+/// How to record that a use is inside a trusted boundary.
+pub const ALLOW_HELP: &str = "if this is a trusted internal pipeline, allow it with a reason: \
+`# dill-guard: allow <reason>` on this line, or an `[[allow]]` entry in dill-guard.toml";
 
 /// The long explanation printed by `dill-guard explain`.
 pub const EXPLAIN: &str = "\
@@ -187,6 +193,17 @@ What to do instead
   Internal queues you control end to end: sign with HMAC and verify before loading.
       expected = hmac.new(key, body, \"sha256\").digest()
       if not hmac.compare_digest(expected, signature): raise ValueError(\"bad signature\")
+
+Allowing a trusted use
+  Inline, on the line of the use (or the first line of its statement), with the reason:
+      obj = dill.loads(body)  # dill-guard: allow payloads are HMAC-verified above
+  Or for whole paths, in dill-guard.toml (or [tool.dill-guard] in pyproject.toml):
+      [[allow]]
+      paths = [\"pipelines/internal/**\"]
+      reason = \"task payloads are HMAC-signed by the scheduler\"
+      apis = [\"dill.loads\"]          # optional: default every sink
+      expires = \"2027-06-30\"         # optional: after it, the entry stops applying
+  Allowed uses do not block; they are counted and listed in JSON output.
 
 Exit status
   0 nothing blocking, 1 a blocking finding, 2 the tool could not judge (bad input, git error).

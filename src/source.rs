@@ -40,24 +40,25 @@ pub struct Sources {
     pub warnings: Vec<Issue>,
 }
 
-/// Gathers the Python files of a selection. `keep` sees each file's bytes first and says whether
-/// to hold on to them (the prefilter); a file it drops still counts as checked.
+/// Gathers the Python files of a selection. Paths for which `excluded` is true are never read.
+/// `keep` sees every other file's bytes and says whether to hold on to them (the prefilter);
+/// a file it drops was still checked.
 pub fn gather(
     selection: &Selection,
     cwd: &Path,
+    repo: Option<&Repo>,
+    excluded: &dyn Fn(&str) -> bool,
     keep: &mut dyn FnMut(&SourceFile) -> bool,
-) -> Result<(Sources, usize), Error> {
+) -> Result<Sources, Error> {
     let mut out = Sources::default();
-    let mut checked = 0usize;
     let mut push = |file: SourceFile, out: &mut Sources| {
-        checked += 1;
-        if keep(&file) {
+        if !excluded(&file.path) && keep(&file) {
             out.files.push(file);
         }
     };
     match selection {
         Selection::Staged | Selection::All => {
-            let repo = require_repo(cwd, selection)?;
+            let repo = require_repo(repo, cwd, selection)?;
             let listing = if *selection == Selection::Staged {
                 repo.staged()?
             } else {
@@ -70,13 +71,16 @@ pub fn gather(
                 ));
             }
             for file in &listing.files {
-                if let Some(source) = from_index(&repo, file, &mut out)? {
+                if excluded(&lossy(file.path.as_bstr())) {
+                    continue;
+                }
+                if let Some(source) = from_index(repo, file, &mut out)? {
                     push(source, &mut out);
                 }
             }
         }
         Selection::StagedPaths(paths) => {
-            let repo = require_repo(cwd, selection)?;
+            let repo = require_repo(repo, cwd, selection)?;
             let listing = repo.all()?;
             let root = canonical(&repo.root())?;
             for arg in paths {
@@ -101,7 +105,10 @@ pub fn gather(
                     continue;
                 }
                 for file in in_index {
-                    if let Some(source) = from_index(&repo, file, &mut out)? {
+                    if excluded(&lossy(file.path.as_bstr())) {
+                        continue;
+                    }
+                    if let Some(source) = from_index(repo, file, &mut out)? {
                         push(source, &mut out);
                     }
                 }
@@ -110,7 +117,7 @@ pub fn gather(
         Selection::Paths(paths) => {
             // Paths are shown relative to the repository root, or to the current directory
             // outside a repository.
-            let base = match Repo::discover(cwd)?.as_ref().and_then(Repo::workdir) {
+            let base = match repo.and_then(Repo::workdir) {
                 Some(workdir) => canonical(workdir)?,
                 None => canonical(cwd)?,
             };
@@ -120,11 +127,15 @@ pub fn gather(
             }
         }
     }
-    Ok((out, checked))
+    Ok(out)
 }
 
-fn require_repo(cwd: &Path, selection: &Selection) -> Result<Repo, Error> {
-    Repo::discover(cwd)?.ok_or_else(|| {
+fn require_repo<'r>(
+    repo: Option<&'r Repo>,
+    cwd: &Path,
+    selection: &Selection,
+) -> Result<&'r Repo, Error> {
+    repo.ok_or_else(|| {
         let flag = if *selection == Selection::All {
             "--all"
         } else {

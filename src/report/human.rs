@@ -86,7 +86,7 @@ fn summary(out: &mut String, report: &Report, p: Painter, exit_zero: bool) {
         "{} checked, {}, {} allowed, {} ms",
         plural(report.files_checked, "file", "files"),
         plural(report.findings.len(), "finding", "findings"),
-        0,
+        report.allowed.len(),
         report.elapsed.as_millis()
     );
     let verdict = match report.exit_code(exit_zero) {

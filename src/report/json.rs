@@ -3,13 +3,13 @@
 
 use serde::Serialize;
 
-use crate::{Finding, Issue, Report};
+use crate::{Allowed, Finding, Issue, Report};
 
 #[derive(Serialize)]
 struct Document<'a> {
     version: u32,
     findings: &'a [Finding],
-    allowed: &'a [Finding],
+    allowed: &'a [Allowed],
     errors: &'a [Issue],
     warnings: &'a [Issue],
     files_checked: usize,
@@ -19,7 +19,7 @@ pub(super) fn render(report: &Report) -> String {
     let document = Document {
         version: 1,
         findings: &report.findings,
-        allowed: &[],
+        allowed: &report.allowed,
         errors: &report.errors,
         warnings: &report.warnings,
         files_checked: report.files_checked,

@@ -1,0 +1,359 @@
+//! Finds and parses the policy: `--config PATH`, else `dill-guard.toml` or `.dill-guard.toml` at
+//! the repository root, else `[tool.dill-guard]` in the root `pyproject.toml`. With `--staged`
+//! and `--all` the files are read from the index, so the policy that rules is the one being
+//! committed; in path mode they are read from disk. Every mistake is an error naming the file,
+//! the key and the line: a policy that silently means something else is worse than none.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::git::Repo;
+use crate::policy::{Allow, Date, Policy};
+use crate::source::Selection;
+use crate::{rule, Error};
+
+/// Where the policy may come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigChoice {
+    /// Look for the usual files at the repository root.
+    Discover,
+    /// `--config PATH`: exactly this file, from disk.
+    File(PathBuf),
+    /// `--no-config`.
+    Ignore,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawConfig {
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
+    #[serde(default)]
+    new_only: bool,
+    #[serde(default)]
+    allow: Vec<Spanned<RawAllow>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawAllow {
+    paths: Spanned<Vec<Spanned<String>>>,
+    reason: Spanned<String>,
+    #[serde(default)]
+    apis: Vec<Spanned<String>>,
+    expires: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Pyproject {
+    tool: Option<PyprojectTool>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PyprojectTool {
+    #[serde(rename = "dill-guard")]
+    dill_guard: Option<RawConfig>,
+}
+
+const NAMES: [&str; 2] = ["dill-guard.toml", ".dill-guard.toml"];
+
+/// Loads the policy for a run; an empty policy when there is no configuration.
+pub fn load(
+    choice: &ConfigChoice,
+    selection: &Selection,
+    repo: Option<&Repo>,
+    cwd: &Path,
+    today: Date,
+) -> Result<Policy, Error> {
+    let from_index = matches!(
+        selection,
+        Selection::Staged | Selection::StagedPaths(_) | Selection::All
+    );
+    match choice {
+        ConfigChoice::Ignore => Ok(Policy::default()),
+        ConfigChoice::File(path) => {
+            let full = cwd.join(path);
+            let text = std::fs::read(&full).map_err(|source| Error::Io {
+                path: full.clone(),
+                source,
+            })?;
+            let shown = path.to_string_lossy().into_owned();
+            let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
+            parse(&shown, &text, is_pyproject, today).map(|p| p.unwrap_or_default())
+        }
+        ConfigChoice::Discover => {
+            let read = |name: &str| -> Result<Option<Vec<u8>>, Error> {
+                match repo {
+                    Some(repo) if from_index => repo.index_blob(name),
+                    Some(repo) => read_optional(&repo.root().join(name)),
+                    None => read_optional(&cwd.join(name)),
+                }
+            };
+            for name in NAMES {
+                if let Some(text) = read(name)? {
+                    return parse(name, &text, false, today).map(|p| p.unwrap_or_default());
+                }
+            }
+            if let Some(text) = read("pyproject.toml")? {
+                return parse("pyproject.toml", &text, true, today).map(|p| p.unwrap_or_default());
+            }
+            Ok(Policy::default())
+        }
+    }
+}
+
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, Error> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn config_error(file: &str, message: impl Into<String>) -> Error {
+    Error::Config {
+        file: file.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Parses a configuration file; `Ok(None)` for a pyproject.toml without `[tool.dill-guard]`.
+pub fn parse(
+    file: &str,
+    bytes: &[u8],
+    pyproject: bool,
+    today: Date,
+) -> Result<Option<Policy>, Error> {
+    let text = std::str::from_utf8(bytes).map_err(|_| config_error(file, "is not valid UTF-8"))?;
+    let raw = if pyproject {
+        let doc: Pyproject =
+            toml::from_str(text).map_err(|err| config_error(file, err.to_string()))?;
+        match doc.tool.and_then(|t| t.dill_guard) {
+            Some(raw) => raw,
+            None => return Ok(None),
+        }
+    } else {
+        toml::from_str::<RawConfig>(text).map_err(|err| config_error(file, err.to_string()))?
+    };
+    let prefix = if pyproject { "tool.dill-guard." } else { "" };
+    let line =
+        |span: std::ops::Range<usize>| text[..span.start.min(text.len())].matches('\n').count() + 1;
+    let bad = |key: &str, span: std::ops::Range<usize>, why: String| {
+        config_error(file, format!("line {}: `{prefix}{key}`: {why}", line(span)))
+    };
+
+    let mut exclude = globset::GlobSetBuilder::new();
+    for pattern in &raw.exclude {
+        exclude.add(glob(pattern).map_err(|why| bad("exclude", pattern.span(), why))?);
+    }
+    let exclude = exclude
+        .build()
+        .map_err(|err| config_error(file, format!("`{prefix}exclude`: {err}")))?;
+
+    let mut allows = Vec::new();
+    for (n, entry) in raw.allow.iter().enumerate() {
+        let key = |field: &str| format!("allow[{n}].{field}");
+        let entry_line = line(entry.span());
+        let entry = entry.get_ref();
+        if entry.paths.get_ref().is_empty() {
+            return Err(bad(
+                &key("paths"),
+                entry.paths.span(),
+                "needs at least one glob".into(),
+            ));
+        }
+        let mut globs = globset::GlobSetBuilder::new();
+        for pattern in entry.paths.get_ref() {
+            globs.add(glob(pattern).map_err(|why| bad(&key("paths"), pattern.span(), why))?);
+        }
+        let reason = entry.reason.get_ref().trim();
+        if reason.is_empty() {
+            return Err(bad(
+                &key("reason"),
+                entry.reason.span(),
+                "must say why this use is safe".into(),
+            ));
+        }
+        let mut apis = Vec::new();
+        for api in &entry.apis {
+            if rule::SINKS.iter().all(|s| s.api != api.get_ref()) {
+                let known: Vec<&str> = rule::SINKS.iter().map(|s| s.api).collect();
+                return Err(bad(
+                    &key("apis"),
+                    api.span(),
+                    format!(
+                        "unknown API `{}` (known: {})",
+                        api.get_ref(),
+                        known.join(", ")
+                    ),
+                ));
+            }
+            apis.push(api.get_ref().clone());
+        }
+        let expires = match &entry.expires {
+            None => None,
+            Some(value) => {
+                let text = match value.get_ref() {
+                    toml::Value::String(s) => s.clone(),
+                    toml::Value::Datetime(d) => d.to_string(),
+                    other => format!("{other:?}"),
+                };
+                Some(Date::parse(&text).ok_or_else(|| {
+                    bad(
+                        &key("expires"),
+                        value.span(),
+                        format!("`{text}` is not a date of the form YYYY-MM-DD"),
+                    )
+                })?)
+            }
+        };
+        allows.push(Allow {
+            file: file.to_string(),
+            line: entry_line,
+            globs: globs
+                .build()
+                .map_err(|err| config_error(file, format!("`{prefix}{}`: {err}", key("paths"))))?,
+            patterns: entry
+                .paths
+                .get_ref()
+                .iter()
+                .map(|p| p.get_ref().clone())
+                .collect(),
+            reason: reason.to_string(),
+            apis,
+            expired: expires.is_some_and(|d| d < today),
+            expires,
+        });
+    }
+    Ok(Some(Policy {
+        exclude,
+        allows,
+        new_only: raw.new_only,
+    }))
+}
+
+/// Globs are relative to the repository root with `/` separators; `*` stays inside one
+/// directory, `**` crosses directories.
+fn glob(pattern: &Spanned<String>) -> Result<globset::Glob, String> {
+    let text = pattern.get_ref();
+    let text = text.strip_prefix("./").unwrap_or(text);
+    if text.starts_with('/') {
+        return Err(format!("`{text}` must be relative to the repository root"));
+    }
+    globset::GlobBuilder::new(text)
+        .literal_separator(true)
+        .build()
+        .map_err(|err| format!("bad glob `{text}`: {}", err.kind()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> Date {
+        Date::parse("2026-01-15").unwrap()
+    }
+
+    fn error(text: &str) -> String {
+        match parse("dill-guard.toml", text.as_bytes(), false, today()) {
+            Err(err @ Error::Config { .. }) => err.to_string() + " " + &err.causes().join(" "),
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_a_full_policy() {
+        let policy = parse(
+            "dill-guard.toml",
+            br#"
+exclude = ["third_party/**"]
+new-only = true
+
+[[allow]]
+paths = ["pipelines/internal/**"]
+reason = "payloads are HMAC-signed"
+apis = ["dill.loads"]
+expires = "2027-06-30"
+
+[[allow]]
+paths = ["old/*.py"]
+reason = "retired"
+expires = 2025-12-31
+"#,
+            false,
+            today(),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(policy.new_only);
+        assert!(policy.is_excluded("third_party/x/y.py"));
+        assert!(!policy.is_excluded("src/third_party.py"));
+        assert_eq!(policy.allows.len(), 2);
+        assert_eq!(policy.allows[0].line, 5);
+        assert!(!policy.allows[0].expired);
+        assert!(policy.allows[1].expired);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_line() {
+        let e = error("[[allow]]\npaths = [\"a/**\"]\n");
+        assert!(e.contains("reason"), "{e}");
+        let e = error("[[allow]]\npaths = [\"a/**\"]\nreason = \"ok\"\nbogus = 1\n");
+        assert!(e.contains("bogus") && e.contains("line 4"), "{e}");
+        let e = error("exclude = [\"a/[\"]\n");
+        assert!(
+            e.contains("line 1") && e.contains("exclude") && e.contains("bad glob"),
+            "{e}"
+        );
+        let e = error("\n[[allow]]\npaths = [\"a\"]\nreason = \"ok\"\nexpires = \"2027-13-01\"\n");
+        assert!(
+            e.contains("line 5") && e.contains("allow[0].expires"),
+            "{e}"
+        );
+        let e = error("[[allow]]\npaths = [\"a\"]\nreason = \"  \"\n");
+        assert!(e.contains("line 3") && e.contains("allow[0].reason"), "{e}");
+        let e = error("[[allow]]\npaths = [\"a\"]\nreason = \"ok\"\napis = [\"dill.dumps\"]\n");
+        assert!(e.contains("unknown API `dill.dumps`"), "{e}");
+        let e = error("\n\n[[allow]]\npaths = []\nreason = \"ok\"\n");
+        assert!(
+            e.contains("line 4") && e.contains("needs at least one glob"),
+            "{e}"
+        );
+        let e = error("unknown = true\n");
+        assert!(e.contains("unknown"), "{e}");
+    }
+
+    #[test]
+    fn pyproject_section_or_nothing() {
+        let none = parse(
+            "pyproject.toml",
+            b"[project]\nname = \"x\"\n",
+            true,
+            today(),
+        )
+        .unwrap();
+        assert!(none.is_none());
+        let some = parse(
+            "pyproject.toml",
+            b"[project]\nname = \"x\"\n[tool.dill-guard]\nexclude = [\"vendor/**\"]\n[[tool.dill-guard.allow]]\npaths = [\"a.py\"]\nreason = \"r\"\n",
+            true,
+            today(),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(some.is_excluded("vendor/a.py"));
+        let err = parse(
+            "pyproject.toml",
+            b"[tool.dill-guard]\nexclud = []\n",
+            true,
+            today(),
+        )
+        .unwrap_err();
+        assert!(err.causes().join(" ").contains("exclud"));
+    }
+}

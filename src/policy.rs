@@ -1,0 +1,199 @@
+//! The compiled policy: which paths are never checked, which findings an allowlist entry
+//! accepts, and the inline directives (`# dill-guard: allow <reason>`,
+//! `# noqa: PYTHON-LANG-SEC-046`) that accept a single finding. Allowing is always explicit,
+//! scoped and explained: an entry without a reason does not exist, an expired one stops
+//! applying, and one that allows nothing is reported.
+
+use globset::GlobSet;
+
+use crate::rule;
+
+/// A calendar date, compared as written (YYYY-MM-DD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date {
+    year: u32,
+    month: u32,
+    day: u32,
+}
+
+impl Date {
+    pub fn parse(text: &str) -> Option<Date> {
+        let mut parts = text.trim().splitn(3, '-');
+        let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+            return None;
+        }
+        let (year, month, day) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        (1..=days)
+            .contains(&day)
+            .then_some(Date { year, month, day })
+    }
+
+    /// Today in UTC. `DILL_GUARD_TODAY=YYYY-MM-DD` fixes the date, so that tests and
+    /// reproductions never depend on the real clock.
+    pub fn today() -> Date {
+        if let Some(date) = std::env::var("DILL_GUARD_TODAY")
+            .ok()
+            .and_then(|t| Date::parse(&t))
+        {
+            return date;
+        }
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Date::from_days((secs / 86_400) as i64)
+    }
+
+    /// The civil date `days` days after 1970-01-01.
+    fn from_days(days: i64) -> Date {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as u32;
+        Date { year, month, day }
+    }
+}
+
+impl std::fmt::Display for Date {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// One `[[allow]]` entry, compiled.
+#[derive(Debug)]
+pub struct Allow {
+    /// The configuration file and line that declared it, for messages.
+    pub file: String,
+    pub line: usize,
+    pub globs: GlobSet,
+    pub patterns: Vec<String>,
+    pub reason: String,
+    /// Empty: every sink.
+    pub apis: Vec<String>,
+    pub expires: Option<Date>,
+    pub expired: bool,
+}
+
+impl Allow {
+    pub fn covers(&self, path: &str, api: &str) -> bool {
+        !self.expired
+            && self.globs.is_match(path)
+            && (self.apis.is_empty() || self.apis.iter().any(|a| a == api))
+    }
+}
+
+/// The policy of a run; the default allows nothing and excludes nothing.
+#[derive(Debug)]
+pub struct Policy {
+    pub exclude: GlobSet,
+    pub allows: Vec<Allow>,
+    pub new_only: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            exclude: GlobSet::empty(),
+            allows: Vec::new(),
+            new_only: false,
+        }
+    }
+}
+
+impl Policy {
+    pub fn is_excluded(&self, path: &str) -> bool {
+        self.exclude.is_match(path)
+    }
+
+    /// The first entry that accepts this finding.
+    pub fn allow_for(&self, path: &str, api: &str) -> Option<usize> {
+        self.allows.iter().position(|a| a.covers(path, api))
+    }
+}
+
+/// A directive written in a comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Directive {
+    /// `# dill-guard: allow <reason>`; `None` when the reason is missing (it then allows nothing).
+    Allow(Option<String>),
+    /// `# noqa: PYTHON-LANG-SEC-046` (among other codes, perhaps).
+    Noqa,
+}
+
+/// The directives in a comment's text (the text after `#`).
+pub fn directive(comment: &str) -> Option<Directive> {
+    if let Some(at) = comment.find("dill-guard:") {
+        let rest = comment[at + "dill-guard:".len()..].trim_start();
+        let rest = rest.strip_prefix("allow")?;
+        if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
+            return None;
+        }
+        let reason = rest.trim();
+        return Some(Directive::Allow(
+            (!reason.is_empty()).then(|| reason.to_string()),
+        ));
+    }
+    let lower = comment.to_ascii_lowercase();
+    let at = lower.find("noqa:")?;
+    let codes = &comment[at + "noqa:".len()..];
+    codes
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .any(|code| code == rule::RULE_ID)
+        .then_some(Directive::Noqa)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert!(Date::parse("2027-06-30").is_some());
+        assert!(Date::parse("2024-02-29").is_some());
+        assert!(Date::parse("2023-02-29").is_none());
+        assert!(Date::parse("2027-6-30").is_none());
+        assert!(Date::parse("tomorrow").is_none());
+        assert!(Date::parse("2027-06-30").unwrap() < Date::parse("2027-07-01").unwrap());
+        assert_eq!(Date::from_days(0).to_string(), "1970-01-01");
+        assert_eq!(Date::from_days(20_651).to_string(), "2026-07-17");
+        assert_eq!(Date::from_days(11_016).to_string(), "2000-02-29");
+    }
+
+    #[test]
+    fn directives() {
+        assert_eq!(
+            directive(" dill-guard: allow payloads are HMAC-signed"),
+            Some(Directive::Allow(Some("payloads are HMAC-signed".into())))
+        );
+        assert_eq!(
+            directive(" dill-guard: allow"),
+            Some(Directive::Allow(None))
+        );
+        assert_eq!(directive(" dill-guard: allowed x"), None);
+        assert_eq!(
+            directive(" noqa: PYTHON-LANG-SEC-046"),
+            Some(Directive::Noqa)
+        );
+        assert_eq!(
+            directive(" NOQA: S301, PYTHON-LANG-SEC-046"),
+            Some(Directive::Noqa)
+        );
+        assert_eq!(directive(" noqa"), None);
+        assert_eq!(directive(" noqa: S301"), None);
+        assert_eq!(directive(" just a comment about dill-guard"), None);
+    }
+}
