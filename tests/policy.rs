@@ -1,0 +1,284 @@
+//! The policy against real repositories: where it is read from (the index when staged), what
+//! `exclude` and `[[allow]]` accept, inline directives, expiry (with the date passed in, never
+//! the real clock), unused entries, and configuration errors that name file, key and line.
+
+mod common;
+
+use common::*;
+
+const TRUSTED: &str = "import dill\n\n\ndef run(task):\n    return dill.loads(task)\n";
+
+fn allowed(json: &serde_json::Value) -> Vec<(String, String, String)> {
+    json["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["path"].as_str().unwrap().to_string(),
+                a["by"].as_str().unwrap().to_string(),
+                a["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn warnings(json: &serde_json::Value) -> Vec<String> {
+    json["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            format!(
+                "{}: {}",
+                w["path"].as_str().unwrap(),
+                w["message"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+const POLICY: &str = r#"
+exclude = ["third_party/**"]
+
+[[allow]]
+paths = ["pipelines/internal/**"]
+reason = "task payloads are HMAC-signed by the scheduler"
+apis = ["dill.loads"]
+"#;
+
+#[test]
+fn allow_entries_accept_exactly_what_they_name() {
+    let repo = Repo::new();
+    repo.write("dill-guard.toml", POLICY);
+    repo.write("pipelines/internal/worker.py", TRUSTED);
+    // Same path pattern, other API: still blocks.
+    repo.write(
+        "pipelines/internal/restore.py",
+        "import dill\ndill.load(open('s'))\n",
+    );
+    // Same API, other path: still blocks.
+    repo.write("pipelines/public/api.py", TRUSTED);
+    repo.write("third_party/vendored.py", TRUSTED);
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        paths(&json),
+        ["pipelines/internal/restore.py", "pipelines/public/api.py"]
+    );
+    assert_eq!(
+        allowed(&json),
+        [(
+            "pipelines/internal/worker.py".to_string(),
+            "config".to_string(),
+            "task payloads are HMAC-signed by the scheduler".to_string()
+        )]
+    );
+    assert_eq!(json["allowed"][0]["line"], 5);
+    assert_eq!(json["allowed"][0]["api"], "dill.loads");
+    // Excluded files are not even counted.
+    assert_eq!(json["files_checked"], 3);
+    assert!(warnings(&json).is_empty(), "{:?}", warnings(&json));
+    // The human summary counts what was allowed.
+    let (_, stdout, _) = repo.run(&["--staged", "--color", "never"]);
+    assert!(stdout.contains("2 findings, 1 allowed"), "{stdout}");
+}
+
+#[test]
+fn the_staged_policy_rules_not_the_working_tree() {
+    let repo = Repo::new();
+    repo.write("pipelines/internal/worker.py", TRUSTED);
+    repo.git(&["add", "-A"]);
+    // A policy written but not staged does not apply to the commit.
+    repo.write("dill-guard.toml", POLICY);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1, "{json}");
+    assert!(allowed(&json).is_empty());
+    // Staged, it does.
+    repo.git(&["add", "dill-guard.toml"]);
+    let (code, _) = repo.json(&["--staged"]);
+    assert_eq!(code, 0);
+    // A staged policy edit that removes the entry rules again, whatever the disk says.
+    repo.write("dill-guard.toml", "exclude = []\n");
+    repo.git(&["add", "dill-guard.toml"]);
+    repo.write("dill-guard.toml", POLICY);
+    let (code, _) = repo.json(&["--staged"]);
+    assert_eq!(code, 1);
+    // Path mode reads the policy on disk.
+    let (code, _) = repo.json(&["pipelines"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn discovery_order_and_explicit_choices() {
+    let repo = Repo::new();
+    repo.write("a.py", TRUSTED);
+    repo.write(
+        "pyproject.toml",
+        "[project]\nname = \"x\"\n\n[tool.dill-guard]\n[[tool.dill-guard.allow]]\npaths = [\"a.py\"]\nreason = \"from pyproject\"\n",
+    );
+    let (code, json) = repo.json(&["a.py"]);
+    assert_eq!(code, 0);
+    assert_eq!(allowed(&json)[0].2, "from pyproject");
+    // .dill-guard.toml comes before pyproject.toml, dill-guard.toml before both.
+    repo.write(
+        ".dill-guard.toml",
+        "[[allow]]\npaths = [\"a.py\"]\nreason = \"from hidden file\"\n",
+    );
+    let (_, json) = repo.json(&["a.py"]);
+    assert_eq!(allowed(&json)[0].2, "from hidden file");
+    repo.write(
+        "dill-guard.toml",
+        "[[allow]]\npaths = [\"a.py\"]\nreason = \"from dill-guard.toml\"\n",
+    );
+    let (_, json) = repo.json(&["a.py"]);
+    assert_eq!(allowed(&json)[0].2, "from dill-guard.toml");
+    // --no-config ignores them all; --config names one.
+    let (code, json) = repo.json(&["--no-config", "a.py"]);
+    assert_eq!(code, 1);
+    assert!(allowed(&json).is_empty());
+    repo.write(
+        "ci/policy.toml",
+        "[[allow]]\npaths = [\"a.py\"]\nreason = \"from --config\"\n",
+    );
+    let (code, json) = repo.json(&["--config", "ci/policy.toml", "a.py"]);
+    assert_eq!(code, 0);
+    assert_eq!(allowed(&json)[0].2, "from --config");
+}
+
+#[test]
+fn inline_directives() {
+    let repo = Repo::new();
+    repo.write(
+        "app.py",
+        "import dill\n\
+         a = dill.loads(x)  # dill-guard: allow signed by our own scheduler\n\
+         b = dill.loads(x)  # noqa: S301, PYTHON-LANG-SEC-046\n\
+         c = dill.loads(x)  # dill-guard: allow\n\
+         d = dill.loads(x)  # noqa\n\
+         e = [  # dill-guard: allow statement-level reason\n\
+             dill.loads(x),\n\
+         ]\n\
+         s = '# dill-guard: allow not a comment'; dill.loads(x)\n\
+         f = 1  # dill-guard: allow nothing here\n",
+    );
+    let (code, json) = repo.json(&["app.py"]);
+    assert_eq!(code, 1);
+    let lines: Vec<u64> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [4, 5, 9]);
+    let reasons: Vec<String> = allowed(&json).into_iter().map(|a| a.2).collect();
+    assert_eq!(
+        reasons,
+        [
+            "signed by our own scheduler",
+            "noqa: PYTHON-LANG-SEC-046",
+            "statement-level reason"
+        ]
+    );
+    assert!(json["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["by"] == "inline"));
+    let warnings = warnings(&json);
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].contains("line 4") && warnings[0].contains("needs a reason"));
+    assert!(warnings[1].contains("line 10") && warnings[1].contains("matched no finding"));
+}
+
+#[test]
+fn expired_entries_stop_applying_and_say_so() {
+    let repo = Repo::new();
+    repo.write(
+        "dill-guard.toml",
+        "[[allow]]\npaths = [\"legacy/**\"]\nreason = \"migration to JSON\"\nexpires = \"2027-06-30\"\n",
+    );
+    repo.write("legacy/old.py", TRUSTED);
+    let run_on = |today: &str| {
+        let out = std::process::Command::new(binary())
+            .args(["--format", "json", "legacy"])
+            .current_dir(&repo.dir)
+            .env("DILL_GUARD_TODAY", today)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(),
+        )
+    };
+    let (code, json) = run_on("2027-06-30");
+    assert_eq!(code, 0, "the last day still applies");
+    assert!(warnings(&json).is_empty());
+    let (code, json) = run_on("2027-07-01");
+    assert_eq!(code, 1);
+    let warnings = warnings(&json);
+    assert_eq!(warnings.len(), 1);
+    assert!(
+        warnings[0].starts_with("dill-guard.toml: line 1:")
+            && warnings[0].contains("expired on 2027-06-30"),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn unused_entries_are_reported_where_they_could_apply() {
+    let repo = Repo::new();
+    repo.write(
+        "dill-guard.toml",
+        "[[allow]]\npaths = [\"old/**\"]\nreason = \"r\"\n\n[[allow]]\npaths = [\"src/**\"]\nreason = \"r\"\n",
+    );
+    repo.write("old/clean.py", "x = 1\n");
+    repo.write("src/clean.py", "y = 1\n");
+    repo.commit_all("base");
+    repo.write("src/clean.py", "y = 2\n");
+    repo.git(&["add", "-A"]);
+    // Staged: only src/ was checked, so only its entry can be said to be unused.
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 0);
+    let w = warnings(&json);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("line 5") && w[0].contains("src/**"), "{w:?}");
+    // A full check judges every entry.
+    let (_, json) = repo.json(&["--all"]);
+    assert_eq!(warnings(&json).len(), 2);
+}
+
+#[test]
+fn configuration_errors_name_the_file_key_and_line() {
+    let repo = Repo::new();
+    repo.write("a.py", TRUSTED);
+    let cases = [
+        ("[[allow]]\npaths = [\"a.py\"]\n", "reason"),
+        (
+            "exclude = [\"x\"]\n[[allow]]\npaths = [\"a.py\"]\nreason = \"r\"\nwhy = 1\n",
+            "line 5",
+        ),
+        ("exclude = [\"a/{b\"]\n", "bad glob"),
+        (
+            "[[allow]]\npaths = [\"a.py\"]\nreason = \"r\"\nexpires = \"June\"\n",
+            "line 4: `allow[0].expires`",
+        ),
+        ("this is = not toml\n", "line 1"),
+    ];
+    for (text, expected) in cases {
+        repo.write("dill-guard.toml", text);
+        let (code, stdout, stderr) = repo.run(&["a.py"]);
+        assert_eq!(code, 2, "{text}");
+        assert!(stdout.is_empty());
+        assert!(
+            stderr.contains("invalid configuration in dill-guard.toml")
+                && stderr.contains(expected),
+            "{text}\n{stderr}"
+        );
+    }
+    std::fs::remove_file(repo.dir.join("dill-guard.toml")).unwrap();
+    let (code, _, stderr) = repo.run(&["--config", "missing.toml", "a.py"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("missing.toml"), "{stderr}");
+}
