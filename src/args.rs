@@ -23,6 +23,8 @@ Options:
       --config PATH        read the policy from PATH instead of dill-guard.toml,
                            .dill-guard.toml or [tool.dill-guard] in pyproject.toml
       --no-config          ignore every configuration file
+      --new-only           report only findings on lines added or changed relative to HEAD
+                           (for adopting dill-guard in a codebase with old findings)
       --format FORMAT      human (default) or json
       --color WHEN         auto (default), always or never; auto honours NO_COLOR,
                            FORCE_COLOR, CLICOLOR_FORCE and whether stdout is a terminal
@@ -55,6 +57,7 @@ pub enum ColorChoice {
 pub struct CheckArgs {
     pub selection: Selection,
     pub config: ConfigChoice,
+    pub new_only: bool,
     pub format: Format,
     pub color: ColorChoice,
     pub quiet: bool,
@@ -94,6 +97,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
     let mut exit_zero = false;
     let mut config_file: Option<PathBuf> = None;
     let mut no_config = false;
+    let mut new_only = false;
     let mut first = true;
     while let Some(arg) = parser.next()? {
         match arg {
@@ -105,6 +109,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             Long("exit-zero") => exit_zero = true,
             Long("config") => config_file = Some(parser.value()?.into()),
             Long("no-config") => no_config = true,
+            Long("new-only") => new_only = true,
             Long("format") => {
                 format = match parser.value()?.string()?.as_str() {
                     "human" => Format::Human,
@@ -186,6 +191,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
     Ok(Command::Check(CheckArgs {
         selection,
         config,
+        new_only,
         format,
         color,
         quiet,

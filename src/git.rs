@@ -32,6 +32,8 @@ pub struct Repo {
     repo: gix::Repository,
     /// The index, read once per run however many questions are asked of it.
     index: std::cell::OnceCell<gix::worktree::Index>,
+    /// HEAD's files, sorted by path, read once per run.
+    head: std::cell::OnceCell<Vec<IndexFile>>,
 }
 
 fn git_error(what: impl Into<String>, err: impl std::fmt::Display) -> Error {
@@ -49,6 +51,7 @@ impl Repo {
             Ok(repo) => Ok(Some(Repo {
                 repo: repo.to_thread_local(),
                 index: std::cell::OnceCell::new(),
+                head: std::cell::OnceCell::new(),
             })),
             Err(err) => {
                 let not_found = err
@@ -178,7 +181,24 @@ impl Repo {
         })
     }
 
-    fn head_files(&self) -> Result<Vec<IndexFile>, Error> {
+    fn head_files(&self) -> Result<&[IndexFile], Error> {
+        if let Some(files) = self.head.get() {
+            return Ok(files);
+        }
+        let files = self.read_head_files()?;
+        Ok(self.head.get_or_init(|| files))
+    }
+
+    /// The content of `path` (relative to the root) in HEAD's tree, if it is there.
+    pub fn head_blob(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
+        let files = self.head_files()?;
+        match files.binary_search_by(|f| f.path.as_bstr().cmp(path.as_bytes().as_bstr())) {
+            Ok(i) => self.blob(&files[i]).map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn read_head_files(&self) -> Result<Vec<IndexFile>, Error> {
         let mut head = self
             .repo
             .head()

@@ -138,6 +138,8 @@ impl Report {
 pub struct Options {
     pub selection: Selection,
     pub config: ConfigChoice,
+    /// Report only findings on lines the change adds or modifies relative to HEAD.
+    pub new_only: bool,
     /// The date expiring allowlist entries are judged against.
     pub today: Date,
 }
@@ -182,12 +184,65 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
         report.errors.extend(outcome.errors);
         report.warnings.extend(outcome.warnings);
     }
+    if options.new_only || policy.new_only {
+        if let Some(repo) = &repo {
+            keep_new_lines(repo, &sources.files, &mut report)?;
+        }
+    }
     apply_allowlist(&policy, &options.selection, &checked_paths, &mut report);
     let order = |f: &Finding| (f.path.clone(), f.cell, f.line, f.column);
     report.findings.sort_by_key(order);
     report.allowed.sort_by_key(|a| order(&a.finding));
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// `--new-only`: drops findings on lines that HEAD already has, and says how many. A file new
+/// to HEAD, and notebooks, count as new everywhere.
+fn keep_new_lines(
+    repo: &git::Repo,
+    files: &[source::SourceFile],
+    report: &mut Report,
+) -> Result<(), Error> {
+    let mut dropped: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut changed: std::collections::HashMap<String, Option<std::collections::HashSet<usize>>> =
+        Default::default();
+    let mut kept = Vec::new();
+    for finding in std::mem::take(&mut report.findings) {
+        if finding.cell.is_some() {
+            kept.push(finding);
+            continue;
+        }
+        if !changed.contains_key(&finding.path) {
+            let lines = match repo.head_blob(&finding.path)? {
+                None => None,
+                Some(old) => files.iter().find(|f| f.path == finding.path).map(|file| {
+                    policy::changed_lines(
+                        &python::decode(&old).text,
+                        &python::decode(&file.bytes).text,
+                    )
+                }),
+            };
+            changed.insert(finding.path.clone(), lines);
+        }
+        match &changed[&finding.path] {
+            Some(lines) if !lines.contains(&finding.line) => {
+                *dropped.entry(finding.path).or_default() += 1;
+            }
+            _ => kept.push(finding),
+        }
+    }
+    report.findings = kept;
+    for (path, n) in dropped {
+        report.warnings.push(Issue::new(
+            path,
+            format!(
+                "{n} finding{} on lines this change does not touch not reported (--new-only)",
+                if n == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Moves the findings an `[[allow]]` entry accepts to `allowed`, and warns about entries that

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
             let options = dill_guard::Options {
                 selection: check.selection,
                 config: check.config,
+                new_only: check.new_only,
                 today: dill_guard::Date::today(),
             };
             match dill_guard::check(&options, &cwd) {

@@ -125,6 +125,21 @@ impl Policy {
     }
 }
 
+/// The 1-based lines of `new` that are added or changed relative to `old`.
+pub fn changed_lines(old: &str, new: &str) -> std::collections::HashSet<usize> {
+    let old: Vec<&str> = old.lines().collect();
+    let new: Vec<&str> = new.lines().collect();
+    // A diff that takes too long (huge rewrites) ends early and reports more lines as changed,
+    // never fewer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    similar::capture_diff_slices_deadline(similar::Algorithm::Myers, &old, &new, Some(deadline))
+        .iter()
+        .filter(|op| op.tag() != similar::DiffTag::Equal)
+        .flat_map(|op| op.new_range())
+        .map(|i| i + 1)
+        .collect()
+}
+
 /// A directive written in a comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Directive {
@@ -171,6 +186,17 @@ mod tests {
         assert_eq!(Date::from_days(0).to_string(), "1970-01-01");
         assert_eq!(Date::from_days(20_651).to_string(), "2026-07-17");
         assert_eq!(Date::from_days(11_016).to_string(), "2000-02-29");
+    }
+
+    #[test]
+    fn changed_lines_are_the_added_and_modified_ones() {
+        let old = "a\nb\nc\nd\n";
+        let new = "a\nB\nc\nd\ne\n";
+        let mut lines: Vec<usize> = changed_lines(old, new).into_iter().collect();
+        lines.sort();
+        assert_eq!(lines, [2, 5]);
+        assert!(changed_lines(new, new).is_empty());
+        assert_eq!(changed_lines("", "x\ny\n").len(), 2);
     }
 
     #[test]

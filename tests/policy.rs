@@ -282,3 +282,49 @@ fn configuration_errors_name_the_file_key_and_line() {
     assert_eq!(code, 2);
     assert!(stderr.contains("missing.toml"), "{stderr}");
 }
+
+#[test]
+fn new_only_reports_just_the_lines_the_change_touches() {
+    let repo = Repo::new();
+    let legacy = "import dill\n\n\ndef old(blob):\n    return dill.loads(blob)\n\n\nVERSION = 1\n";
+    repo.write("legacy.py", legacy);
+    repo.commit_all("legacy");
+    // An unrelated edit of the same file.
+    repo.write("legacy.py", &legacy.replace("VERSION = 1", "VERSION = 2"));
+    repo.git(&["add", "legacy.py"]);
+    let (code, _) = repo.json(&["--staged"]);
+    assert_eq!(
+        code, 1,
+        "the default stays strict: every finding in every touched file"
+    );
+    let (code, json) = repo.json(&["--staged", "--new-only"]);
+    assert_eq!(code, 0, "{json}");
+    let w = warnings(&json);
+    assert_eq!(w.len(), 1);
+    assert!(
+        w[0].starts_with("legacy.py: 1 finding on lines this change does not touch"),
+        "{w:?}"
+    );
+    // A new use in the same file is reported, the old one is not.
+    repo.write(
+        "legacy.py",
+        &(legacy.replace("VERSION = 1", "VERSION = 2") + "NEW = dill.load(open('x'))\n"),
+    );
+    repo.git(&["add", "legacy.py"]);
+    let (code, json) = repo.json(&["--staged", "--new-only"]);
+    assert_eq!(code, 1);
+    let lines: Vec<u64> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [9]);
+    // A new file is new on every line; the config key turns the mode on too.
+    repo.write("fresh.py", TRUSTED);
+    repo.write("dill-guard.toml", "new-only = true\n");
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1);
+    assert_eq!(paths(&json), ["fresh.py", "legacy.py"]);
+}
