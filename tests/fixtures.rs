@@ -144,6 +144,13 @@ fixture_tests! {
     notebook_cells => "notebook.ipynb",
     shebang_script => "run_session",
     stub_annotations => "stub.pyi",
+    references => "references.py",
+    aliases => "aliases.py",
+    scopes_classes_comprehensions_match => "scopes.py",
+    newer_syntax_is_scanned_degraded => "modern_syntax.py",
+    syntax_error_is_scanned_degraded => "syntax_error.py",
+    utf8_bom_and_crlf => "bom_crlf.py",
+    pep263_latin1 => "latin1.py",
 }
 
 #[test]
