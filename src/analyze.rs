@@ -86,6 +86,7 @@ pub fn analyze(pieces: &[&str]) -> Analysis {
         binder.visit_body(0, suite);
     }
     binder.run_deferred();
+    binder.report_unread_aliases();
     let mut hits = binder.hits;
     sort_hits(&mut hits);
     // Deep trees are dropped here, on the caller's (large) stack.
@@ -197,6 +198,11 @@ struct Binder<'a> {
     piece: usize,
     /// Start of the statement being visited.
     stmt: usize,
+    /// Every name read anywhere in the file.
+    loaded: std::cell::RefCell<HashSet<String>>,
+    /// `name = <sink>` aliases, reported at the end if the name is never read in the file: an
+    /// alias made only to be imported elsewhere still hands the sink on.
+    aliases: Vec<(String, Hit)>,
 }
 
 impl<'a> Binder<'a> {
@@ -207,6 +213,8 @@ impl<'a> Binder<'a> {
             hits: Vec::new(),
             piece: 0,
             stmt: 0,
+            loaded: Default::default(),
+            aliases: Vec::new(),
         }
     }
 
@@ -353,7 +361,10 @@ impl<'a> Binder<'a> {
     /// The qualified origin of an expression, if it has one.
     fn resolve(&self, s: usize, expr: &ast::Expr) -> Option<Qual> {
         match expr {
-            ast::Expr::Name(n) => self.lookup(s, &n.id),
+            ast::Expr::Name(n) => {
+                self.loaded.borrow_mut().insert(n.id.to_string());
+                self.lookup(s, &n.id)
+            }
             ast::Expr::Attribute(a) => {
                 let base = self.resolve(s, &a.value)?;
                 Some(Rc::from(format!("{base}.{}", a.attr)))
@@ -407,15 +418,30 @@ impl<'a> Binder<'a> {
         self.resolve(s, expr).and_then(|q| rule::sink_for(&q))
     }
 
-    fn report(&mut self, range: ast::text_size::TextRange, sink: &'static Sink, kind: UseKind) {
-        self.hits.push(Hit {
+    fn hit(&self, range: ast::text_size::TextRange, sink: &'static Sink, kind: UseKind) -> Hit {
+        Hit {
             piece: self.piece,
             start: range.start().into(),
             end: range.end().into(),
             sink,
             kind,
             stmt: self.stmt,
-        });
+        }
+    }
+
+    fn report(&mut self, range: ast::text_size::TextRange, sink: &'static Sink, kind: UseKind) {
+        let hit = self.hit(range, sink, kind);
+        self.hits.push(hit);
+    }
+
+    /// Reports the aliases no code in the file reads.
+    fn report_unread_aliases(&mut self) {
+        let loaded = self.loaded.borrow();
+        for (name, hit) in self.aliases.drain(..) {
+            if !loaded.contains(&name) {
+                self.hits.push(hit);
+            }
+        }
     }
 
     // ---- statements ----------------------------------------------------------------------
@@ -613,6 +639,15 @@ impl<'a> Binder<'a> {
             Some(sink) if plain_names => {
                 if self.scopes[s].kind == ScopeKind::Class {
                     self.report(value.range(), sink, UseKind::Reference);
+                } else {
+                    for target in targets {
+                        if let ast::Expr::Name(n) = target {
+                            self.aliases.push((
+                                n.id.to_string(),
+                                self.hit(value.range(), sink, UseKind::Reference),
+                            ));
+                        }
+                    }
                 }
                 self.visit_children_of_callee(s, value);
             }
