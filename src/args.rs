@@ -25,7 +25,8 @@ Options:
       --no-config          ignore every configuration file
       --new-only           report only findings on lines added or changed relative to HEAD
                            (for adopting dill-guard in a codebase with old findings)
-      --format FORMAT      human (default) or json
+      --format FORMAT      human (default), json, sarif (SARIF 2.1.0) or github
+                           (GitHub Actions annotations)
       --color WHEN         auto (default), always or never; auto honours NO_COLOR,
                            FORCE_COLOR, CLICOLOR_FORCE and whether stdout is a terminal
   -q, --quiet              print only findings and errors
@@ -42,6 +43,8 @@ Exit status: 0 nothing blocking, 1 blocking findings, 2 the tool could not judge
 pub enum Format {
     Human,
     Json,
+    Sarif,
+    Github,
 }
 
 /// When to colour.
@@ -114,9 +117,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
                 format = match parser.value()?.string()?.as_str() {
                     "human" => Format::Human,
                     "json" => Format::Json,
+                    "sarif" => Format::Sarif,
+                    "github" => Format::Github,
                     other => {
                         return Err(UsageError(format!(
-                            "unknown format `{other}` (expected human or json)"
+                            "unknown format `{other}` (expected human, json, sarif or github)"
                         )))
                     }
                 }

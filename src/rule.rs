@@ -9,6 +9,13 @@ pub const RULE_NAME: &str = "dill deserialization";
 pub const CWE: &str = "CWE-502";
 pub const OWASP: &str = "A08:2021";
 pub const SEVERITY: &str = "high";
+/// The CVSS-like score code-scanning tools sort by (7.0 and above is "high").
+pub const SECURITY_SEVERITY: &str = "8.1";
+/// One paragraph on what the rule finds and why.
+pub const SUMMARY: &str = "Finds code that deserializes data with dill (dill.loads, dill.load, \
+dill.Unpickler, session and module restores, dill.temp loaders). Loading a dill payload executes \
+whatever it carries, including lambdas and closures, so anyone who can write the bytes can run code \
+where they are loaded (CWE-502, OWASP A08:2021).";
 
 /// What kind of fix fits a sink; chooses the `help:` lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

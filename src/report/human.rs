@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use owo_colors::{OwoColorize, Style};
+use unicode_width::UnicodeWidthChar;
 
 use crate::rule;
 use crate::{Finding, Report, UseKind};
@@ -63,6 +64,21 @@ pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) 
     }
     if quiet {
         return out;
+    }
+    for allowed in &report.allowed {
+        let f = &allowed.finding;
+        let place = match f.cell {
+            Some(cell) => format!("{}:cell {cell}:{}:{}", f.path, f.line, f.column),
+            None => format!("{}:{}:{}", f.path, f.line, f.column),
+        };
+        let _ = writeln!(
+            out,
+            "{}: {place}: `{}` allowed ({}): {}",
+            p.ok("allowed"),
+            f.api,
+            allowed.by,
+            allowed.reason
+        );
     }
     for issue in &report.warnings {
         let _ = writeln!(
@@ -156,29 +172,116 @@ fn finding_block(out: &mut String, f: &Finding, p: Painter) {
     out.push('\n');
 }
 
-/// The source line as shown (tabs expanded), where the carets start and how many there are.
+/// The source line as shown, where the carets start and how many there are, all in terminal
+/// columns: tabs expand to 4, wide characters take 2, and a line wider than the terminal is cut
+/// around the finding with `…` where text was left out.
 fn underline(f: &Finding) -> (String, usize, usize) {
-    let mut shown = String::new();
-    let mut caret_start = 0;
-    let mut caret_len = 0;
     let last = if f.end_line == f.line {
         f.end_column
     } else {
         usize::MAX
     };
-    for (i, ch) in f.source_line.chars().enumerate() {
-        let column = i + 1;
-        let width = if ch == '\t' { 4 } else { 1 };
-        if column < f.column {
-            caret_start += width;
-        } else if column < last {
-            caret_len += width;
+    // (text shown for one character, its width, whether it is under the carets)
+    let cells: Vec<(String, usize, bool)> = f
+        .source_line
+        .chars()
+        .enumerate()
+        .map(|(i, ch)| {
+            let column = i + 1;
+            let (text, width) = match ch {
+                '\t' => ("    ".to_string(), 4),
+                c if c.is_control() => ("\u{fffd}".to_string(), 1),
+                c => (c.to_string(), c.width().unwrap_or(0)),
+            };
+            (text, width, column >= f.column && column < last)
+        })
+        .collect();
+    let total: usize = cells.iter().map(|c| c.1).sum();
+    let limit = max_width();
+    let (mut from, mut to) = (0, cells.len());
+    if total > limit {
+        // Keep some context before the carets, then as much as fits.
+        let first = cells.iter().position(|c| c.2).unwrap_or(0);
+        let mut budget = limit / 4;
+        from = first;
+        while from > 0 && budget >= cells[from - 1].1 {
+            from -= 1;
+            budget -= cells[from].1;
         }
-        if ch == '\t' {
-            shown.push_str("    ");
-        } else {
-            shown.push(ch);
+        let mut width = 0;
+        to = from;
+        while to < cells.len() && width + cells[to].1 <= limit {
+            width += cells[to].1;
+            to += 1;
         }
     }
+    let mut shown = String::new();
+    let (mut caret_start, mut caret_len) = (0, 0);
+    if from > 0 {
+        shown.push('…');
+        caret_start += 1;
+    }
+    for (text, width, under) in &cells[from..to] {
+        shown.push_str(text);
+        if *under {
+            caret_len += width;
+        } else if caret_len == 0 {
+            caret_start += width;
+        }
+    }
+    if to < cells.len() {
+        shown.push('…');
+    }
     (shown, caret_start, caret_len)
+}
+
+/// How wide a source line may be shown: `COLUMNS` less the gutter, or 120.
+fn max_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .map_or(120, |c| c.saturating_sub(10))
+        .max(40)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(line: &str, column: usize, end_column: usize) -> Finding {
+        Finding {
+            rule: rule::RULE_ID,
+            path: "a.py".into(),
+            line: 1,
+            column,
+            end_line: 1,
+            end_column,
+            cell: None,
+            api: "dill.loads",
+            kind: UseKind::Call,
+            severity: rule::SEVERITY,
+            degraded: false,
+            message: String::new(),
+            source_line: line.into(),
+        }
+    }
+
+    #[test]
+    fn tabs_and_wide_characters_keep_carets_aligned() {
+        let (shown, start, len) = underline(&finding("\tx = '日本'; dill.loads(b)", 12, 25));
+        assert_eq!(shown, "    x = '日本'; dill.loads(b)");
+        assert_eq!((start, len), (16, 13));
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_finding() {
+        let line = format!("{}dill.loads(b){}", "a".repeat(500), "z".repeat(500));
+        let (shown, start, len) = underline(&finding(&line, 501, 514));
+        assert!(shown.starts_with('…') && shown.ends_with('…'), "{shown}");
+        assert!(shown.chars().count() <= max_width() + 2);
+        assert_eq!(&shown[shown.find('d').unwrap()..][..13], "dill.loads(b)");
+        assert_eq!(len, 13);
+        assert_eq!(shown.chars().take(start).last(), Some('a'));
+        assert_eq!(shown.chars().nth(start), Some('d'));
+    }
 }

@@ -1,8 +1,10 @@
 //! Turns a [`Report`] into text, one file per format. Formats only render; what is blocking is
 //! decided before they run.
 
+mod github;
 mod human;
 mod json;
+mod sarif;
 
 use crate::args::Format;
 use crate::Report;
@@ -20,5 +22,7 @@ pub fn render(
     match format {
         Format::Human => human::render(report, Painter::new(color), quiet, exit_zero),
         Format::Json => json::render(report),
+        Format::Sarif => sarif::render(report),
+        Format::Github => github::render(report),
     }
 }

@@ -1,0 +1,168 @@
+//! `--format sarif`: SARIF 2.1.0 for code-scanning upload. One run, the rule's metadata in the
+//! driver, one result per finding; allowed findings are results with a suppression. Each result
+//! carries a fingerprint built from what it is, not where it is, so moving code does not make a
+//! finding look new.
+
+use serde_json::{json, Value};
+
+use crate::{rule, Finding, Report};
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+pub(super) fn render(report: &Report) -> String {
+    let mut results: Vec<Value> = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    for finding in &report.findings {
+        results.push(result(finding, None, &mut seen));
+    }
+    for allowed in &report.allowed {
+        let kind = if allowed.by == "inline" {
+            "inSource"
+        } else {
+            "external"
+        };
+        let suppression = json!({"kind": kind, "justification": allowed.reason});
+        results.push(result(&allowed.finding, Some(suppression), &mut seen));
+    }
+    let notifications: Vec<Value> = report
+        .errors
+        .iter()
+        .map(|e| notification("error", &e.path, &e.message))
+        .chain(
+            report
+                .warnings
+                .iter()
+                .map(|w| notification("warning", &w.path, &w.message)),
+        )
+        .collect();
+    let document = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": driver()},
+            "invocations": [{
+                "executionSuccessful": report.errors.is_empty(),
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": results,
+        }],
+    });
+    let mut text = serde_json::to_string_pretty(&document).expect("SARIF always serializes");
+    text.push('\n');
+    text
+}
+
+fn driver() -> Value {
+    json!({
+        "name": "dill-guard",
+        "version": env!("CARGO_PKG_VERSION"),
+        "semanticVersion": env!("CARGO_PKG_VERSION"),
+        "rules": [{
+            "id": rule::RULE_ID,
+            "name": "DillDeserialization",
+            "shortDescription": {"text": "Unsafe dill deserialization"},
+            "fullDescription": {"text": rule::SUMMARY},
+            "help": {"text": rule::EXPLAIN, "markdown": format!("```\n{}\n```", rule::EXPLAIN)},
+            "defaultConfiguration": {"level": "error"},
+            "properties": {
+                "tags": ["security", "external/cwe/cwe-502", "OWASP-A08:2021", rule::CWE],
+                "security-severity": rule::SECURITY_SEVERITY,
+                "precision": "high",
+                "problem.severity": "error",
+            },
+        }],
+    })
+}
+
+fn result(
+    finding: &Finding,
+    suppression: Option<Value>,
+    seen: &mut std::collections::HashMap<u64, usize>,
+) -> Value {
+    let region = json!({
+        "startLine": finding.line,
+        "startColumn": finding.column,
+        "endLine": finding.end_line,
+        "endColumn": finding.end_column,
+        "snippet": {"text": finding.source_line},
+    });
+    // What the finding is: file, API, kind and the code on its line (not its position). The
+    // occurrence count tells identical lines in one file apart.
+    let key = fnv1a(
+        [
+            finding.path.as_str(),
+            finding.api,
+            if finding.cell.is_some() { "cell" } else { "" },
+            finding.source_line.trim(),
+        ]
+        .join("\u{0}")
+        .as_bytes(),
+    );
+    let occurrence = seen.entry(key).or_insert(0);
+    *occurrence += 1;
+    let mut value = json!({
+        "ruleId": rule::RULE_ID,
+        "ruleIndex": 0,
+        "level": "error",
+        "message": {"text": match finding.cell {
+            Some(cell) => format!("{} (notebook cell {cell})", finding.message),
+            None => finding.message.clone(),
+        }},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": {"uri": uri(&finding.path)},
+                "region": region,
+            },
+        }],
+        "partialFingerprints": {"dillGuard/v1": format!("{key:016x}:{occurrence}")},
+        "properties": {
+            "api": finding.api,
+            "kind": finding.kind,
+            "degraded": finding.degraded,
+            "cell": finding.cell,
+        },
+    });
+    if let Some(suppression) = suppression {
+        value["suppressions"] = json!([suppression]);
+    }
+    value
+}
+
+fn notification(level: &str, path: &str, message: &str) -> Value {
+    json!({
+        "level": level,
+        "message": {"text": format!("{path}: {message}")},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri(path)}}}],
+    })
+}
+
+/// A relative URI reference for a repository path: each segment percent-encoded.
+fn uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_percent_encoded() {
+        assert_eq!(uri("src/a b/ü.py"), "src/a%20b/%C3%BC.py");
+        assert_eq!(uri("pkg/mod_1.py"), "pkg/mod_1.py");
+    }
+}
