@@ -1,0 +1,144 @@
+//! The hook under the real pre-commit framework and prek, both from PyPI. Each test publishes
+//! this crate as a hook repository (a git repository holding the sources, committed), points a
+//! `.pre-commit-config.yaml` at it, installs the runner's git hook, and makes real commits: one
+//! that adds `dill.loads` must be blocked with the guidance shown, a clean one must pass.
+//!
+//! The runners build dill-guard from source with `cargo install`, as users' machines do. They are
+//! ignored unless `DILL_GUARD_TEST_PYTHON` names the python of a virtualenv that has `pre-commit`
+//! and `prek` installed (`.ci/run` sets this up).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+fn runner(name: &str) -> PathBuf {
+    let python = std::env::var("DILL_GUARD_TEST_PYTHON")
+        .expect("DILL_GUARD_TEST_PYTHON must name the python of a venv with pre-commit and prek");
+    let tool = Path::new(&python).parent().unwrap().join(name);
+    assert!(
+        tool.exists(),
+        "{} is not installed next to {python}",
+        tool.display()
+    );
+    tool
+}
+
+/// A git repository holding this crate's sources, as users reference it from their config.
+fn hook_repository(dir: &Path) -> (PathBuf, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let repo = dir.join("dill-guard-hooks");
+    std::fs::create_dir_all(repo.join("src/report")).unwrap();
+    for file in [
+        "Cargo.toml",
+        "Cargo.lock",
+        ".pre-commit-hooks.yaml",
+        "README.md",
+    ] {
+        std::fs::copy(root.join(file), repo.join(file)).unwrap();
+    }
+    for sub in ["src", "src/report"] {
+        for entry in std::fs::read_dir(root.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, repo.join(sub).join(path.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    let run = |args: &[&str]| {
+        let out = git_command(&repo).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    run(&["init", "-q", "-b", "main"]);
+    run(&["add", "-A"]);
+    run(&["commit", "-q", "-m", "hooks"]);
+    let rev = run(&["rev-parse", "HEAD"]);
+    (repo, rev)
+}
+
+fn commit_through(runner_name: &str, home_var: &str) {
+    let tool = runner(runner_name);
+    let tmp = tempfile::tempdir().unwrap();
+    let (hooks, rev) = hook_repository(tmp.path());
+    let repo = Repo::new();
+    repo.write(
+        ".pre-commit-config.yaml",
+        &format!(
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: dill-guard\n",
+            hooks.display()
+        ),
+    );
+    repo.commit_all("configure hooks");
+    // One cargo target directory for both runners' builds, so CI compiles the crate once.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runner-target");
+    let with_env = |mut cmd: Command| {
+        cmd.env(home_var, tmp.path().join("runner-home"))
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("DILL_GUARD_TEST_PYTHON");
+        cmd
+    };
+    let out = with_env(Command::new(&tool))
+        .arg("install")
+        .current_dir(&repo.dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{runner_name} install: {}",
+        text(&out)
+    );
+
+    repo.write("loader.py", BAD);
+    repo.git(&["add", "loader.py"]);
+    let out = with_env(git_command(&repo.dir))
+        .args(["commit", "-m", "add loader"])
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert!(
+        !out.status.success(),
+        "{runner_name} let the commit through:\n{shown}"
+    );
+    assert!(shown.contains("error[PYTHON-LANG-SEC-046]"), "{shown}");
+    assert!(shown.contains("loader.py:5:12"), "{shown}");
+    assert!(
+        shown.contains("help: exchange plain data as JSON"),
+        "{shown}"
+    );
+    assert!(shown.contains("commit blocked"), "{shown}");
+
+    repo.git(&["reset", "-q", "loader.py"]);
+    repo.write("clean.py", GOOD);
+    repo.git(&["add", "clean.py"]);
+    let out = with_env(git_command(&repo.dir))
+        .args(["commit", "-m", "add clean code"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{runner_name} blocked a clean commit:\n{}",
+        text(&out)
+    );
+    let committed = repo.git(&["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(committed.trim(), "clean.py");
+}
+
+#[test]
+#[ignore = "needs DILL_GUARD_TEST_PYTHON: a venv with pre-commit (.ci/run sets it up); builds the crate"]
+fn pre_commit_framework() {
+    commit_through("pre-commit", "PRE_COMMIT_HOME");
+}
+
+#[test]
+#[ignore = "needs DILL_GUARD_TEST_PYTHON: a venv with prek (.ci/run sets it up); builds the crate"]
+fn prek() {
+    commit_through("prek", "PREK_HOME");
+}
