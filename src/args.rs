@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::config::ConfigChoice;
+use crate::install::{Existing, Hook};
 use crate::source::Selection;
 
 pub const USAGE: &str = "\
@@ -14,12 +15,21 @@ Usage:
   dill-guard [OPTIONS] [PATH]...     check files in the working tree (default: .)
   dill-guard --staged [PATH]...      check what is staged for the next commit (the hook's call)
   dill-guard --all                   check every Python file in the index
+  dill-guard --range A..B            check the files changed between two commits, as they are at B
+  dill-guard --pre-push [REMOTE]     (in a pre-push hook) check what the push adds; reads git's stdin
+  dill-guard --pre-receive           (in a server's pre-receive hook) check what a push adds
   dill-guard explain [RULE]          explain the rule and how to fix findings
+  dill-guard install [--hook HOOK] [--chain | --force]
+                                     write the git hook (HOOK: pre-commit (default),
+                                     pre-merge-commit or pre-push); --chain keeps an existing
+                                     hook and runs it first, --force replaces it (with a backup)
+  dill-guard uninstall [--hook HOOK] remove the hook and restore what was there before
 
 Options:
       --staged             read content from the index: the files added, modified, copied or
                            renamed relative to HEAD, or the given PATHs
       --all                check every Python file in the index
+      --range A..B         check files changed between commits A and B, content at B
       --config PATH        read the policy from PATH instead of dill-guard.toml,
                            .dill-guard.toml or [tool.dill-guard] in pyproject.toml
       --no-config          ignore every configuration file
@@ -72,6 +82,8 @@ pub struct CheckArgs {
 pub enum Command {
     Check(CheckArgs),
     Explain,
+    Install { hook: Hook, existing: Existing },
+    Uninstall { hook: Hook },
     Help,
     Version,
 }
@@ -101,6 +113,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
     let mut config_file: Option<PathBuf> = None;
     let mut no_config = false;
     let mut new_only = false;
+    let mut range: Option<String> = None;
+    let mut pre_push = false;
+    let mut pre_receive = false;
     let mut first = true;
     while let Some(arg) = parser.next()? {
         match arg {
@@ -113,6 +128,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             Long("config") => config_file = Some(parser.value()?.into()),
             Long("no-config") => no_config = true,
             Long("new-only") => new_only = true,
+            Long("range") => range = Some(parser.value()?.string()?),
+            Long("pre-push") => pre_push = true,
+            Long("pre-receive") => pre_receive = true,
             Long("format") => {
                 format = match parser.value()?.string()?.as_str() {
                     "human" => Format::Human,
@@ -158,17 +176,55 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
                 return Ok(Command::Explain);
             }
             Value(value) if first && (value == "install" || value == "uninstall") => {
-                return Err(UsageError(format!(
-                    "`dill-guard {}` is not available in this version; see the README for installing the hook by hand",
-                    value.to_string_lossy()
-                )));
+                return parse_install(&mut parser, value == "install");
             }
             Value(value) => paths.push(PathBuf::from(value)),
             other => return Err(other.unexpected().into()),
         }
         first = false;
     }
+    let modes = [staged, all, range.is_some(), pre_push, pre_receive];
+    if modes.iter().filter(|m| **m).count() > 1 {
+        return Err(UsageError(
+            "choose one of --staged, --all, --range, --pre-push and --pre-receive".into(),
+        ));
+    }
     let selection = match (staged, all) {
+        _ if pre_push => {
+            // git passes the remote's name and URL.
+            if paths.len() > 2 {
+                return Err(UsageError(
+                    "`--pre-push` takes at most a remote name and URL".into(),
+                ));
+            }
+            Selection::Push {
+                remote: paths.first().map(|p| p.to_string_lossy().into_owned()),
+                updates: Vec::new(),
+            }
+        }
+        _ if pre_receive && !paths.is_empty() => {
+            return Err(UsageError("`--pre-receive` takes no paths".into()))
+        }
+        _ if pre_receive => Selection::Receive {
+            updates: Vec::new(),
+        },
+        _ if range.is_some() && !paths.is_empty() => {
+            return Err(UsageError("`--range` takes no paths".into()))
+        }
+        _ if range.is_some() => {
+            let spec = range.unwrap_or_default();
+            match spec.split_once("..") {
+                Some((old, new)) if !new.is_empty() && !new.starts_with('.') => Selection::Range {
+                    old: (!old.is_empty()).then(|| old.to_string()),
+                    new: new.to_string(),
+                },
+                _ => {
+                    return Err(UsageError(format!(
+                        "`--range` takes A..B (two commits), not `{spec}`"
+                    )))
+                }
+            }
+        }
         (true, true) => {
             return Err(UsageError(
                 "`--staged` and `--all` cannot be combined".into(),
@@ -202,6 +258,42 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         quiet,
         exit_zero,
     }))
+}
+
+fn parse_install(parser: &mut lexopt::Parser, install: bool) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let mut hook = Hook::PreCommit;
+    let mut existing = Existing::Refuse;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("hook") => {
+                let name = parser.value()?.string()?;
+                hook = Hook::parse(&name).ok_or_else(|| {
+                    UsageError(format!(
+                        "unknown hook `{name}` (expected pre-commit, pre-merge-commit or pre-push)"
+                    ))
+                })?;
+            }
+            Long("chain") if install => existing = set(existing, Existing::Chain)?,
+            Long("force") if install => existing = set(existing, Existing::Force)?,
+            Long("help") | Short('h') => return Ok(Command::Help),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    Ok(if install {
+        Command::Install { hook, existing }
+    } else {
+        Command::Uninstall { hook }
+    })
+}
+
+fn set(current: Existing, new: Existing) -> Result<Existing, UsageError> {
+    if current != Existing::Refuse && current != new {
+        return Err(UsageError(
+            "`--chain` and `--force` cannot be combined".into(),
+        ));
+    }
+    Ok(new)
 }
 
 #[cfg(test)]
@@ -240,6 +332,29 @@ mod tests {
         assert!(parse_str(&["--bogus"]).is_err());
         assert!(parse_str(&["--config", "a.toml", "--no-config"]).is_err());
         assert!(parse_str(&["--config"]).is_err());
+        assert!(parse_str(&["install", "--chain", "--force"]).is_err());
+        assert!(parse_str(&["--range", "main"]).is_err());
+        assert!(parse_str(&["--range", "a...b"]).is_err());
+        assert!(parse_str(&["--range", "a..b", "--staged"]).is_err());
+        let Command::Check(c) = parse_str(&["--range", "main..HEAD"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            c.selection,
+            Selection::Range {
+                old: Some("main".into()),
+                new: "HEAD".into()
+            }
+        );
+        assert!(parse_str(&["install", "--hook", "post-commit"]).is_err());
+        assert!(parse_str(&["uninstall", "--force"]).is_err());
+        assert_eq!(
+            parse_str(&["install", "--hook", "pre-push", "--chain"]).unwrap(),
+            Command::Install {
+                hook: Hook::PrePush,
+                existing: Existing::Chain
+            }
+        );
         assert!(parse_str(&["explain", "OTHER-RULE"]).is_err());
         assert_eq!(parse_str(&["explain"]).unwrap(), Command::Explain);
         assert_eq!(parse_str(&["a.py", "--help"]).unwrap(), Command::Help);

@@ -84,8 +84,16 @@ pub fn load(
             parse(&shown, &text, is_pyproject, today).map(|p| p.unwrap_or_default())
         }
         ConfigChoice::Discover => {
+            let commit = match repo {
+                Some(repo) => selection.policy_commit(repo)?,
+                None => None,
+            };
             let read = |name: &str| -> Result<Option<Vec<u8>>, Error> {
                 match repo {
+                    Some(repo) if selection.is_history() => match commit {
+                        Some(commit) => repo.commit_blob(commit, name),
+                        None => Ok(None),
+                    },
                     Some(repo) if from_index => repo.index_blob(name),
                     Some(repo) => read_optional(&repo.root().join(name)),
                     None => read_optional(&cwd.join(name)),

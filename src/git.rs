@@ -34,6 +34,8 @@ pub struct Repo {
     index: std::cell::OnceCell<gix::worktree::Index>,
     /// HEAD's files, sorted by path, read once per run.
     head: std::cell::OnceCell<Vec<IndexFile>>,
+    /// The push quarantine, in a pre-receive hook.
+    quarantine: Option<gix::odb::Handle>,
 }
 
 fn git_error(what: impl Into<String>, err: impl std::fmt::Display) -> Error {
@@ -52,6 +54,7 @@ impl Repo {
                 repo: repo.to_thread_local(),
                 index: std::cell::OnceCell::new(),
                 head: std::cell::OnceCell::new(),
+                quarantine: None,
             })),
             Err(err) => {
                 let not_found = err
@@ -79,6 +82,27 @@ impl Repo {
             .workdir()
             .unwrap_or_else(|| self.repo.git_dir())
             .to_path_buf()
+    }
+
+    /// The directory git runs hooks from: `core.hooksPath` (relative to the work tree's top, as
+    /// git resolves it where hooks run), else the common directory's `hooks`, which linked
+    /// worktrees share.
+    pub fn hooks_dir(&self) -> Result<PathBuf, Error> {
+        let configured = self
+            .repo
+            .config_snapshot()
+            .trusted_path("core.hooksPath")
+            .map_err(|err| git_error("could not read core.hooksPath", err))?;
+        let dir = match configured {
+            Some(path) if path.is_absolute() => path,
+            Some(path) => self.root().join(path),
+            None => self.repo.common_dir().join("hooks"),
+        };
+        Ok(if dir.is_absolute() {
+            dir
+        } else {
+            std::env::current_dir().unwrap_or_default().join(dir)
+        })
     }
 
     pub fn workdir(&self) -> Option<&Path> {
@@ -160,23 +184,8 @@ impl Repo {
     /// Files of the index that differ from HEAD's tree (every file on an unborn HEAD).
     pub fn staged(&self) -> Result<Staged, Error> {
         let (files, conflicts) = self.index_files(self.index()?)?;
-        let head = self.head_files()?;
-        // Both lists are sorted by path bytes: a merge-join finds what changed.
-        let mut h = 0;
-        let mut changed = Vec::new();
-        for file in files {
-            while h < head.len() && head[h].path < file.path {
-                h += 1;
-            }
-            let same = head
-                .get(h)
-                .is_some_and(|old| old.path == file.path && old.id == file.id);
-            if !same {
-                changed.push(file);
-            }
-        }
         Ok(Staged {
-            files: changed,
+            files: changed(files, self.head_files()?),
             conflicts,
         })
     }
@@ -236,12 +245,250 @@ impl Repo {
 
     /// The content of a blob.
     pub fn blob(&self, file: &IndexFile) -> Result<Vec<u8>, Error> {
-        let object = self.repo.find_object(file.id).map_err(|err| {
+        self.raw_object(file.id, &|| file.path.to_string())
+    }
+}
+
+/// Where objects are read from: during a server's pre-receive hook, git keeps the objects being
+/// pushed in a quarantine directory (`GIT_QUARANTINE_PATH`) until the hook accepts them; those
+/// are looked up there first, everything else in the repository's own store.
+struct Objects<'r> {
+    main: &'r gix::OdbHandle,
+    quarantine: Option<&'r gix::odb::Handle>,
+}
+
+impl gix::objs::Find for Objects<'_> {
+    fn try_find<'a>(
+        &self,
+        id: &gix::oid,
+        buffer: &'a mut Vec<u8>,
+    ) -> gix::Result<Option<gix::objs::Data<'a>>> {
+        if let Some(quarantine) = self.quarantine {
+            use gix::objs::Exists;
+            if quarantine.exists(id) {
+                return quarantine.try_find(id, buffer);
+            }
+        }
+        self.main.try_find(id, buffer)
+    }
+}
+
+/// One ref update handed to a push hook: the commit the ref had (`None`: it is new) and the one
+/// it gets (`None`: it is deleted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefUpdate {
+    pub old: Option<ObjectId>,
+    pub new: Option<ObjectId>,
+}
+
+impl Repo {
+    /// Reads objects pushed into git's quarantine too (for the pre-receive hook).
+    pub fn use_quarantine(&mut self, dir: &Path) -> Result<(), Error> {
+        let handle = gix::odb::at(dir, self.repo.object_hash()).map_err(|err| {
             git_error(
-                format!("could not read object {} for {}", file.id, file.path),
+                format!("could not open the quarantine {}", dir.display()),
                 err,
             )
         })?;
-        Ok(object.detach().data)
+        self.quarantine = Some(handle);
+        Ok(())
     }
+
+    pub fn has_quarantine(&self) -> bool {
+        self.quarantine.is_some()
+    }
+
+    pub fn has_object(&self, id: ObjectId) -> bool {
+        use gix::objs::Exists;
+        self.repo.objects.exists(&id)
+    }
+
+    fn objects(&self) -> Objects<'_> {
+        Objects {
+            main: &self.repo.objects,
+            quarantine: self.quarantine.as_ref(),
+        }
+    }
+
+    fn raw_object(&self, id: ObjectId, what: &dyn Fn() -> String) -> Result<Vec<u8>, Error> {
+        use gix::objs::Find;
+        let mut buf = Vec::new();
+        match self.objects().try_find(&id, &mut buf) {
+            Ok(Some(data)) => Ok(data.data.to_vec()),
+            Ok(None) => Err(git_error(
+                format!("object {id} ({}) is missing", what()),
+                "not found in the object database",
+            )),
+            Err(err) => Err(git_error(
+                format!("could not read object {id} ({})", what()),
+                err,
+            )),
+        }
+    }
+
+    /// A commit id from a revision (`HEAD`, `main`, `v1.2`, `a1b2c3d`, `HEAD~2`).
+    pub fn resolve_commit(&self, spec: &str) -> Result<ObjectId, Error> {
+        let id = self
+            .repo
+            .rev_parse_single(spec)
+            .map_err(|err| git_error(format!("unknown revision `{spec}`"), err))?;
+        let commit = id
+            .object()
+            .and_then(|o| o.peel_to_commit())
+            .map_err(|err| git_error(format!("`{spec}` does not name a commit"), err))?;
+        Ok(commit.id)
+    }
+
+    /// A commit's tree and parents.
+    fn commit_parts(&self, commit: ObjectId) -> Result<(ObjectId, Vec<ObjectId>), Error> {
+        let data = self.raw_object(commit, &|| "a commit".into())?;
+        let kind = self.repo.object_hash();
+        let mut parsed = gix::objs::CommitRefIter::from_bytes(&data, kind);
+        let tree = parsed
+            .tree_id()
+            .map_err(|err| git_error(format!("commit {commit} is malformed"), err))?;
+        let parents = gix::objs::CommitRefIter::from_bytes(&data, kind)
+            .parent_ids()
+            .collect();
+        Ok((tree, parents))
+    }
+
+    /// The regular files of a commit's tree, sorted by path.
+    pub fn commit_files(&self, commit: ObjectId) -> Result<Vec<IndexFile>, Error> {
+        let (tree, _) = self.commit_parts(commit)?;
+        let state = gix::index::State::from_tree(&tree, self.objects(), Default::default())
+            .map_err(|err| git_error(format!("could not read the tree of {commit}"), err))?;
+        let mut files: Vec<IndexFile> = state
+            .entries()
+            .iter()
+            .filter(|e| e.mode == Mode::FILE || e.mode == Mode::FILE_EXECUTABLE)
+            .map(|e| IndexFile {
+                path: e.path(&state).to_owned(),
+                id: e.id,
+            })
+            .collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(files)
+    }
+
+    /// Files of `new` that are added or changed relative to `old` (every file when `old` is
+    /// `None`), with their content at `new`.
+    pub fn changed_between(
+        &self,
+        old: Option<ObjectId>,
+        new: ObjectId,
+    ) -> Result<Vec<IndexFile>, Error> {
+        let before = match old {
+            Some(old) => self.commit_files(old)?,
+            None => Vec::new(),
+        };
+        Ok(changed(self.commit_files(new)?, &before))
+    }
+
+    /// The files the pushed commits change, with their content at `tip`: the union of what each
+    /// new commit changes relative to its first parent.
+    pub fn pushed_files(
+        &self,
+        tip: ObjectId,
+        new_commits: &[ObjectId],
+    ) -> Result<Vec<IndexFile>, Error> {
+        let mut touched = std::collections::HashSet::new();
+        for &commit in new_commits {
+            let parent = self.commit_parts(commit)?.1.first().copied();
+            for file in self.changed_between(parent, commit)? {
+                touched.insert(file.path);
+            }
+        }
+        Ok(self
+            .commit_files(tip)?
+            .into_iter()
+            .filter(|f| touched.contains(&f.path))
+            .collect())
+    }
+
+    /// Commits reachable from `tip` but from none of `known` (what a push adds).
+    pub fn commits_not_in(
+        &self,
+        tip: ObjectId,
+        known: &[ObjectId],
+    ) -> Result<Vec<ObjectId>, Error> {
+        let walk = self
+            .repo
+            .rev_walk([tip])
+            .with_hidden(known.iter().copied())
+            .all()
+            .map_err(|err| git_error(format!("could not walk the history of {tip}"), err))?;
+        walk.map(|info| {
+            info.map(|i| i.id)
+                .map_err(|err| git_error(format!("could not walk the history of {tip}"), err))
+        })
+        .collect()
+    }
+
+    /// Commits reachable from `tip` that are only in the quarantine: exactly those being pushed.
+    pub fn quarantined_commits(&self, tip: ObjectId) -> Result<Vec<ObjectId>, Error> {
+        use gix::objs::Exists;
+        let Some(quarantine) = &self.quarantine else {
+            return Ok(Vec::new());
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut todo = vec![tip];
+        let mut out = Vec::new();
+        while let Some(commit) = todo.pop() {
+            if !seen.insert(commit) || !quarantine.exists(&commit) {
+                continue;
+            }
+            out.push(commit);
+            todo.extend(self.commit_parts(commit)?.1);
+        }
+        Ok(out)
+    }
+
+    /// The tips of the refs under `prefix` (e.g. `refs/remotes/origin/`, or `refs/` for all).
+    pub fn ref_tips(&self, prefix: &str) -> Result<Vec<ObjectId>, Error> {
+        let platform = self
+            .repo
+            .references()
+            .map_err(|err| git_error("could not list references", err))?;
+        let refs = platform
+            .prefixed(prefix)
+            .map_err(|err| git_error("could not list references", err))?;
+        let mut tips = Vec::new();
+        for reference in refs.flatten() {
+            let mut reference = reference;
+            if let Ok(id) = reference.peel_to_id() {
+                if let Ok(commit) = id.object().and_then(|o| o.peel_to_commit()) {
+                    tips.push(commit.id);
+                }
+            }
+        }
+        Ok(tips)
+    }
+
+    /// The content of `path` in a commit's tree.
+    pub fn commit_blob(&self, commit: ObjectId, path: &str) -> Result<Option<Vec<u8>>, Error> {
+        let files = self.commit_files(commit)?;
+        match files.binary_search_by(|f| f.path.as_bstr().cmp(path.as_bytes().as_bstr())) {
+            Ok(i) => self.blob(&files[i]).map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// The entries of `after` that are not in `before` with the same content (both sorted by path).
+fn changed(after: Vec<IndexFile>, before: &[IndexFile]) -> Vec<IndexFile> {
+    let mut h = 0;
+    let mut out = Vec::new();
+    for file in after {
+        while h < before.len() && before[h].path < file.path {
+            h += 1;
+        }
+        let same = before
+            .get(h)
+            .is_some_and(|old| old.path == file.path && old.id == file.id);
+        if !same {
+            out.push(file);
+        }
+    }
+    out
 }

@@ -12,6 +12,7 @@ pub mod analyze;
 pub mod args;
 pub mod config;
 pub mod git;
+pub mod install;
 pub mod policy;
 pub mod python;
 pub mod report;
@@ -37,6 +38,8 @@ pub enum Error {
     Git { what: String, detail: String },
     #[error("`{flag}` needs a git repository, and {} is not inside one", cwd.display())]
     NotARepository { flag: &'static str, cwd: PathBuf },
+    #[error("{0}")]
+    Install(String),
     #[error("invalid configuration in {file}")]
     Config { file: String, message: String },
     #[error("cannot read {}", path.display())]
@@ -54,7 +57,7 @@ impl Error {
             Error::Git { detail, .. } => vec![detail.clone()],
             Error::Config { message, .. } => vec![message.clone()],
             Error::Io { source, .. } => vec![source.to_string()],
-            Error::NotARepository { .. } => Vec::new(),
+            Error::NotARepository { .. } | Error::Install(_) => Vec::new(),
         }
     }
 }
@@ -118,6 +121,8 @@ pub struct Report {
     pub warnings: Vec<Issue>,
     pub files_checked: usize,
     pub elapsed: Duration,
+    /// What a blocking result stops: `"commit"`, or `"push"` in the push hooks.
+    pub action: &'static str,
 }
 
 impl Report {
@@ -151,7 +156,13 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
         path: cwd.to_path_buf(),
         source,
     })?;
-    let repo = git::Repo::discover(&cwd)?;
+    let mut repo = git::Repo::discover(&cwd)?;
+    if let (Selection::Receive { .. }, Some(repo)) = (&options.selection, repo.as_mut()) {
+        // git keeps the objects of a push in quarantine until pre-receive accepts them.
+        if let Some(dir) = std::env::var_os("GIT_QUARANTINE_PATH") {
+            repo.use_quarantine(Path::new(&dir))?;
+        }
+    }
     let policy = config::load(
         &options.config,
         &options.selection,
@@ -172,10 +183,15 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
         &excluded,
         &mut keep,
     )?;
+    let action = match options.selection {
+        Selection::Push { .. } | Selection::Receive { .. } => "push",
+        _ => "commit",
+    };
     let mut report = Report {
         errors: sources.errors,
         warnings: sources.warnings,
         files_checked: checked_paths.len(),
+        action,
         ..Report::default()
     };
     for outcome in check_files(&sources.files) {
@@ -186,7 +202,18 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
     }
     if options.new_only || policy.new_only {
         if let Some(repo) = &repo {
-            keep_new_lines(repo, &sources.files, &mut report)?;
+            // The base the change is measured against: A for `--range A..B`, HEAD for the index
+            // and the working tree; a push is new everywhere.
+            let base: Box<dyn Fn(&str) -> Result<Option<Vec<u8>>, Error>> = match &options.selection
+            {
+                Selection::Range { old: Some(old), .. } => {
+                    let old = repo.resolve_commit(old)?;
+                    Box::new(move |path| repo.commit_blob(old, path))
+                }
+                selection if selection.is_history() => Box::new(|_| Ok(None)),
+                _ => Box::new(|path| repo.head_blob(path)),
+            };
+            keep_new_lines(&*base, &sources.files, &mut report)?;
         }
     }
     apply_allowlist(&policy, &options.selection, &checked_paths, &mut report);
@@ -197,10 +224,10 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
     Ok(report)
 }
 
-/// `--new-only`: drops findings on lines that HEAD already has, and says how many. A file new
-/// to HEAD, and notebooks, count as new everywhere.
+/// `--new-only`: drops findings on lines the base already has, and says how many. A file new
+/// to the base, and notebooks, count as new everywhere.
 fn keep_new_lines(
-    repo: &git::Repo,
+    base: &dyn Fn(&str) -> Result<Option<Vec<u8>>, Error>,
     files: &[source::SourceFile],
     report: &mut Report,
 ) -> Result<(), Error> {
@@ -214,7 +241,7 @@ fn keep_new_lines(
             continue;
         }
         if !changed.contains_key(&finding.path) {
-            let lines = match repo.head_blob(&finding.path)? {
+            let lines = match base(&finding.path)? {
                 None => None,
                 Some(old) => files.iter().find(|f| f.path == finding.path).map(|file| {
                     policy::changed_lines(

@@ -1,11 +1,11 @@
 //! The binary: parse arguments, run the check, print, exit with 0 (nothing blocking),
 //! 1 (blocking findings) or 2 (could not judge). Everything else lives in the library.
 
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use dill_guard::args::{self, ColorChoice, Command};
-use dill_guard::{report, rule};
+use dill_guard::{install, report, rule, Selection};
 
 fn main() -> ExitCode {
     let command = match args::parse(std::env::args_os().skip(1)) {
@@ -19,6 +19,15 @@ fn main() -> ExitCode {
         Command::Help => (args::USAGE.to_string(), 0),
         Command::Version => (format!("dill-guard {}\n", env!("CARGO_PKG_VERSION")), 0),
         Command::Explain => (rule::EXPLAIN.to_string(), 0),
+        Command::Install { hook, existing } => {
+            return hook_command(|repo| {
+                let binary = std::env::current_exe()
+                    .and_then(|p| p.canonicalize())
+                    .unwrap_or_else(|_| "dill-guard".into());
+                install::install(repo, hook, existing, &binary)
+            })
+        }
+        Command::Uninstall { hook } => return hook_command(|repo| install::uninstall(repo, hook)),
         Command::Check(check) => {
             let cwd = match std::env::current_dir() {
                 Ok(cwd) => cwd,
@@ -29,8 +38,25 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            let mut selection = check.selection;
+            let pre_push = matches!(selection, Selection::Push { .. });
+            if let Selection::Push { updates, .. } | Selection::Receive { updates } = &mut selection
+            {
+                let mut input = String::new();
+                if let Err(err) = std::io::stdin().read_to_string(&mut input) {
+                    eprintln!("dill-guard: error: cannot read the refs git passes on stdin\n  caused by: {err}");
+                    return ExitCode::from(2);
+                }
+                match dill_guard::source::parse_push_lines(&input, pre_push) {
+                    Ok(parsed) => *updates = parsed,
+                    Err(err) => {
+                        eprintln!("dill-guard: error: {err}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
             let options = dill_guard::Options {
-                selection: check.selection,
+                selection,
                 config: check.config,
                 new_only: check.new_only,
                 today: dill_guard::Date::today(),
@@ -64,6 +90,37 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::from(code as u8)
+}
+
+/// Runs `install` or `uninstall` in the repository of the current directory.
+fn hook_command(
+    run: impl FnOnce(&dill_guard::git::Repo) -> Result<String, dill_guard::Error>,
+) -> ExitCode {
+    let result = std::env::current_dir()
+        .map_err(|source| dill_guard::Error::Io {
+            path: ".".into(),
+            source,
+        })
+        .and_then(|cwd| {
+            dill_guard::git::Repo::discover(&cwd)?.ok_or(dill_guard::Error::NotARepository {
+                flag: "install",
+                cwd,
+            })
+        })
+        .and_then(|repo| run(&repo));
+    match result {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("dill-guard: error: {err}");
+            for cause in err.causes() {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// `--color auto` follows NO_COLOR, then FORCE_COLOR / CLICOLOR_FORCE, then the terminal.

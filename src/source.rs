@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use gix::bstr::{BStr, BString, ByteSlice};
 
-use crate::git::{IndexFile, Repo};
+use crate::git::{IndexFile, RefUpdate, Repo};
 use crate::python::{self, Kind};
 use crate::{Error, Issue};
 
@@ -21,6 +21,64 @@ pub enum Selection {
     All,
     /// The named files and directories, from the working tree.
     Paths(Vec<PathBuf>),
+    /// `--range A..B`: files changed between two commits, content at B (no A: everything at B).
+    Range { old: Option<String>, new: String },
+    /// `--pre-push`: what a push adds to `remote`, read from git's stdin lines.
+    Push {
+        remote: Option<String>,
+        updates: Vec<RefUpdate>,
+    },
+    /// `--pre-receive`: what a push to this (server) repository adds, from git's stdin lines.
+    Receive { updates: Vec<RefUpdate> },
+}
+
+impl Selection {
+    /// Whether the content comes from commits rather than the index or the disk.
+    pub fn is_history(&self) -> bool {
+        matches!(
+            self,
+            Selection::Range { .. } | Selection::Push { .. } | Selection::Receive { .. }
+        )
+    }
+
+    /// The commit whose tree holds the policy for a history selection: B, or the first pushed tip.
+    pub fn policy_commit(&self, repo: &Repo) -> Result<Option<gix::ObjectId>, Error> {
+        match self {
+            Selection::Range { new, .. } => repo.resolve_commit(new).map(Some),
+            Selection::Push { updates, .. } | Selection::Receive { updates } => {
+                Ok(updates.iter().find_map(|u| u.new))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Parses the lines git gives a push hook on stdin: `pre-push` gets
+/// `<local ref> <local sha> <remote ref> <remote sha>`, `pre-receive` gets `<old> <new> <ref>`.
+/// An all-zero id means "no commit" (a new ref, or a deletion).
+pub fn parse_push_lines(text: &str, pre_push: bool) -> Result<Vec<RefUpdate>, String> {
+    let id = |hex: &str| -> Result<Option<gix::ObjectId>, String> {
+        let id = gix::ObjectId::from_hex(hex.as_bytes())
+            .map_err(|_| format!("`{hex}` is not an object id"))?;
+        Ok((!id.is_null()).then_some(id))
+    };
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let update = match (pre_push, words.as_slice()) {
+            (true, [_, local, _, remote]) => RefUpdate {
+                old: id(remote)?,
+                new: id(local)?,
+            },
+            (false, [old, new, _]) => RefUpdate {
+                old: id(old)?,
+                new: id(new)?,
+            },
+            _ => return Err(format!("unexpected line from git on stdin: `{line}`")),
+        };
+        out.push(update);
+    }
+    Ok(out)
 }
 
 /// One Python file to check.
@@ -114,6 +172,55 @@ pub fn gather(
                 }
             }
         }
+        Selection::Range { old, new } => {
+            let repo = require_repo(repo, cwd, selection)?;
+            let new = repo.resolve_commit(new)?;
+            let old = old.as_deref().map(|o| repo.resolve_commit(o)).transpose()?;
+            for file in repo.changed_between(old, new)? {
+                if !excluded(&lossy(file.path.as_bstr())) {
+                    if let Some(source) = from_index(repo, &file, &mut out)? {
+                        push(source, &mut out);
+                    }
+                }
+            }
+        }
+        Selection::Push { remote, updates } => {
+            let repo = require_repo(repo, cwd, selection)?;
+            // What the remote already has, as far as this repository knows.
+            let known = match remote {
+                Some(remote) => repo.ref_tips(&format!("refs/remotes/{remote}/"))?,
+                None => Vec::new(),
+            };
+            let mut files = Vec::new();
+            for update in updates {
+                let Some(new) = update.new else { continue };
+                files.extend(match update.old.filter(|old| repo.has_object(*old)) {
+                    Some(old) => repo.changed_between(Some(old), new)?,
+                    None => repo.pushed_files(new, &repo.commits_not_in(new, &known)?)?,
+                });
+            }
+            push_history_files(repo, files, excluded, &mut out, &mut push)?;
+        }
+        Selection::Receive { updates } => {
+            let repo = require_repo(repo, cwd, selection)?;
+            let mut files = Vec::new();
+            for update in updates {
+                let Some(new) = update.new else { continue };
+                files.extend(if repo.has_quarantine() {
+                    // The objects being pushed are exactly those in the quarantine.
+                    repo.pushed_files(new, &repo.quarantined_commits(new)?)?
+                } else {
+                    match update.old {
+                        Some(old) => repo.changed_between(Some(old), new)?,
+                        None => repo.pushed_files(
+                            new,
+                            &repo.commits_not_in(new, &repo.ref_tips("refs/")?)?,
+                        )?,
+                    }
+                });
+            }
+            push_history_files(repo, files, excluded, &mut out, &mut push)?;
+        }
         Selection::Paths(paths) => {
             // Paths are shown relative to the repository root, or to the current directory
             // outside a repository.
@@ -130,16 +237,38 @@ pub fn gather(
     Ok(out)
 }
 
+/// Checks files read from commits once each (several refs may push the same file).
+fn push_history_files(
+    repo: &Repo,
+    mut files: Vec<IndexFile>,
+    excluded: &dyn Fn(&str) -> bool,
+    out: &mut Sources,
+    push: &mut dyn FnMut(SourceFile, &mut Sources),
+) -> Result<(), Error> {
+    files.sort_by(|a, b| (&a.path, a.id).cmp(&(&b.path, b.id)));
+    files.dedup_by(|a, b| a.path == b.path && a.id == b.id);
+    for file in &files {
+        if !excluded(&lossy(file.path.as_bstr())) {
+            if let Some(source) = from_index(repo, file, out)? {
+                push(source, out);
+            }
+        }
+    }
+    Ok(())
+}
+
 fn require_repo<'r>(
     repo: Option<&'r Repo>,
     cwd: &Path,
     selection: &Selection,
 ) -> Result<&'r Repo, Error> {
     repo.ok_or_else(|| {
-        let flag = if *selection == Selection::All {
-            "--all"
-        } else {
-            "--staged"
+        let flag = match selection {
+            Selection::All => "--all",
+            Selection::Range { .. } => "--range",
+            Selection::Push { .. } => "--pre-push",
+            Selection::Receive { .. } => "--pre-receive",
+            _ => "--staged",
         };
         Error::NotARepository {
             flag,

@@ -108,9 +108,10 @@ fn summary(out: &mut String, report: &Report, p: Painter, exit_zero: bool) {
     let verdict = match report.exit_code(exit_zero) {
         0 if report.findings.is_empty() => p.ok("ok"),
         0 => p.warning("not blocking (--exit-zero)"),
-        1 => p.error("commit blocked"),
+        1 => p.error(&format!("{} blocked", report.action)),
         _ => p.error(&format!(
-            "commit blocked: {} could not be checked",
+            "{} blocked: {} could not be checked",
+            report.action,
             plural(report.errors.len(), "problem", "problems")
         )),
     };
