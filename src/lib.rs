@@ -204,8 +204,7 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
         if let Some(repo) = &repo {
             // The base the change is measured against: A for `--range A..B`, HEAD for the index
             // and the working tree; a push is new everywhere.
-            let base: Box<dyn Fn(&str) -> Result<Option<Vec<u8>>, Error>> = match &options.selection
-            {
+            let base: Box<BaseContent> = match &options.selection {
                 Selection::Range { old: Some(old), .. } => {
                     let old = repo.resolve_commit(old)?;
                     Box::new(move |path| repo.commit_blob(old, path))
@@ -224,10 +223,13 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
     Ok(report)
 }
 
+/// The content a path had before the change being checked (`None`: the path is new).
+type BaseContent<'r> = dyn Fn(&str) -> Result<Option<Vec<u8>>, Error> + 'r;
+
 /// `--new-only`: drops findings on lines the base already has, and says how many. A file new
 /// to the base, and notebooks, count as new everywhere.
 fn keep_new_lines(
-    base: &dyn Fn(&str) -> Result<Option<Vec<u8>>, Error>,
+    base: &BaseContent,
     files: &[source::SourceFile],
     report: &mut Report,
 ) -> Result<(), Error> {
