@@ -155,11 +155,6 @@ fn set_mode(_: &std::fs::File, _: u32) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The directory git runs hooks from.
-fn hooks_dir(repo: &Repo) -> Result<PathBuf, Error> {
-    repo.hooks_dir()
-}
-
 /// Installs the hook; returns what happened, for the user.
 pub fn install(
     repo: &Repo,
@@ -167,7 +162,7 @@ pub fn install(
     existing: Existing,
     binary: &Path,
 ) -> Result<String, Error> {
-    let dir = hooks_dir(repo)?;
+    let dir = repo.hooks_dir()?;
     std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
     let path = dir.join(hook.name());
     let legacy = with_suffix(&path, LEGACY);
@@ -253,7 +248,7 @@ fn file_mode(_: &Path) -> u32 {
 
 /// Removes our hook and puts back what was there before it.
 pub fn uninstall(repo: &Repo, hook: Hook) -> Result<String, Error> {
-    let dir = hooks_dir(repo)?;
+    let dir = repo.hooks_dir()?;
     let path = dir.join(hook.name());
     let shown = path.display();
     if !path.exists() {
