@@ -46,7 +46,7 @@ fn install_writes_a_working_hook_and_reinstalling_changes_nothing() {
     let (code, stdout, _) = repo.run(&["install"]);
     assert_eq!(code, 0);
     assert!(stdout.contains("already installed"), "{stdout}");
-    assert_eq!(std::fs::read_to_string(&hook).unwrap(), text);
+    assert_eq!(std::fs::read_to_string(&hook).unwrap(), script);
 
     repo.write("app.py", BAD);
     repo.git(&["add", "app.py"]);
