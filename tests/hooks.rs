@@ -30,15 +30,18 @@ fn install_writes_a_working_hook_and_reinstalling_changes_nothing() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("installed the dill-guard pre-commit hook"));
     let hook = hook_file(&repo, "pre-commit");
-    let text = std::fs::read_to_string(&hook).unwrap();
-    assert!(text.starts_with("#!/bin/sh\n"));
+    let script = std::fs::read_to_string(&hook).unwrap();
+    assert!(script.starts_with("#!/bin/sh\n"));
     assert!(
-        text.contains(binary()),
+        script.contains(binary()),
         "records the binary's absolute path"
     );
-    assert!(text.contains("dill_guard=dill-guard"), "falls back to PATH");
     assert!(
-        text.contains("git commit --no-verify"),
+        script.contains("dill_guard=dill-guard"),
+        "falls back to PATH"
+    );
+    assert!(
+        script.contains("git commit --no-verify"),
         "says how to bypass once"
     );
     assert_eq!(mode(&hook), 0o755);
