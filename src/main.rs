@@ -40,6 +40,18 @@ fn main() -> ExitCode {
             };
             let mut selection = check.selection;
             let pre_push = matches!(selection, Selection::Push { .. });
+            if let (true, Some(to)) = (pre_push, std::env::var_os("PRE_COMMIT_TO_REF")) {
+                // Under the pre-commit framework or prek, the push is described by environment
+                // variables (stdin belongs to the framework); a missing or all-zero start means
+                // a new branch, checked whole.
+                let from = std::env::var("PRE_COMMIT_FROM_REF")
+                    .ok()
+                    .filter(|f| !f.is_empty() && !f.bytes().all(|b| b == b'0'));
+                selection = Selection::Range {
+                    old: from,
+                    new: to.to_string_lossy().into_owned(),
+                };
+            }
             if let Selection::Push { updates, .. } | Selection::Receive { updates } = &mut selection
             {
                 let mut input = String::new();

@@ -71,7 +71,7 @@ fn commit_through(runner_name: &str, home_var: &str) {
     repo.write(
         ".pre-commit-config.yaml",
         &format!(
-            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: dill-guard\n",
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: dill-guard\n      - id: dill-guard-push\n",
             hooks.display()
         ),
     );
@@ -129,6 +129,26 @@ fn commit_through(runner_name: &str, home_var: &str) {
     );
     let committed = repo.git(&["show", "--name-only", "--format=", "HEAD"]);
     assert_eq!(committed.trim(), "clean.py");
+
+    // The pre-push stage: a push of clean commits passes, one carrying dill.loads (committed
+    // with --no-verify) is blocked.
+    let bare = tmp.path().join("remote.git");
+    repo.git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    let out = with_env(git_command(&repo.dir))
+        .args(["push", "origin", "main"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{runner_name} blocked a clean push:\n{}", text(&out));
+    repo.git(&["add", "loader.py"]);
+    repo.git(&["commit", "-q", "--no-verify", "-m", "sneak"]);
+    let out = with_env(git_command(&repo.dir))
+        .args(["push", "origin", "main"])
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert!(!out.status.success(), "{runner_name} let the push through:\n{shown}");
+    assert!(shown.contains("loader.py:5:12") && shown.contains("push blocked"), "{shown}");
 }
 
 #[test]
