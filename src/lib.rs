@@ -121,8 +121,9 @@ pub struct Report {
     pub warnings: Vec<Issue>,
     pub files_checked: usize,
     pub elapsed: Duration,
-    /// What a blocking result stops: `"commit"`, or `"push"` in the push hooks.
-    pub action: &'static str,
+    /// How a blocking result is announced: `"commit blocked"` for the index, `"push blocked"`
+    /// in push hooks, `"blocked"` for ranges and the working tree.
+    pub blocked: &'static str,
 }
 
 impl Report {
@@ -183,15 +184,16 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
         &excluded,
         &mut keep,
     )?;
-    let action = match options.selection {
-        Selection::Push { .. } | Selection::Receive { .. } => "push",
-        _ => "commit",
+    let blocked = match options.selection {
+        Selection::Staged | Selection::StagedPaths(_) => "commit blocked",
+        Selection::Push { .. } | Selection::Receive { .. } => "push blocked",
+        _ => "blocked",
     };
     let mut report = Report {
         errors: sources.errors,
         warnings: sources.warnings,
         files_checked: checked_paths.len(),
-        action,
+        blocked,
         ..Report::default()
     };
     for outcome in check_files(&sources.files) {

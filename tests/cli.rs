@@ -67,7 +67,7 @@ error[PYTHON-LANG-SEC-046]: unsafe dill deserialization: `dill.loads` call
   = help: if this is a trusted internal pipeline, allow it with a reason: `# dill-guard: allow <reason>` on this line, or an `[[allow]]` entry in dill-guard.toml
   = note: CWE-502 (deserialization of untrusted data), OWASP A08:2021; run `dill-guard explain` for details
 
-dill-guard: 1 file checked, 1 finding, 0 allowed, [time] — commit blocked
+dill-guard: 1 file checked, 1 finding, 0 allowed, [time] — blocked
 ";
     assert_eq!(without_time(&stdout), expected);
 }

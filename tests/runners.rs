@@ -148,7 +148,7 @@ fn commit_through(runner_name: &str, home_var: &str) {
         .unwrap();
     let shown = text(&out);
     assert!(!out.status.success(), "{runner_name} let the push through:\n{shown}");
-    assert!(shown.contains("loader.py:5:12") && shown.contains("push blocked"), "{shown}");
+    assert!(shown.contains("loader.py:5:12") && shown.contains("— blocked"), "{shown}");
 }
 
 #[test]

@@ -108,10 +108,10 @@ fn summary(out: &mut String, report: &Report, p: Painter, exit_zero: bool) {
     let verdict = match report.exit_code(exit_zero) {
         0 if report.findings.is_empty() => p.ok("ok"),
         0 => p.warning("not blocking (--exit-zero)"),
-        1 => p.error(&format!("{} blocked", report.action)),
+        1 => p.error(report.blocked),
         _ => p.error(&format!(
-            "{} blocked: {} could not be checked",
-            report.action,
+            "{}: {} could not be checked",
+            report.blocked,
             plural(report.errors.len(), "problem", "problems")
         )),
     };
