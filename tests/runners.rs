@@ -84,17 +84,19 @@ fn commit_through(runner_name: &str, home_var: &str) {
             .env_remove("DILL_GUARD_TEST_PYTHON");
         cmd
     };
-    let out = with_env(Command::new(&tool))
-        .arg("install")
-        .current_dir(&repo.dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{runner_name} install: {}",
-        text(&out)
-    );
+    for hook_type in ["pre-commit", "pre-push"] {
+        let out = with_env(Command::new(&tool))
+            .args(["install", "--hook-type", hook_type])
+            .current_dir(&repo.dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{runner_name} install: {}",
+            text(&out)
+        );
+    }
 
     repo.write("loader.py", BAD);
     repo.git(&["add", "loader.py"]);
@@ -139,7 +141,15 @@ fn commit_through(runner_name: &str, home_var: &str) {
         .args(["push", "origin", "main"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{runner_name} blocked a clean push:\n{}", text(&out));
+    let shown = text(&out);
+    assert!(
+        out.status.success(),
+        "{runner_name} blocked a clean push:\n{shown}"
+    );
+    assert!(
+        shown.contains("dill-guard"),
+        "the pre-push hook did not run:\n{shown}"
+    );
     repo.git(&["add", "loader.py"]);
     repo.git(&["commit", "-q", "--no-verify", "-m", "sneak"]);
     let out = with_env(git_command(&repo.dir))
@@ -147,8 +157,14 @@ fn commit_through(runner_name: &str, home_var: &str) {
         .output()
         .unwrap();
     let shown = text(&out);
-    assert!(!out.status.success(), "{runner_name} let the push through:\n{shown}");
-    assert!(shown.contains("loader.py:5:12") && shown.contains("— blocked"), "{shown}");
+    assert!(
+        !out.status.success(),
+        "{runner_name} let the push through:\n{shown}"
+    );
+    assert!(
+        shown.contains("loader.py:5:12") && shown.contains("— blocked"),
+        "{shown}"
+    );
 }
 
 #[test]
