@@ -220,7 +220,11 @@ pub fn install(
         ));
     }
     write_atomically(&path, content.as_bytes(), 0o755)?;
-    let verb = if hook == Hook::PrePush { "push" } else { "commit" };
+    let verb = if hook == Hook::PrePush {
+        "push"
+    } else {
+        "commit"
+    };
     let mut message = format!(
         "installed the dill-guard {} hook at {shown}\nto skip it once, deliberately: git {verb} --no-verify",
         hook.name()
