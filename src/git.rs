@@ -218,23 +218,7 @@ impl Repo {
         let commit = head
             .peel_to_commit()
             .map_err(|err| git_error("could not resolve HEAD to a commit", err))?;
-        let tree = commit
-            .tree_id()
-            .map_err(|err| git_error("could not read HEAD's tree", err))?;
-        let state = self
-            .repo
-            .index_from_tree(&tree)
-            .map_err(|err| git_error("could not read HEAD's tree", err))?;
-        let mut files: Vec<IndexFile> = state
-            .entries()
-            .iter()
-            .map(|e| IndexFile {
-                path: e.path(&state).to_owned(),
-                id: e.id,
-            })
-            .collect();
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(files)
+        self.commit_files(commit.id)
     }
 
     /// Every regular file in the index.

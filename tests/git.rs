@@ -184,15 +184,7 @@ fn linked_worktree_commits_use_the_worktree_index() {
     repo.install_hook();
     repo.write("a.py", GOOD);
     repo.commit_all("base");
-    let wt = repo.dir.parent().unwrap().join("wt");
-    repo.git(&[
-        "worktree",
-        "add",
-        "-q",
-        wt.to_str().unwrap(),
-        "-b",
-        "feature",
-    ]);
+    let wt = repo.add_worktree("feature");
     std::fs::write(wt.join("feature.py"), BAD).unwrap();
     repo.git_in(&wt, &["add", "feature.py"]);
     let (code, json) = json_in(&wt, &["--staged"]);

@@ -212,15 +212,7 @@ fn a_linked_worktree_installs_into_the_common_directory() {
     let repo = Repo::new();
     repo.write("a.py", GOOD);
     repo.commit_all("base");
-    let wt = repo.dir.parent().unwrap().join("wt");
-    repo.git(&[
-        "worktree",
-        "add",
-        "-q",
-        wt.to_str().unwrap(),
-        "-b",
-        "feature",
-    ]);
+    let wt = repo.add_worktree("feature");
     let (code, stdout, _) = run_in(&wt, &["install"]);
     assert_eq!(code, 0);
     assert!(hook_file(&repo, "pre-commit").exists(), "{stdout}");
@@ -236,12 +228,7 @@ fn a_linked_worktree_installs_into_the_common_directory() {
 /// A bare "remote" and a clone of it with the pre-push hook installed.
 fn remote_and_clone() -> (tempfile::TempDir, Repo, PathBuf) {
     let server = tempfile::tempdir().unwrap();
-    let bare = server.path().join("remote.git");
-    let out = git_command(server.path())
-        .args(["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let bare = bare_repository(server.path(), "remote.git");
     let repo = Repo::new();
     repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
     repo.write("a.py", GOOD);
@@ -311,12 +298,7 @@ fn pre_push_blocks_what_the_push_adds() {
 #[test]
 fn pre_receive_rejects_a_push_on_the_server() {
     let server = tempfile::tempdir().unwrap();
-    let bare = server.path().join("server.git");
-    assert!(git_command(server.path())
-        .args(["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()])
-        .status()
-        .unwrap()
-        .success());
+    let bare = bare_repository(server.path(), "server.git");
     write_hook(
         &bare.join("hooks/pre-receive"),
         &format!(

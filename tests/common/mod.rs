@@ -112,9 +112,31 @@ impl Repo {
         json_in(&self.dir, args)
     }
 
+    /// Adds a linked worktree on a new branch beside the repository; returns its directory.
+    pub fn add_worktree(&self, branch: &str) -> PathBuf {
+        let wt = self.dir.parent().unwrap().join(format!("wt-{branch}"));
+        self.git(&["worktree", "add", "-q", wt.to_str().unwrap(), "-b", branch]);
+        wt
+    }
+
     pub fn head(&self) -> String {
         self.git(&["rev-parse", "HEAD"]).trim().to_string()
     }
+}
+
+/// Creates an empty bare repository at `dir/name`.
+pub fn bare_repository(dir: &Path, name: &str) -> PathBuf {
+    let bare = dir.join(name);
+    let out = git_command(dir)
+        .args(["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()])
+        .output()
+        .expect("git must be installed to run these tests");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bare
 }
 
 pub fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
