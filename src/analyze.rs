@@ -60,6 +60,13 @@ pub fn mentions_dill(bytes: &[u8]) -> bool {
 pub fn analyze(pieces: &[&str]) -> Analysis {
     let mut suites = Vec::with_capacity(pieces.len());
     for (i, text) in pieces.iter().enumerate() {
+        if let Some(why) = too_deep(text) {
+            let mut analysis = scan_pieces(pieces);
+            analysis.degraded = Some(format!(
+                "{why}, too deep to parse safely; checked with the token scanner instead"
+            ));
+            return analysis;
+        }
         match rustpython_parser::parse(text, Mode::Module, "<source>") {
             Ok(ast::Mod::Module(module)) => suites.push(module.body),
             Ok(_) => unreachable!("Mode::Module always yields a module"),
@@ -103,6 +110,15 @@ fn sort_hits(hits: &mut Vec<Hit>) {
 }
 
 type Qual = Rc<str>;
+
+/// How many attribute, call or walrus levels name resolution follows.
+const RESOLVE_DEPTH: usize = 64;
+
+/// Beyond these, a file is not given to the parser: its syntax tree would be deeper than
+/// analysing it safely allows (the tree's drop and any walk over it recurse per level). Real
+/// code stays far below; the token scanner checks such files instead.
+const MAX_BRACKET_DEPTH: usize = 100_000;
+const MAX_OPERATOR_CHAIN: usize = 150_000;
 
 /// The names an import statement binds: `(local name, qualified origin)`.
 fn import_bindings(module: &str, asname: Option<&str>) -> (String, Qual) {
@@ -360,24 +376,32 @@ impl<'a> Binder<'a> {
 
     /// The qualified origin of an expression, if it has one.
     fn resolve(&self, s: usize, expr: &ast::Expr) -> Option<Qual> {
+        self.resolve_within(s, expr, RESOLVE_DEPTH)
+    }
+
+    /// Resolution looks at most `budget` attribute, call or walrus levels deep: no real
+    /// qualified name is deeper, and the bound keeps hostile chains (`a.b.b.b…`, `f()()()…`)
+    /// from making the analysis quadratic.
+    fn resolve_within(&self, s: usize, expr: &ast::Expr, budget: usize) -> Option<Qual> {
+        let budget = budget.checked_sub(1)?;
         match expr {
             ast::Expr::Name(n) => {
                 self.loaded.borrow_mut().insert(n.id.to_string());
                 self.lookup(s, &n.id)
             }
             ast::Expr::Attribute(a) => {
-                let base = self.resolve(s, &a.value)?;
+                let base = self.resolve_within(s, &a.value, budget)?;
                 Some(Rc::from(format!("{base}.{}", a.attr)))
             }
-            ast::Expr::NamedExpr(w) => self.resolve(s, &w.value),
-            ast::Expr::Call(call) => self.resolve_dynamic(s, call),
+            ast::Expr::NamedExpr(w) => self.resolve_within(s, &w.value, budget),
+            ast::Expr::Call(call) => self.resolve_dynamic(s, call, budget),
             _ => None,
         }
     }
 
     /// `importlib.import_module("dill")`, `__import__("dill")`, `getattr(dill, "loads")`.
-    fn resolve_dynamic(&self, s: usize, call: &ast::ExprCall) -> Option<Qual> {
-        let func = self.resolve(s, &call.func)?;
+    fn resolve_dynamic(&self, s: usize, call: &ast::ExprCall, budget: usize) -> Option<Qual> {
+        let func = self.resolve_within(s, &call.func, budget)?;
         let literal = |i: usize| match call.args.get(i) {
             Some(ast::Expr::Constant(c)) => match &c.value {
                 ast::Constant::Str(text) => Some(text.as_str()),
@@ -406,7 +430,7 @@ impl<'a> Binder<'a> {
                 }
             }
             "builtins.getattr" => {
-                let base = self.resolve(s, call.args.first()?)?;
+                let base = self.resolve_within(s, call.args.first()?, budget)?;
                 let attr = literal(1)?;
                 Some(Rc::from(format!("{base}.{attr}")))
             }
@@ -1191,6 +1215,53 @@ fn skip_string(bytes: &[u8], i: usize) -> usize {
         }
     }
     bytes.len()
+}
+
+/// Measures how deep the syntax tree of `text` could get, without parsing: the deepest bracket
+/// nesting, and the longest run of operators, dots and operator keywords between separators at
+/// one nesting level (a left-deep chain like `1 + 1 + … + 1`).
+fn too_deep(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut runs: Vec<usize> = vec![0];
+    let mut deepest = 0;
+    let mut longest = 0;
+    for (tok, start, _) in tokens(text) {
+        let c = bytes.get(start).copied().unwrap_or(b' ');
+        match tok {
+            Tok::Open => runs.push(0),
+            Tok::Other if matches!(c, b'[' | b'{') => runs.push(0),
+            Tok::Close => {
+                runs.pop();
+            }
+            Tok::Other if matches!(c, b']' | b'}') => {
+                runs.pop();
+            }
+            Tok::Comma | Tok::End => {
+                if let Some(run) = runs.last_mut() {
+                    *run = 0;
+                }
+            }
+            Tok::Dot
+            | Tok::Other
+            | Tok::Name("not" | "and" | "or" | "if" | "else" | "lambda" | "await") => {
+                if runs.is_empty() {
+                    runs.push(0);
+                }
+                let run = runs.last_mut().expect("never empty here");
+                *run += 1;
+                longest = longest.max(*run);
+            }
+            _ => {}
+        }
+        deepest = deepest.max(runs.len().saturating_sub(1));
+    }
+    if deepest > MAX_BRACKET_DEPTH {
+        Some(format!("brackets nest {deepest} deep"))
+    } else if longest > MAX_OPERATOR_CHAIN {
+        Some(format!("an expression chains {longest} operators"))
+    } else {
+        None
+    }
 }
 
 /// The comments of a source text, as (byte offset of the `#`, text after it). Strings are
