@@ -8,6 +8,28 @@ use dill_guard::args::{self, ColorChoice, Command};
 use dill_guard::{install, report, rule, Selection};
 
 fn main() -> ExitCode {
+    // A bug must still block (exit 2), and say what to report rather than dump a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!(
+            "dill-guard: internal error{place}: {what}\n\
+             This is a bug in dill-guard {}; the check did not complete, so nothing was judged safe.\n\
+             Please report it with the command you ran.",
+            env!("CARGO_PKG_VERSION")
+        );
+        if std::thread::current().name() != Some("dill-guard-worker") {
+            std::process::exit(2);
+        }
+    }));
     let command = match args::parse(std::env::args_os().skip(1)) {
         Ok(command) => command,
         Err(err) => {

@@ -1,0 +1,305 @@
+//! Hostile and odd input: every case ends in a clear result and the exit status the contract
+//! gives, never a crash, a hang or a silent pass. Deeply nested sources, binary content, huge
+//! files and lines, odd index formats, corrupt or incomplete repositories; and a check never
+//! changes the repository it reads.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::*;
+
+/// Runs the binary on one file in a fresh directory; returns (exit code, JSON, stderr).
+fn check_source(name: &str, content: &[u8]) -> (i32, serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), content).unwrap();
+    let (code, stdout, stderr) = run_in(dir.path(), &["--format", "json", name]);
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
+    (code, json, stderr)
+}
+
+fn assert_no_crash(stderr: &str) {
+    for word in ["panicked", "overflow", "internal error", "fatal runtime"] {
+        assert!(!stderr.contains(word), "{stderr}");
+    }
+}
+
+/// A deep expression followed by a real sink call, which must still be found.
+fn deep(prefix: &str, body: String) {
+    let source = format!("import dill\nx = {body}\ndill.loads(x)\n");
+    let (code, json, stderr) = check_source(&format!("{prefix}.py"), source.as_bytes());
+    assert_no_crash(&stderr);
+    assert_eq!(code, 1, "{prefix}: {json}");
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{prefix}");
+    assert_eq!(findings[0]["line"], 3, "{prefix}");
+}
+
+#[test]
+fn deep_parentheses() {
+    deep(
+        "parens",
+        format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000)),
+    );
+}
+
+#[test]
+fn deep_lists() {
+    deep(
+        "lists",
+        format!("{}{}", "[".repeat(50_000), "]".repeat(50_000)),
+    );
+}
+
+#[test]
+fn deep_unary_operators() {
+    deep("minus", format!("{}1", "-".repeat(100_000)));
+    deep("nots", format!("{}1", "not ".repeat(100_000)));
+}
+
+#[test]
+fn a_million_terms() {
+    deep("plus", vec!["1"; 1_000_000].join(" + "));
+}
+
+#[test]
+fn long_attribute_and_call_chains() {
+    deep("attrs", format!("a{}", ".b".repeat(100_000)));
+    deep("calls", format!("f{}", "()".repeat(50_000)));
+}
+
+#[test]
+fn deeply_nested_blocks() {
+    let mut source = String::from("import dill\n");
+    for level in 0..3_000 {
+        source.push_str(&format!("{}if x:\n", "  ".repeat(level)));
+    }
+    source.push_str(&format!("{}dill.loads(x)\n", "  ".repeat(3_000)));
+    let (code, json, stderr) = check_source("blocks.py", source.as_bytes());
+    assert_no_crash(&stderr);
+    assert_eq!(code, 1);
+    assert_eq!(json["findings"][0]["line"], 3_002);
+}
+
+#[test]
+fn binary_content_under_a_python_name() {
+    let mut content = b"import dill\n\x00\x01\x02\xff\xfe".to_vec();
+    content.extend_from_slice(b"\ndill.loads(x)\n\x00");
+    let (code, json, stderr) = check_source("blob.py", &content);
+    assert_no_crash(&stderr);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["findings"][0]["degraded"], true);
+    // Binary without the bytes `dill` is checked and passes.
+    let (code, json, _) = check_source("other.py", &[0u8, 159, 146, 150, 0, 1, 2]);
+    assert_eq!((code, json["files_checked"].as_u64()), (0, Some(1)));
+}
+
+#[test]
+fn empty_file() {
+    let (code, json, stderr) = check_source("empty.py", b"");
+    assert_no_crash(&stderr);
+    assert_eq!((code, json["files_checked"].as_u64()), (0, Some(1)));
+}
+
+#[test]
+fn huge_files_and_lines() {
+    // 50 MB without dill: read, prefiltered, passed.
+    let line = "value = compute(alpha, beta, gamma)  # a perfectly ordinary line\n";
+    let big = line.repeat(50 * 1024 * 1024 / line.len());
+    let (code, json, stderr) = check_source("big.py", big.as_bytes());
+    assert_no_crash(&stderr);
+    assert_eq!((code, json["files_checked"].as_u64()), (0, Some(1)));
+    // A 5 MB single line that ends in a sink call.
+    let long = format!(
+        "import dill\nx = [{}]; dill.loads(x)\n",
+        vec!["1"; 2_500_000].join(",")
+    );
+    let (code, json, stderr) = check_source("long.py", long.as_bytes());
+    assert_no_crash(&stderr);
+    assert_eq!(code, 1);
+    assert_eq!(json["findings"][0]["line"], 2);
+    assert_eq!(json["findings"][0]["column"], 5_000_008);
+}
+
+#[test]
+fn a_directory_named_like_python() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("x.py")).unwrap();
+    std::fs::write(dir.path().join("x.py/inner.py"), BAD).unwrap();
+    let (code, stdout, stderr) = run_in(dir.path(), &["--format", "json", "x.py"]);
+    assert_no_crash(&stderr);
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(paths(&json), ["x.py/inner.py"]);
+}
+
+#[test]
+fn index_v4_split_index_and_skip_worktree() {
+    let repo = Repo::new();
+    repo.write("a.py", GOOD);
+    repo.write("b.py", GOOD);
+    repo.commit_all("base");
+    repo.git(&["update-index", "--index-version", "4"]);
+    repo.write("a.py", BAD);
+    repo.git(&["add", "a.py"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["a.py".to_string()]),
+        "index v4"
+    );
+
+    repo.git(&["update-index", "--index-version", "2", "--split-index"]);
+    repo.write("b.py", BAD);
+    repo.git(&["add", "b.py"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1, "split index");
+    assert_eq!(paths(&json), ["a.py", "b.py"]);
+
+    // skip-worktree: the index blob is what gets committed, whatever the disk says.
+    repo.git(&["update-index", "--no-split-index"]);
+    repo.git(&["update-index", "--skip-worktree", "b.py"]);
+    repo.write("b.py", GOOD);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["a.py".to_string(), "b.py".to_string()])
+    );
+}
+
+#[test]
+fn sparse_index() {
+    let repo = Repo::new();
+    repo.write("src/app.py", GOOD);
+    repo.write("legacy/old.py", BAD);
+    repo.commit_all("base");
+    repo.git(&["sparse-checkout", "set", "--cone", "--sparse-index", "src"]);
+    let listing = repo.git(&["ls-files", "--sparse"]);
+    assert!(
+        listing.contains("legacy/"),
+        "the index is really sparse: {listing}"
+    );
+    // Nothing staged: the collapsed directory is not mistaken for a change.
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, json["files_checked"].as_u64()),
+        (0, Some(0)),
+        "{json}"
+    );
+    repo.write("src/app.py", BAD);
+    repo.git(&["add", "src/app.py"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!((code, paths(&json)), (1, vec!["src/app.py".to_string()]));
+    // --all sees the files inside the collapsed directory too.
+    let (code, json) = repo.json(&["--all"]);
+    assert_eq!(code, 1);
+    assert_eq!(paths(&json), ["legacy/old.py", "src/app.py"]);
+}
+
+#[test]
+fn corrupt_index_is_an_error_naming_it() {
+    let repo = Repo::new();
+    repo.write("a.py", BAD);
+    repo.git(&["add", "a.py"]);
+    std::fs::write(repo.dir.join(".git/index"), b"DIRC\x00\x00\x00\x02garbage").unwrap();
+    let (code, stdout, stderr) = repo.run(&["--staged"]);
+    assert_no_crash(&stderr);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("could not read the index") && stderr.contains("index"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_object_is_an_error_naming_the_file() {
+    let repo = Repo::new();
+    repo.write("a.py", BAD);
+    repo.git(&["add", "a.py"]);
+    let id = repo.git(&["rev-parse", ":a.py"]);
+    let id = id.trim();
+    std::fs::remove_file(repo.dir.join(".git/objects").join(&id[..2]).join(&id[2..])).unwrap();
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 2);
+    assert_eq!(json["errors"][0]["path"], "a.py");
+    assert!(
+        json["errors"][0]["message"].as_str().unwrap().contains(id),
+        "{json}"
+    );
+}
+
+#[test]
+fn ranges_in_a_bare_repository() {
+    let repo = Repo::new();
+    repo.write("a.py", GOOD);
+    repo.commit_all("one");
+    repo.write("b.py", BAD);
+    repo.commit_all("two");
+    let holder = tempfile::tempdir().unwrap();
+    let bare = holder.path().join("mirror.git");
+    repo.git(&[
+        "clone",
+        "-q",
+        "--bare",
+        repo.dir.to_str().unwrap(),
+        bare.to_str().unwrap(),
+    ]);
+    let (code, json) = json_in(&bare, &["--range", "HEAD~1..HEAD"]);
+    assert_eq!((code, paths(&json)), (1, vec!["b.py".to_string()]));
+    let (code, _, stderr) = run_in(&bare, &["--staged"]);
+    assert_ne!(code, 1, "{stderr}");
+    assert_no_crash(&stderr);
+}
+
+/// Every file under `dir` with its bytes and modification time.
+fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, std::time::SystemTime)> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                todo.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                out.insert(
+                    path.strip_prefix(dir).unwrap().display().to_string(),
+                    (bytes, meta.modified().unwrap()),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_check_never_modifies_the_repository() {
+    let repo = Repo::new();
+    repo.write("a.py", GOOD);
+    repo.write("dill-guard.toml", "exclude = []\n");
+    repo.commit_all("base");
+    repo.write("a.py", BAD);
+    repo.write("b.py", BAD);
+    repo.git(&["add", "a.py"]);
+    let before = snapshot(&repo.dir);
+    for args in [
+        &["--staged"][..],
+        &["--staged", "a.py", "b.py"],
+        &["--all"],
+        &["."],
+        &["--range", "HEAD..HEAD"],
+        &["--staged", "--new-only", "--format", "sarif"],
+    ] {
+        let (code, _, stderr) = repo.run(args);
+        assert!(code == 0 || code == 1, "{args:?}: {stderr}");
+    }
+    assert_eq!(
+        snapshot(&repo.dir),
+        before,
+        "the index, work tree or .git changed"
+    );
+}
