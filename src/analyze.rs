@@ -1264,6 +1264,31 @@ fn too_deep(text: &str) -> Option<String> {
     }
 }
 
+/// Follows `.name` parts after the name at `i`, letting up to `wraps` closing brackets stand
+/// before a dot. Returns the parts as `.a.b`, the index after the chain, and the brackets closed.
+fn chain_after(toks: &[(Tok<'_>, usize, usize)], i: usize, wraps: usize) -> (String, usize, usize) {
+    let mut rest = String::new();
+    let mut next = i + 1;
+    let mut closed = 0;
+    loop {
+        let mut k = next;
+        let mut c = 0;
+        while closed + c < wraps && toks.get(k).map(|t| t.0) == Some(Tok::Close) {
+            k += 1;
+            c += 1;
+        }
+        match (toks.get(k).map(|t| t.0), toks.get(k + 1).map(|t| t.0)) {
+            (Some(Tok::Dot), Some(Tok::Name(part))) => {
+                rest.push('.');
+                rest.push_str(part);
+                closed += c;
+                next = k + 2;
+            }
+            _ => return (rest, next, closed),
+        }
+    }
+}
+
 /// The comments of a source text, as (byte offset of the `#`, text after it). Strings are
 /// skipped, so a `#` inside a string literal is never taken for a comment.
 pub fn comments(text: &str) -> Vec<(usize, &str)> {
@@ -1294,7 +1319,11 @@ fn scan_pieces(pieces: &[&str]) -> Analysis {
 /// scopes, and reports dotted names that reach a sink. Stricter than the parser path, since it
 /// cannot see shadowing.
 pub fn scan_tokens(text: &str, aliases: &mut HashMap<String, Qual>) -> Vec<Hit> {
-    let toks = tokens(text);
+    // Comments carry directives, not code: the scan reads around them.
+    let toks: Vec<_> = tokens(text)
+        .into_iter()
+        .filter(|t| t.0 != Tok::Comment)
+        .collect();
     let mut hits = Vec::new();
     let mut i = 0;
     let dotted = |mut j: usize| -> (String, usize) {
@@ -1374,7 +1403,7 @@ pub fn scan_tokens(text: &str, aliases: &mut HashMap<String, Qual>) -> Vec<Hit> 
                                 }
                             }
                         }
-                        Some(Tok::Close | Tok::Comment) => i += 1,
+                        Some(Tok::Close) => i += 1,
                         _ => break,
                     }
                 }
@@ -1382,13 +1411,24 @@ pub fn scan_tokens(text: &str, aliases: &mut HashMap<String, Qual>) -> Vec<Hit> 
             Tok::Name(word) => {
                 let after_dot = i > 0 && toks[i - 1].0 == Tok::Dot;
                 let defined = i > 0 && matches!(toks[i - 1].0, Tok::Name("def" | "class"));
-                let (chain, next) = dotted(i);
+                // Brackets opened right before the name may close inside the chain or before
+                // the call: `(dill).loads(x)`, `(dill.loads)(x)`.
+                let wraps = toks[..i]
+                    .iter()
+                    .rev()
+                    .take_while(|t| t.0 == Tok::Open)
+                    .count();
+                let (qual_rest, next, closes) = chain_after(&toks, i, wraps);
+                let mut after = next;
+                let mut closed = closes;
+                while closed < wraps && toks.get(after).map(|t| t.0) == Some(Tok::Close) {
+                    after += 1;
+                    closed += 1;
+                }
                 if !after_dot && !defined {
                     if let Some(head) = aliases.get(word) {
-                        let rest = &chain[word.len()..];
-                        let qual = format!("{head}{rest}");
-                        if let Some(sink) = rule::sink_for(&qual) {
-                            let called = toks.get(next).map(|t| t.0) == Some(Tok::Open);
+                        if let Some(sink) = rule::sink_for(&format!("{head}{qual_rest}")) {
+                            let called = toks.get(after).map(|t| t.0) == Some(Tok::Open);
                             hits.push(Hit {
                                 piece: 0,
                                 start: toks[i].1,
