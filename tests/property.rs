@@ -47,7 +47,7 @@ fn variant(rng: &mut Rng) -> String {
     let module = rng.below(3); // around `dill`
     let mut depth = 0usize;
     let mut out = String::from("import dill\n\nx =");
-    let mut token = |out: &mut String, rng: &mut Rng, text: &str, depth: &mut usize| {
+    let token = |out: &mut String, rng: &mut Rng, text: &str, depth: &mut usize| {
         out.push_str(gap(rng, *depth > 0));
         out.push_str(text);
         match text {
