@@ -1121,7 +1121,16 @@ fn tokens(text: &str) -> Vec<(Tok<'_>, usize, usize)> {
         let c = bytes[i];
         match c {
             b' ' | b'\t' | b'\x0c' => i += 1,
-            b'\\' => i += 2,
+            // A line continuation joins lines; any other backslash is just a character (and
+            // may precede a multi-byte one, which must not be split).
+            b'\\' => match bytes.get(i + 1) {
+                Some(b'\r') if bytes.get(i + 2) == Some(&b'\n') => i += 3,
+                Some(b'\n' | b'\r') => i += 2,
+                _ => {
+                    out.push((Tok::Other, i, i + 1));
+                    i += 1;
+                }
+            },
             b'\n' | b'\r' => {
                 if depth == 0 {
                     out.push((Tok::End, i, i + 1));
@@ -1478,6 +1487,14 @@ mod tests {
             found("from dill import loads as f\nf(b)\n"),
             vec![(2, "dill.loads", UseKind::Call)]
         );
+    }
+
+    #[test]
+    fn a_backslash_before_a_multibyte_character() {
+        // Found by fuzzing: the scanner split the character and panicked.
+        let analysis = analyze(&["import dill as d\nx = \\é + 1\nd.loads(x)\n"]);
+        assert!(analysis.degraded.is_some());
+        assert_eq!(analysis.hits.len(), 1);
     }
 
     #[test]
