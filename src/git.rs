@@ -183,11 +183,93 @@ impl Repo {
 
     /// Files of the index that differ from HEAD's tree (every file on an unborn HEAD).
     pub fn staged(&self) -> Result<Staged, Error> {
-        let (files, conflicts) = self.index_files(self.index()?)?;
+        let index = self.index()?;
+        let (files, conflicts) = self.index_files(index)?;
+        let head = self.head_tree()?;
+        let mut out = Vec::new();
+        self.diff_dir(b"", &files, index.tree(), head, &mut out)?;
         Ok(Staged {
-            files: changed(files, self.head_files()?),
+            files: out,
             conflicts,
         })
+    }
+
+    /// HEAD's tree, or `None` on an unborn HEAD.
+    fn head_tree(&self) -> Result<Option<ObjectId>, Error> {
+        let mut head = self
+            .repo
+            .head()
+            .map_err(|err| git_error("could not read HEAD", err))?;
+        if head.is_unborn() {
+            return Ok(None);
+        }
+        let commit = head
+            .peel_to_commit()
+            .map_err(|err| git_error("could not resolve HEAD to a commit", err))?;
+        Ok(Some(self.commit_parts(commit.id)?.0))
+    }
+
+    /// Collects the `files` (all below `prefix`, sorted) that differ from the HEAD tree `head`.
+    /// The index's cache-tree records the tree id each directory would be committed as: where
+    /// that equals HEAD's, nothing below changed and the directory is skipped unread. Only the
+    /// trees along changed paths are read, so a commit costs what it touches, not the size of
+    /// the repository.
+    fn diff_dir(
+        &self,
+        prefix: &[u8],
+        files: &[IndexFile],
+        cache: Option<&gix::index::extension::Tree>,
+        head: Option<ObjectId>,
+        out: &mut Vec<IndexFile>,
+    ) -> Result<(), Error> {
+        if let (Some(cache), Some(head)) = (cache, head) {
+            if cache.num_entries.is_some() && cache.id == head {
+                return Ok(());
+            }
+        }
+        // HEAD's entries of this directory: name -> (is a tree, id).
+        let mut in_head: std::collections::HashMap<Vec<u8>, (bool, ObjectId)> = Default::default();
+        if let Some(head) = head {
+            let data = self.raw_object(head, &|| format!("tree of {}", prefix.as_bstr()))?;
+            for entry in gix::objs::TreeRefIter::from_bytes(&data, self.repo.object_hash()) {
+                let entry =
+                    entry.map_err(|err| git_error(format!("tree {head} is malformed"), err))?;
+                in_head.insert(
+                    entry.filename.to_vec(),
+                    (entry.mode.is_tree(), entry.oid.to_owned()),
+                );
+            }
+        }
+        let mut i = 0;
+        while i < files.len() {
+            let rest = &files[i].path[prefix.len()..];
+            match rest.find_byte(b'/') {
+                None => {
+                    let same = in_head
+                        .get(rest)
+                        .is_some_and(|(tree, id)| !tree && *id == files[i].id);
+                    if !same {
+                        out.push(files[i].clone());
+                    }
+                    i += 1;
+                }
+                Some(slash) => {
+                    let dir = &rest[..slash];
+                    let mut sub = prefix.to_vec();
+                    sub.extend_from_slice(&rest[..=slash]);
+                    let end = i + files[i..]
+                        .iter()
+                        .position(|f| !f.path.starts_with(&sub))
+                        .unwrap_or(files.len() - i);
+                    let sub_cache =
+                        cache.and_then(|c| c.children.iter().find(|t| t.name.as_slice() == dir));
+                    let sub_head = in_head.get(dir).and_then(|(tree, id)| tree.then_some(*id));
+                    self.diff_dir(&sub, &files[i..end], sub_cache, sub_head, out)?;
+                    i = end;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn head_files(&self) -> Result<&[IndexFile], Error> {
