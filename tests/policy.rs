@@ -165,13 +165,7 @@ fn inline_directives() {
     );
     let (code, json) = repo.json(&["app.py"]);
     assert_eq!(code, 1);
-    let lines: Vec<u64> = json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["line"].as_u64().unwrap())
-        .collect();
-    assert_eq!(lines, [4, 5, 9]);
+    assert_eq!(lines(&json), [4, 5, 9]);
     let reasons: Vec<String> = allowed(&json).into_iter().map(|a| a.2).collect();
     assert_eq!(
         reasons,
@@ -313,13 +307,7 @@ fn new_only_reports_just_the_lines_the_change_touches() {
     repo.git(&["add", "legacy.py"]);
     let (code, json) = repo.json(&["--staged", "--new-only"]);
     assert_eq!(code, 1);
-    let lines: Vec<u64> = json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["line"].as_u64().unwrap())
-        .collect();
-    assert_eq!(lines, [9]);
+    assert_eq!(lines(&json), [9]);
     // A new file is new on every line; the config key turns the mode on too.
     repo.write("fresh.py", TRUSTED);
     repo.write("dill-guard.toml", "new-only = true\n");

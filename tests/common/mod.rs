@@ -174,6 +174,16 @@ pub fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
+/// The line of each finding, in report order.
+pub fn lines(json: &serde_json::Value) -> Vec<u64> {
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect()
+}
+
 pub fn paths(json: &serde_json::Value) -> Vec<String> {
     json["findings"]
         .as_array()
