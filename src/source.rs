@@ -333,6 +333,11 @@ fn walk_disk(
     push: &mut dyn FnMut(SourceFile, &mut Sources),
 ) -> Result<(), Error> {
     let shown = |path: &Path| -> String {
+        // Walked paths already start with the (canonical) base; only a path that reaches it
+        // through a symlink needs the file system to say where it really is.
+        if let Ok(rel) = path.strip_prefix(base) {
+            return path_to_slash(rel);
+        }
         let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         match canon.strip_prefix(base).ok() {
             Some(rel) => path_to_slash(rel),
