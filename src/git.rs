@@ -32,8 +32,8 @@ pub struct Repo {
     repo: gix::Repository,
     /// The index, read once per run however many questions are asked of it.
     index: std::cell::OnceCell<gix::worktree::Index>,
-    /// HEAD's files, sorted by path, read once per run.
-    head: std::cell::OnceCell<Vec<IndexFile>>,
+    /// Commit trees expanded to sorted file lists, each at most once per run.
+    trees: std::cell::RefCell<std::collections::HashMap<ObjectId, std::rc::Rc<[IndexFile]>>>,
     /// The push quarantine, in a pre-receive hook.
     quarantine: Option<gix::odb::Handle>,
 }
@@ -53,7 +53,7 @@ impl Repo {
             Ok(repo) => Ok(Some(Repo {
                 repo: repo.to_thread_local(),
                 index: std::cell::OnceCell::new(),
-                head: std::cell::OnceCell::new(),
+                trees: Default::default(),
                 quarantine: None,
             })),
             Err(err) => {
@@ -194,8 +194,8 @@ impl Repo {
         })
     }
 
-    /// HEAD's tree, or `None` on an unborn HEAD.
-    fn head_tree(&self) -> Result<Option<ObjectId>, Error> {
+    /// HEAD's commit, or `None` on an unborn HEAD.
+    fn head_commit(&self) -> Result<Option<ObjectId>, Error> {
         let mut head = self
             .repo
             .head()
@@ -206,7 +206,15 @@ impl Repo {
         let commit = head
             .peel_to_commit()
             .map_err(|err| git_error("could not resolve HEAD to a commit", err))?;
-        Ok(Some(self.commit_parts(commit.id)?.0))
+        Ok(Some(commit.id))
+    }
+
+    /// HEAD's tree, or `None` on an unborn HEAD.
+    fn head_tree(&self) -> Result<Option<ObjectId>, Error> {
+        match self.head_commit()? {
+            Some(commit) => Ok(Some(self.commit_parts(commit)?.0)),
+            None => Ok(None),
+        }
     }
 
     /// Collects the `files` (all below `prefix`, sorted) that differ from the HEAD tree `head`.
@@ -272,35 +280,12 @@ impl Repo {
         Ok(())
     }
 
-    fn head_files(&self) -> Result<&[IndexFile], Error> {
-        if let Some(files) = self.head.get() {
-            return Ok(files);
-        }
-        let files = self.read_head_files()?;
-        Ok(self.head.get_or_init(|| files))
-    }
-
     /// The content of `path` (relative to the root) in HEAD's tree, if it is there.
     pub fn head_blob(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
-        let files = self.head_files()?;
-        match files.binary_search_by(|f| f.path.as_bstr().cmp(path.as_bytes().as_bstr())) {
-            Ok(i) => self.blob(&files[i]).map(Some),
-            Err(_) => Ok(None),
+        match self.head_commit()? {
+            Some(commit) => self.commit_blob(commit, path),
+            None => Ok(None),
         }
-    }
-
-    fn read_head_files(&self) -> Result<Vec<IndexFile>, Error> {
-        let mut head = self
-            .repo
-            .head()
-            .map_err(|err| git_error("could not read HEAD", err))?;
-        if head.is_unborn() {
-            return Ok(Vec::new());
-        }
-        let commit = head
-            .peel_to_commit()
-            .map_err(|err| git_error("could not resolve HEAD to a commit", err))?;
-        self.commit_files(commit.id)
     }
 
     /// Every regular file in the index.
@@ -531,9 +516,20 @@ impl Repo {
         Ok(tips)
     }
 
+    /// A commit's files, expanded once per run however often they are asked for (the policy
+    /// files, then each file `--new-only` compares).
+    fn files_at(&self, commit: ObjectId) -> Result<std::rc::Rc<[IndexFile]>, Error> {
+        if let Some(files) = self.trees.borrow().get(&commit) {
+            return Ok(files.clone());
+        }
+        let files: std::rc::Rc<[IndexFile]> = self.commit_files(commit)?.into();
+        self.trees.borrow_mut().insert(commit, files.clone());
+        Ok(files)
+    }
+
     /// The content of `path` in a commit's tree.
     pub fn commit_blob(&self, commit: ObjectId, path: &str) -> Result<Option<Vec<u8>>, Error> {
-        let files = self.commit_files(commit)?;
+        let files = self.files_at(commit)?;
         match files.binary_search_by(|f| f.path.as_bstr().cmp(path.as_bytes().as_bstr())) {
             Ok(i) => self.blob(&files[i]).map(Some),
             Err(_) => Ok(None),
