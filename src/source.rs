@@ -98,9 +98,10 @@ pub struct Sources {
     pub warnings: Vec<Issue>,
 }
 
-/// Gathers the Python files of a selection. Paths for which `excluded` is true are never read.
-/// `keep` sees every other file's bytes and says whether to hold on to them (the prefilter);
-/// a file it drops was still checked.
+/// Gathers the Python files of a selection. Paths for which `excluded` is true are never read
+/// (checked where each file is read: [`push_index_files`], [`read_disk_file`]). `keep` sees
+/// every other file's bytes and says whether to hold on to them (the prefilter); a file it
+/// drops was still checked.
 pub fn gather(
     selection: &Selection,
     cwd: &Path,
@@ -110,7 +111,7 @@ pub fn gather(
 ) -> Result<Sources, Error> {
     let mut out = Sources::default();
     let mut push = |file: SourceFile, out: &mut Sources| {
-        if !excluded(&file.path) && keep(&file) {
+        if keep(&file) {
             out.files.push(file);
         }
     };
@@ -128,14 +129,7 @@ pub fn gather(
                     "has unresolved merge conflicts; resolve them before committing",
                 ));
             }
-            for file in &listing.files {
-                if excluded(&lossy(file.path.as_bstr())) {
-                    continue;
-                }
-                if let Some(source) = from_index(repo, file, &mut out)? {
-                    push(source, &mut out);
-                }
-            }
+            push_index_files(repo, &listing.files, excluded, &mut out, &mut push)?;
         }
         Selection::StagedPaths(paths) => {
             let repo = require_repo(repo, cwd, selection)?;
@@ -159,30 +153,18 @@ pub fn gather(
                         shown.clone(),
                         "is not in the index; checked the file on disk instead",
                     ));
-                    walk_disk(&absolute, arg, &root, &mut out, &mut push)?;
+                    walk_disk(&absolute, arg, &root, excluded, &mut out, &mut push)?;
                     continue;
                 }
-                for file in in_index {
-                    if excluded(&lossy(file.path.as_bstr())) {
-                        continue;
-                    }
-                    if let Some(source) = from_index(repo, file, &mut out)? {
-                        push(source, &mut out);
-                    }
-                }
+                push_index_files(repo, in_index, excluded, &mut out, &mut push)?;
             }
         }
         Selection::Range { old, new } => {
             let repo = require_repo(repo, cwd, selection)?;
             let new = repo.resolve_commit(new)?;
             let old = old.as_deref().map(|o| repo.resolve_commit(o)).transpose()?;
-            for file in repo.changed_between(old, new)? {
-                if !excluded(&lossy(file.path.as_bstr())) {
-                    if let Some(source) = from_index(repo, &file, &mut out)? {
-                        push(source, &mut out);
-                    }
-                }
-            }
+            let files = repo.changed_between(old, new)?;
+            push_index_files(repo, &files, excluded, &mut out, &mut push)?;
         }
         Selection::Push { remote, updates } => {
             let repo = require_repo(repo, cwd, selection)?;
@@ -230,7 +212,7 @@ pub fn gather(
             };
             for arg in paths {
                 let absolute = normalize(&cwd.join(arg));
-                walk_disk(&absolute, arg, &base, &mut out, &mut push)?;
+                walk_disk(&absolute, arg, &base, excluded, &mut out, &mut push)?;
             }
         }
     }
@@ -247,11 +229,25 @@ fn push_history_files(
 ) -> Result<(), Error> {
     files.sort_by(|a, b| (&a.path, a.id).cmp(&(&b.path, b.id)));
     files.dedup_by(|a, b| a.path == b.path && a.id == b.id);
-    for file in &files {
-        if !excluded(&lossy(file.path.as_bstr())) {
-            if let Some(source) = from_index(repo, file, out)? {
-                push(source, out);
-            }
+    push_index_files(repo, &files, excluded, out, push)
+}
+
+/// Reads the Python files among `files` from the object database, skipping excluded paths
+/// before any read.
+fn push_index_files<'f>(
+    repo: &Repo,
+    files: impl IntoIterator<Item = &'f IndexFile>,
+    excluded: &dyn Fn(&str) -> bool,
+    out: &mut Sources,
+    push: &mut dyn FnMut(SourceFile, &mut Sources),
+) -> Result<(), Error> {
+    for file in files {
+        let path = lossy(file.path.as_bstr());
+        if excluded(&path) {
+            continue;
+        }
+        if let Some(source) = from_index(repo, file, path, out)? {
+            push(source, out);
         }
     }
     Ok(())
@@ -302,9 +298,9 @@ fn entries_at<'f>(files: &'f [IndexFile], path: &BStr) -> Vec<&'f IndexFile> {
 fn from_index(
     repo: &Repo,
     file: &IndexFile,
+    path: String,
     out: &mut Sources,
 ) -> Result<Option<SourceFile>, Error> {
-    let path = lossy(file.path.as_bstr());
     let kind = python::kind_by_name(&path);
     if kind.is_none() && !python::needs_shebang_check(&path) {
         return Ok(None);
@@ -329,6 +325,7 @@ fn walk_disk(
     absolute: &Path,
     arg: &Path,
     base: &Path,
+    excluded: &dyn Fn(&str) -> bool,
     out: &mut Sources,
     push: &mut dyn FnMut(SourceFile, &mut Sources),
 ) -> Result<(), Error> {
@@ -356,7 +353,7 @@ fn walk_disk(
     };
     if meta.is_file() {
         // A file named explicitly is checked when it is Python by name or shebang.
-        read_disk_file(absolute, shown(absolute), out, push);
+        read_disk_file(absolute, shown(absolute), excluded, out, push);
         return Ok(());
     }
     let walker = ignore::WalkBuilder::new(absolute)
@@ -369,7 +366,7 @@ fn walk_disk(
                 let path = entry.path();
                 let name = path.to_string_lossy();
                 if python::kind_by_name(&name).is_some() || python::needs_shebang_check(&name) {
-                    read_disk_file(path, shown(path), out, push);
+                    read_disk_file(path, shown(path), excluded, out, push);
                 }
             }
             Ok(_) => {}
@@ -384,9 +381,13 @@ fn walk_disk(
 fn read_disk_file(
     path: &Path,
     shown: String,
+    excluded: &dyn Fn(&str) -> bool,
     out: &mut Sources,
     push: &mut dyn FnMut(SourceFile, &mut Sources),
 ) {
+    if excluded(&shown) {
+        return;
+    }
     let kind = python::kind_by_name(&shown);
     if kind.is_none() && !python::needs_shebang_check(&shown) {
         return;

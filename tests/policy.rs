@@ -77,8 +77,11 @@ fn allow_entries_accept_exactly_what_they_name() {
     );
     assert_eq!(json["allowed"][0]["line"], 5);
     assert_eq!(json["allowed"][0]["api"], "dill.loads");
-    // Excluded files are not even counted.
+    // Excluded files are not even counted, whether read from the index or the disk.
     assert_eq!(json["files_checked"], 3);
+    let (_, json) = repo.json(&["."]);
+    assert_eq!(json["files_checked"], 3);
+    assert!(!paths(&json).iter().any(|p| p.starts_with("third_party/")));
     assert!(warnings(&json).is_empty(), "{:?}", warnings(&json));
     // The human summary counts what was allowed.
     let (_, stdout, _) = repo.run(&["--staged", "--color", "never"]);
