@@ -202,6 +202,9 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
         report.errors.extend(outcome.errors);
         report.warnings.extend(outcome.warnings);
     }
+    // The allowlist sees every finding first: `--new-only` only trims what would block, so an
+    // entry that allows legacy code is not reported unused because its code was left out.
+    apply_allowlist(&policy, &options.selection, &checked_paths, &mut report);
     if options.new_only || policy.new_only {
         if let Some(repo) = &repo {
             // The base the change is measured against: A for `--range A..B`, HEAD for the index
@@ -217,7 +220,6 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
             keep_new_lines(&*base, &sources.files, &mut report)?;
         }
     }
-    apply_allowlist(&policy, &options.selection, &checked_paths, &mut report);
     let order = |f: &Finding| (f.path.clone(), f.cell, f.line, f.column);
     report.findings.sort_by_key(order);
     report.allowed.sort_by_key(|a| order(&a.finding));

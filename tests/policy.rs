@@ -319,3 +319,20 @@ fn new_only_reports_just_the_lines_the_change_touches() {
     assert_eq!(code, 1);
     assert_eq!(paths(&json), ["fresh.py", "legacy.py"]);
 }
+
+#[test]
+fn new_only_does_not_make_allow_entries_look_unused() {
+    let repo = Repo::new();
+    repo.write(
+        "dill-guard.toml",
+        "new-only = true\n[[allow]]\npaths = [\"legacy.py\"]\nreason = \"reviewed\"\n",
+    );
+    repo.write("legacy.py", TRUSTED);
+    repo.commit_all("legacy");
+    repo.write("legacy.py", &format!("{TRUSTED}\nVERSION = 2\n"));
+    repo.git(&["add", "legacy.py"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 0, "{json}");
+    assert!(warnings(&json).is_empty(), "{:?}", warnings(&json));
+    assert_eq!(allowed(&json).len(), 1);
+}
