@@ -190,14 +190,20 @@ pub fn install(
                     backup = backup.display(),
                 )));
             }
-            Existing::Chain if legacy.exists() => {
-                return Err(Error::Install(format!(
-                    "{} already exists; move it away before chaining {shown}",
-                    legacy.display()
-                )));
+            // Never overwrite what an earlier install kept aside: it may be the only copy.
+            Existing::Chain | Existing::Force => {
+                let side = if existing == Existing::Chain {
+                    &legacy
+                } else {
+                    &backup
+                };
+                if side.exists() {
+                    return Err(Error::Install(format!(
+                        "{} already exists and holds an earlier hook; move it away before replacing {shown}",
+                        side.display()
+                    )));
+                }
             }
-            Existing::Chain => {}
-            Existing::Force => {}
         }
     }
     if foreign {

@@ -161,6 +161,22 @@ fn force_keeps_a_backup_that_uninstall_restores() {
         "#!/bin/sh\nexit 1\n"
     );
     assert!(!backup.exists());
+    // A second --force over another foreign hook must not overwrite a backup still there.
+    repo.run(&["install", "--force"]);
+    write_hook(&hook, "#!/bin/sh\nexit 4\n");
+    let (code, _, stderr) = repo.run(&["install", "--force"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("holds an earlier hook"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&backup).unwrap(),
+        "#!/bin/sh\nexit 1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&hook).unwrap(),
+        "#!/bin/sh\nexit 4\n"
+    );
+    std::fs::remove_file(&backup).unwrap();
+    write_hook(&hook, "#!/bin/sh\nexit 1\n");
     // Uninstalling again: nothing of ours is there.
     let (code, _, stderr) = repo.run(&["uninstall"]);
     assert_eq!(code, 2, "{stderr}");
