@@ -29,6 +29,14 @@ impl Hook {
         }
     }
 
+    /// The git command the hook guards, as in `git commit --no-verify`.
+    fn command(self) -> &'static str {
+        match self {
+            Hook::PrePush => "push",
+            Hook::PreCommit | Hook::PreMergeCommit => "commit",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Hook::PreCommit => "pre-commit",
@@ -78,23 +86,14 @@ fn script(hook: Hook, binary: &Path, chain: bool) -> String {
     };
     let mut s = format!(
         "#!/bin/sh\n{MARKER}\n\
-         # Blocks {what} that add unsafe dill deserialization (PYTHON-LANG-SEC-046).\n\
+         # Blocks each {verb} that adds unsafe dill deserialization (PYTHON-LANG-SEC-046).\n\
          # Written by `dill-guard install`; `dill-guard uninstall` removes it.\n\
          # To skip it once, deliberately: git {verb} --no-verify\n\
          dill_guard={binary}\n\
          if [ ! -x \"$dill_guard\" ]; then\n\
          \x20 dill_guard=dill-guard\n\
          fi\n",
-        what = if hook == Hook::PrePush {
-            "pushes"
-        } else {
-            "commits"
-        },
-        verb = if hook == Hook::PrePush {
-            "push"
-        } else {
-            "commit"
-        },
+        verb = hook.command(),
         binary = sh_quote(&binary.to_string_lossy()),
     );
     if chain {
@@ -226,14 +225,10 @@ pub fn install(
         ));
     }
     write_atomically(&path, content.as_bytes(), 0o755)?;
-    let verb = if hook == Hook::PrePush {
-        "push"
-    } else {
-        "commit"
-    };
     let mut message = format!(
-        "installed the dill-guard {} hook at {shown}\nto skip it once, deliberately: git {verb} --no-verify",
-        hook.name()
+        "installed the dill-guard {} hook at {shown}\nto skip it once, deliberately: git {} --no-verify",
+        hook.name(),
+        hook.command()
     );
     if foreign && existing == Existing::Chain {
         message.push_str(&format!(
