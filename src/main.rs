@@ -103,11 +103,7 @@ fn main() -> ExitCode {
                     (text, found.exit_code(check.exit_zero))
                 }
                 Err(err) => {
-                    eprintln!("dill-guard: error: {err}");
-                    for cause in err.causes() {
-                        eprintln!("  caused by: {cause}");
-                    }
-                    return ExitCode::from(2);
+                    return fail(&err);
                 }
             }
         }
@@ -124,6 +120,15 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::from(code as u8)
+}
+
+/// Prints an error with its causes; exit status 2.
+fn fail(err: &dill_guard::Error) -> ExitCode {
+    eprintln!("dill-guard: error: {err}");
+    for cause in err.causes() {
+        eprintln!("  caused by: {cause}");
+    }
+    ExitCode::from(2)
 }
 
 /// Runs `install` or `uninstall` in the repository of the current directory.
@@ -147,13 +152,7 @@ fn hook_command(
             println!("{message}");
             ExitCode::SUCCESS
         }
-        Err(err) => {
-            eprintln!("dill-guard: error: {err}");
-            for cause in err.causes() {
-                eprintln!("  caused by: {cause}");
-            }
-            ExitCode::from(2)
-        }
+        Err(err) => fail(&err),
     }
 }
 
