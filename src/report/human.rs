@@ -67,10 +67,7 @@ pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) 
     }
     for allowed in &report.allowed {
         let f = &allowed.finding;
-        let place = match f.cell {
-            Some(cell) => format!("{}:cell {cell}:{}:{}", f.path, f.line, f.column),
-            None => format!("{}:{}:{}", f.path, f.line, f.column),
-        };
+        let place = place(f);
         let _ = writeln!(
             out,
             "{}: {place}: `{}` allowed ({}): {}",
@@ -91,6 +88,14 @@ pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) 
     }
     summary(&mut out, report, p, exit_zero);
     out
+}
+
+/// `path:line:col`, or `path:cell N:line:col` in a notebook.
+fn place(f: &Finding) -> String {
+    match f.cell {
+        Some(cell) => format!("{}:cell {cell}:{}:{}", f.path, f.line, f.column),
+        None => format!("{}:{}:{}", f.path, f.line, f.column),
+    }
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -131,10 +136,7 @@ fn finding_block(out: &mut String, f: &Finding, p: Painter) {
         p.bold(":"),
         p.bold(&format!("unsafe dill deserialization: `{}` {what}", f.api))
     );
-    let place = match f.cell {
-        Some(cell) => format!("{}:cell {cell}:{}:{}", f.path, f.line, f.column),
-        None => format!("{}:{}:{}", f.path, f.line, f.column),
-    };
+    let place = place(f);
     let number = f.line.to_string();
     let pad = " ".repeat(number.len());
     let _ = writeln!(out, "{pad}{} {place}", p.gutter("-->"));
