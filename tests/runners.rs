@@ -84,6 +84,14 @@ fn commit_through(runner_name: &str, home_var: &str) {
             .env_remove("DILL_GUARD_TEST_PYTHON");
         cmd
     };
+    // git itself, run as the user would: the runner's hooks fire, with the runner's environment.
+    let hooked = |args: &[&str]| {
+        let out = with_env(git_command(&repo.dir))
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.success(), text(&out))
+    };
     for hook_type in ["pre-commit", "pre-push"] {
         let out = with_env(Command::new(&tool))
             .args(["install", "--hook-type", hook_type])
@@ -100,15 +108,8 @@ fn commit_through(runner_name: &str, home_var: &str) {
 
     repo.write("loader.py", BAD);
     repo.git(&["add", "loader.py"]);
-    let out = with_env(git_command(&repo.dir))
-        .args(["commit", "-m", "add loader"])
-        .output()
-        .unwrap();
-    let shown = text(&out);
-    assert!(
-        !out.status.success(),
-        "{runner_name} let the commit through:\n{shown}"
-    );
+    let (ok, shown) = hooked(&["commit", "-m", "add loader"]);
+    assert!(!ok, "{runner_name} let the commit through:\n{shown}");
     assert!(shown.contains("error[PYTHON-LANG-SEC-046]"), "{shown}");
     assert!(shown.contains("loader.py:5:12"), "{shown}");
     assert!(
@@ -120,47 +121,25 @@ fn commit_through(runner_name: &str, home_var: &str) {
     repo.git(&["reset", "-q", "loader.py"]);
     repo.write("clean.py", GOOD);
     repo.git(&["add", "clean.py"]);
-    let out = with_env(git_command(&repo.dir))
-        .args(["commit", "-m", "add clean code"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{runner_name} blocked a clean commit:\n{}",
-        text(&out)
-    );
+    let (ok, shown) = hooked(&["commit", "-m", "add clean code"]);
+    assert!(ok, "{runner_name} blocked a clean commit:\n{shown}");
     let committed = repo.git(&["show", "--name-only", "--format=", "HEAD"]);
     assert_eq!(committed.trim(), "clean.py");
 
     // The pre-push stage: a push of clean commits passes, one carrying dill.loads (committed
     // with --no-verify) is blocked.
-    let bare = tmp.path().join("remote.git");
-    repo.git(&["init", "-q", "--bare", bare.to_str().unwrap()]);
+    let bare = bare_repository(tmp.path(), "remote.git");
     repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
-    let out = with_env(git_command(&repo.dir))
-        .args(["push", "origin", "main"])
-        .output()
-        .unwrap();
-    let shown = text(&out);
-    assert!(
-        out.status.success(),
-        "{runner_name} blocked a clean push:\n{shown}"
-    );
+    let (ok, shown) = hooked(&["push", "origin", "main"]);
+    assert!(ok, "{runner_name} blocked a clean push:\n{shown}");
     assert!(
         shown.contains("dill-guard"),
         "the pre-push hook did not run:\n{shown}"
     );
     repo.git(&["add", "loader.py"]);
     repo.git(&["commit", "-q", "--no-verify", "-m", "sneak"]);
-    let out = with_env(git_command(&repo.dir))
-        .args(["push", "origin", "main"])
-        .output()
-        .unwrap();
-    let shown = text(&out);
-    assert!(
-        !out.status.success(),
-        "{runner_name} let the push through:\n{shown}"
-    );
+    let (ok, shown) = hooked(&["push", "origin", "main"]);
+    assert!(!ok, "{runner_name} let the push through:\n{shown}");
     assert!(
         shown.contains("loader.py:5:12") && shown.contains("— blocked"),
         "{shown}"
