@@ -19,6 +19,21 @@ pub struct IndexFile {
     pub id: ObjectId,
 }
 
+/// A file of the index while it is being listed, its path borrowed from the index.
+struct Listed<'s> {
+    path: std::borrow::Cow<'s, [u8]>,
+    id: ObjectId,
+}
+
+impl Listed<'_> {
+    fn to_owned(&self) -> IndexFile {
+        IndexFile {
+            path: BString::from(self.path.as_ref()),
+            id: self.id,
+        }
+    }
+}
+
 /// What the index holds relative to HEAD.
 #[derive(Debug, Default)]
 pub struct Staged {
@@ -31,7 +46,7 @@ pub struct Staged {
 pub struct Repo {
     repo: gix::Repository,
     /// The index, read once per run however many questions are asked of it.
-    index: std::cell::OnceCell<gix::worktree::Index>,
+    index: std::cell::OnceCell<gix::index::File>,
     /// Commit trees expanded to sorted file lists, each at most once per run.
     trees: std::cell::RefCell<std::collections::HashMap<ObjectId, std::rc::Rc<[IndexFile]>>>,
     /// The push quarantine, in a pre-receive hook.
@@ -114,9 +129,16 @@ impl Repo {
             return Ok(index);
         }
         let path = self.repo.index_path();
-        let index = self.repo.index_or_empty().map_err(|err| {
-            git_error(format!("could not read the index {}", path.display()), err)
-        })?;
+        // Like git everywhere but `git fsck`, the trailing checksum is not verified: hashing a
+        // large index with collision detection costs more than decoding it, and a damaged
+        // index still fails to decode.
+        let index = gix::index::File::at_or_default(
+            &path,
+            self.repo.object_hash(),
+            true,
+            Default::default(),
+        )
+        .map_err(|err| git_error(format!("could not read the index {}", path.display()), err))?;
         Ok(self.index.get_or_init(|| index))
     }
 
@@ -136,11 +158,13 @@ impl Repo {
         .map(Some)
     }
 
-    /// Every stage-0 regular file of the index, sparse directories expanded.
-    fn index_files(
+    /// Every stage-0 regular file of `state`, sparse directories expanded, and the paths with
+    /// conflicts. Paths are borrowed from the index where they can be: a large index holds tens
+    /// of thousands of entries, and a commit usually needs a handful of them.
+    fn index_files<'s>(
         &self,
-        state: &gix::index::State,
-    ) -> Result<(Vec<IndexFile>, Vec<BString>), Error> {
+        state: &'s gix::index::State,
+    ) -> Result<(Vec<Listed<'s>>, Vec<BString>), Error> {
         let mut files = Vec::with_capacity(state.entries().len());
         let mut conflicts = Vec::new();
         for entry in state.entries() {
@@ -161,19 +185,19 @@ impl Repo {
                 })?;
                 let prefix = path.strip_suffix(b"/").unwrap_or(path);
                 for inner in self.index_files(&sub)?.0 {
-                    let mut full = BString::from(prefix);
+                    let mut full = Vec::from(prefix.as_bytes());
                     full.push(b'/');
                     full.extend_from_slice(&inner.path);
-                    files.push(IndexFile {
-                        path: full,
+                    files.push(Listed {
+                        path: std::borrow::Cow::Owned(full),
                         id: inner.id,
                     });
                 }
                 continue;
             }
             if entry.mode == Mode::FILE || entry.mode == Mode::FILE_EXECUTABLE {
-                files.push(IndexFile {
-                    path: path.to_owned(),
+                files.push(Listed {
+                    path: std::borrow::Cow::Borrowed(path.as_bytes()),
                     id: entry.id,
                 });
             }
@@ -225,7 +249,7 @@ impl Repo {
     fn diff_dir(
         &self,
         prefix: &[u8],
-        files: &[IndexFile],
+        files: &[Listed<'_>],
         cache: Option<&gix::index::extension::Tree>,
         head: Option<ObjectId>,
         out: &mut Vec<IndexFile>,
@@ -257,7 +281,7 @@ impl Repo {
                         .get(rest)
                         .is_some_and(|(tree, id)| !tree && *id == files[i].id);
                     if !same {
-                        out.push(files[i].clone());
+                        out.push(files[i].to_owned());
                     }
                     i += 1;
                 }
@@ -291,7 +315,10 @@ impl Repo {
     /// Every regular file in the index.
     pub fn all(&self) -> Result<Staged, Error> {
         let (files, conflicts) = self.index_files(self.index()?)?;
-        Ok(Staged { files, conflicts })
+        Ok(Staged {
+            files: files.iter().map(Listed::to_owned).collect(),
+            conflicts,
+        })
     }
 
     /// The content of a blob.

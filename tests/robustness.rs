@@ -198,6 +198,25 @@ fn sparse_index() {
     assert_eq!(paths(&json), ["legacy/old.py", "src/app.py"]);
 }
 
+/// Git verifies the index's trailing checksum only in `git fsck`; everyday commands, hooks
+/// included, read an index whose checksum is wrong. dill-guard reads it the same way (hashing a
+/// large index costs more than decoding it), and still judges what it holds.
+#[test]
+fn index_checksum_is_not_verified_as_git_does_not() {
+    let repo = Repo::new();
+    repo.write("a.py", BAD);
+    repo.git(&["add", "a.py"]);
+    let index = repo.dir.join(".git/index");
+    let mut bytes = std::fs::read(&index).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&index, bytes).unwrap();
+    assert_eq!(repo.git(&["diff", "--cached", "--name-only"]).trim(), "a.py");
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(paths(&json), ["a.py"]);
+}
+
 #[test]
 fn corrupt_index_is_an_error_naming_it() {
     let repo = Repo::new();
