@@ -329,14 +329,26 @@ fn walk_disk(
     out: &mut Sources,
     push: &mut dyn FnMut(SourceFile, &mut Sources),
 ) -> Result<(), Error> {
+    // Walked paths start with `absolute` (the walk follows no symlinks), so where `absolute`
+    // really is is asked of the file system once, not once per file: a path that reaches the
+    // base through a symlink is shown relative to it, any other as it was reached.
+    let real_root = if absolute.starts_with(base) {
+        None
+    } else {
+        std::fs::canonicalize(absolute).ok()
+    };
     let shown = |path: &Path| -> String {
-        // Walked paths already start with the (canonical) base; only a path that reaches it
-        // through a symlink needs the file system to say where it really is.
         if let Ok(rel) = path.strip_prefix(base) {
             return path_to_slash(rel);
         }
-        let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        match canon.strip_prefix(base).ok() {
+        let real = real_root
+            .as_deref()
+            .zip(path.strip_prefix(absolute).ok())
+            .map(|(root, rest)| match rest.as_os_str().is_empty() {
+                true => root.to_path_buf(),
+                false => root.join(rest),
+            });
+        match real.as_deref().and_then(|real| real.strip_prefix(base).ok()) {
             Some(rel) => path_to_slash(rel),
             None => path_to_slash(path),
         }

@@ -333,6 +333,27 @@ fn path_mode_walks_directories_and_honours_gitignore() {
     assert_eq!((code, paths(&json)), (1, vec!["src/app.py".to_string()]));
 }
 
+/// A path that reaches the work tree through a symlink is shown relative to the repository;
+/// files outside it are shown as they were named.
+#[cfg(unix)]
+#[test]
+fn path_mode_shows_paths_reached_through_symlinks_from_the_root() {
+    let repo = Repo::new();
+    repo.write("pkg/deep/a.py", BAD);
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("b.py"), BAD).unwrap();
+    let link = outside.path().join("link");
+    std::os::unix::fs::symlink(repo.dir.join("pkg"), &link).unwrap();
+    let link_text = link.to_str().unwrap();
+    for arg in [link_text.to_string(), format!("{link_text}/deep/a.py")] {
+        let (code, json) = repo.json(&[&arg]);
+        assert_eq!((code, paths(&json)), (1, vec!["pkg/deep/a.py".to_string()]));
+    }
+    let b = outside.path().join("b.py");
+    let (code, json) = repo.json(&[b.to_str().unwrap()]);
+    assert_eq!((code, paths(&json)), (1, vec![b.to_str().unwrap().to_string()]));
+}
+
 #[test]
 fn outside_a_repository() {
     let dir = tempfile::tempdir().unwrap();
