@@ -13,6 +13,7 @@ pub mod args;
 pub mod config;
 pub mod git;
 pub mod install;
+mod parallel;
 pub mod policy;
 pub mod python;
 pub mod report;
@@ -20,8 +21,6 @@ pub mod rule;
 pub mod source;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -51,6 +50,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error and its causes on one line, for a report that names the file it concerns.
+    pub fn one_line(&self) -> String {
+        std::iter::once(self.to_string())
+            .chain(self.causes())
+            .collect::<Vec<_>>()
+            .join(": ")
+    }
+
     /// The lines that explain the error further, outermost first.
     pub fn causes(&self) -> Vec<String> {
         match self {
@@ -171,19 +178,15 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
         &cwd,
         options.today,
     )?;
-    let mut checked_paths = Vec::new();
-    let mut keep = |file: &source::SourceFile| {
-        checked_paths.push(file.path.clone());
-        analyze::mentions_dill(&file.bytes)
-    };
     let excluded = |path: &str| policy.is_excluded(path);
     let sources = source::gather(
         &options.selection,
         &cwd,
         repo.as_ref(),
         &excluded,
-        &mut keep,
+        &analyze::mentions_dill,
     )?;
+    let checked_paths = sources.checked;
     let blocked = match options.selection {
         Selection::Staged | Selection::StagedPaths(_) => "commit blocked",
         Selection::Push { .. } | Selection::Receive { .. } => "push blocked",
@@ -342,56 +345,22 @@ const WORKER_STACK: usize = 512 << 20;
 
 /// Analyses the files on every core. A panic in one file becomes an error for that file.
 fn check_files(files: &[source::SourceFile]) -> Vec<Outcome> {
-    if files.is_empty() {
-        return Vec::new();
-    }
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len());
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Outcome)>> = Mutex::new(Vec::with_capacity(files.len()));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let spawned = std::thread::Builder::new()
-                .name("dill-guard-worker".into())
-                .stack_size(WORKER_STACK)
-                .spawn_scoped(scope, || loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(file) = files.get(i) else { break };
-                    let outcome = std::panic::catch_unwind(|| check_file(file)).unwrap_or_else(|_| {
-                        Outcome {
-                            errors: vec![Issue::new(
-                                file.path.clone(),
-                                "internal error while analysing this file (a bug in dill-guard; please report it)",
-                            )],
-                            ..Outcome::default()
-                        }
-                    });
-                    results
-                        .lock()
-                        .expect("a worker panicked while holding the results lock")
-                        .push((i, outcome));
-                });
-            if spawned.is_err() {
-                // Could not start a worker (resource limits): the others, or this thread, go on.
-                break;
-            }
-        }
-    });
-    let mut results = results
-        .into_inner()
-        .expect("a worker panicked while holding the results lock");
-    if results.len() < files.len() {
-        // No worker could be started at all: analyse here rather than pass anything silently.
-        let done: std::collections::HashSet<usize> = results.iter().map(|(i, _)| *i).collect();
-        for (i, file) in files.iter().enumerate() {
-            if !done.contains(&i) {
-                results.push((i, check_file(file)));
-            }
-        }
-    }
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, outcome)| outcome).collect()
+    let workers = parallel::workers_for(files.len(), 1);
+    parallel::map(
+        files,
+        workers,
+        Some(WORKER_STACK),
+        || (),
+        |_, file| {
+            std::panic::catch_unwind(|| check_file(file)).unwrap_or_else(|_| Outcome {
+                errors: vec![Issue::new(
+                file.path.clone(),
+                "internal error while analysing this file (a bug in dill-guard; please report it)",
+            )],
+                ..Outcome::default()
+            })
+        },
+    )
 }
 
 fn check_file(file: &source::SourceFile) -> Outcome {

@@ -7,6 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use gix::bstr::{BStr, BString, ByteSlice};
 
 use crate::git::{IndexFile, RefUpdate, Repo};
+use crate::parallel;
 use crate::python::{self, Kind};
 use crate::{Error, Issue};
 
@@ -93,28 +94,87 @@ pub struct SourceFile {
 /// Everything a selection produced.
 #[derive(Debug, Default)]
 pub struct Sources {
+    /// The files `keep` held on to.
     pub files: Vec<SourceFile>,
+    /// Every Python file checked, held or not.
+    pub checked: Vec<String>,
     pub errors: Vec<Issue>,
     pub warnings: Vec<Issue>,
 }
 
-/// Gathers the Python files of a selection. Paths for which `excluded` is true are never read
-/// (checked where each file is read: [`push_index_files`], [`read_disk_file`]). `keep` sees
-/// every other file's bytes and says whether to hold on to them (the prefilter); a file it
-/// drops was still checked.
+/// Says whether a Python file's bytes need analysis (the prefilter); runs on reading threads.
+pub type Keep<'k> = dyn Fn(&[u8]) -> bool + Sync + 'k;
+
+/// Says whether a path is excluded by the configuration.
+pub type Excluded<'e> = dyn Fn(&str) -> bool + Sync + 'e;
+
+/// What reading one candidate file gave.
+enum Read {
+    /// Not Python after all (no Python shebang).
+    NotPython,
+    Failed(Issue),
+    /// A Python file, with its content when `keep` wanted it.
+    Checked(String, Option<SourceFile>),
+}
+
+impl Read {
+    /// Classifies read bytes: `kind` is known from the name, or comes from the shebang.
+    fn of(path: String, kind: Option<Kind>, bytes: Vec<u8>, keep: &Keep) -> Read {
+        let kind = match kind {
+            Some(kind) => kind,
+            None if python::is_python_shebang(&bytes) => Kind::Source,
+            None => return Read::NotPython,
+        };
+        if keep(&bytes) {
+            Read::Checked(path.clone(), Some(SourceFile { path, bytes, kind }))
+        } else {
+            Read::Checked(path, None)
+        }
+    }
+
+    fn path(&self) -> &str {
+        match self {
+            Read::NotPython => "",
+            Read::Failed(issue) => &issue.path,
+            Read::Checked(path, _) => path,
+        }
+    }
+}
+
+impl Sources {
+    fn record(&mut self, read: Read) {
+        match read {
+            Read::NotPython => {}
+            Read::Failed(issue) => self.errors.push(issue),
+            Read::Checked(path, file) => {
+                self.checked.push(path);
+                self.files.extend(file);
+            }
+        }
+    }
+}
+
+/// Whether a path may hold Python: its kind when the name says, `Some(None)` when only a
+/// shebang can tell, `None` when it is not Python.
+fn candidate(path: &str) -> Option<Option<Kind>> {
+    match python::kind_by_name(path) {
+        Some(kind) => Some(Some(kind)),
+        None if python::needs_shebang_check(path) => Some(None),
+        None => None,
+    }
+}
+
+/// Gathers the Python files of a selection. Paths for which `excluded` is true are never read.
+/// `keep` sees every other file's bytes and says whether to hold on to them (the prefilter); a
+/// file it drops was still checked. Files are read on every core when there are many.
 pub fn gather(
     selection: &Selection,
     cwd: &Path,
     repo: Option<&Repo>,
-    excluded: &dyn Fn(&str) -> bool,
-    keep: &mut dyn FnMut(&SourceFile) -> bool,
+    excluded: &Excluded,
+    keep: &Keep,
 ) -> Result<Sources, Error> {
     let mut out = Sources::default();
-    let mut push = |file: SourceFile, out: &mut Sources| {
-        if keep(&file) {
-            out.files.push(file);
-        }
-    };
     match selection {
         Selection::Staged | Selection::All => {
             let repo = require_repo(repo, cwd, selection)?;
@@ -129,7 +189,7 @@ pub fn gather(
                     "has unresolved merge conflicts; resolve them before committing",
                 ));
             }
-            push_index_files(repo, &listing.files, excluded, &mut out, &mut push)?;
+            read_index_files(repo, &listing.files, excluded, keep, &mut out);
         }
         Selection::StagedPaths(paths) => {
             let repo = require_repo(repo, cwd, selection)?;
@@ -153,10 +213,10 @@ pub fn gather(
                         shown.clone(),
                         "is not in the index; checked the file on disk instead",
                     ));
-                    walk_disk(&absolute, arg, &root, excluded, &mut out, &mut push)?;
+                    walk_disk(&absolute, arg, &root, excluded, keep, &mut out);
                     continue;
                 }
-                push_index_files(repo, in_index, excluded, &mut out, &mut push)?;
+                read_index_files(repo, in_index, excluded, keep, &mut out);
             }
         }
         Selection::Range { old, new } => {
@@ -164,7 +224,7 @@ pub fn gather(
             let new = repo.resolve_commit(new)?;
             let old = old.as_deref().map(|o| repo.resolve_commit(o)).transpose()?;
             let files = repo.changed_between(old, new)?;
-            push_index_files(repo, &files, excluded, &mut out, &mut push)?;
+            read_index_files(repo, &files, excluded, keep, &mut out);
         }
         Selection::Push { remote, updates } => {
             let repo = require_repo(repo, cwd, selection)?;
@@ -181,7 +241,7 @@ pub fn gather(
                     None => repo.pushed_files(new, &repo.commits_not_in(new, &known)?)?,
                 });
             }
-            push_history_files(repo, files, excluded, &mut out, &mut push)?;
+            read_history_files(repo, files, excluded, keep, &mut out);
         }
         Selection::Receive { updates } => {
             let repo = require_repo(repo, cwd, selection)?;
@@ -201,7 +261,7 @@ pub fn gather(
                     }
                 });
             }
-            push_history_files(repo, files, excluded, &mut out, &mut push)?;
+            read_history_files(repo, files, excluded, keep, &mut out);
         }
         Selection::Paths(paths) => {
             // Paths are shown relative to the repository root, or to the current directory
@@ -212,7 +272,7 @@ pub fn gather(
             };
             for arg in paths {
                 let absolute = normalize(&cwd.join(arg));
-                walk_disk(&absolute, arg, &base, excluded, &mut out, &mut push)?;
+                walk_disk(&absolute, arg, &base, excluded, keep, &mut out);
             }
         }
     }
@@ -220,37 +280,50 @@ pub fn gather(
 }
 
 /// Checks files read from commits once each (several refs may push the same file).
-fn push_history_files(
+fn read_history_files(
     repo: &Repo,
     mut files: Vec<IndexFile>,
-    excluded: &dyn Fn(&str) -> bool,
+    excluded: &Excluded,
+    keep: &Keep,
     out: &mut Sources,
-    push: &mut dyn FnMut(SourceFile, &mut Sources),
-) -> Result<(), Error> {
+) {
     files.sort_by(|a, b| (&a.path, a.id).cmp(&(&b.path, b.id)));
     files.dedup_by(|a, b| a.path == b.path && a.id == b.id);
-    push_index_files(repo, &files, excluded, out, push)
+    read_index_files(repo, &files, excluded, keep, out)
 }
 
 /// Reads the Python files among `files` from the object database, skipping excluded paths
-/// before any read.
-fn push_index_files<'f>(
+/// before any read; many blobs are read and inflated on every core.
+fn read_index_files<'f>(
     repo: &Repo,
     files: impl IntoIterator<Item = &'f IndexFile>,
-    excluded: &dyn Fn(&str) -> bool,
+    excluded: &Excluded,
+    keep: &Keep,
     out: &mut Sources,
-    push: &mut dyn FnMut(SourceFile, &mut Sources),
-) -> Result<(), Error> {
-    for file in files {
-        let path = lossy(file.path.as_bstr());
-        if excluded(&path) {
-            continue;
-        }
-        if let Some(source) = from_index(repo, file, path, out)? {
-            push(source, out);
-        }
+) {
+    let wanted: Vec<(&IndexFile, String, Option<Kind>)> = files
+        .into_iter()
+        .filter_map(|file| {
+            let path = lossy(file.path.as_bstr());
+            let kind = candidate(&path)?;
+            (!excluded(&path)).then_some((file, path, kind))
+        })
+        .collect();
+    // A thread pays for itself only over a few dozen blobs.
+    let workers = parallel::workers_for(wanted.len(), 32);
+    let reads = parallel::map(
+        &wanted,
+        workers,
+        None,
+        || repo.blob_reader(),
+        |reader, (file, path, kind)| match reader.read(file) {
+            Ok(bytes) => Read::of(path.clone(), *kind, bytes, keep),
+            Err(err) => Read::Failed(Issue::new(path.clone(), err.one_line())),
+        },
+    );
+    for read in reads {
+        out.record(read);
     }
-    Ok(())
 }
 
 fn require_repo<'r>(
@@ -294,41 +367,16 @@ fn entries_at<'f>(files: &'f [IndexFile], path: &BStr) -> Vec<&'f IndexFile> {
         .collect()
 }
 
-/// Reads an index file if it is Python (by name, or by shebang for extensionless files).
-fn from_index(
-    repo: &Repo,
-    file: &IndexFile,
-    path: String,
-    out: &mut Sources,
-) -> Result<Option<SourceFile>, Error> {
-    let kind = python::kind_by_name(&path);
-    if kind.is_none() && !python::needs_shebang_check(&path) {
-        return Ok(None);
-    }
-    let bytes = match repo.blob(file) {
-        Ok(bytes) => bytes,
-        Err(err) => {
-            out.errors.push(Issue::new(path, err.to_string()));
-            return Ok(None);
-        }
-    };
-    let kind = match kind {
-        Some(kind) => kind,
-        None if python::is_python_shebang(&bytes) => Kind::Source,
-        None => return Ok(None),
-    };
-    Ok(Some(SourceFile { path, bytes, kind }))
-}
-
-/// Reads a file, or walks a directory (honouring .gitignore inside a repository), from disk.
+/// Reads a file, or walks a directory (honouring .gitignore inside a repository, on every
+/// core), from disk.
 fn walk_disk(
     absolute: &Path,
     arg: &Path,
     base: &Path,
-    excluded: &dyn Fn(&str) -> bool,
+    excluded: &Excluded,
+    keep: &Keep,
     out: &mut Sources,
-    push: &mut dyn FnMut(SourceFile, &mut Sources),
-) -> Result<(), Error> {
+) {
     // Walked paths start with `absolute` (the walk follows no symlinks), so where `absolute`
     // really is is asked of the file system once, not once per file: a path that reaches the
     // base through a symlink is shown relative to it, any other as it was reached.
@@ -348,7 +396,10 @@ fn walk_disk(
                 true => root.to_path_buf(),
                 false => root.join(rest),
             });
-        match real.as_deref().and_then(|real| real.strip_prefix(base).ok()) {
+        match real
+            .as_deref()
+            .and_then(|real| real.strip_prefix(base).ok())
+        {
             Some(rel) => path_to_slash(rel),
             None => path_to_slash(path),
         }
@@ -360,71 +411,58 @@ fn walk_disk(
                 path_to_slash(arg),
                 format!("cannot be read: {err}"),
             ));
-            return Ok(());
+            return;
         }
     };
     if meta.is_file() {
         // A file named explicitly is checked when it is Python by name or shebang.
-        read_disk_file(absolute, shown(absolute), excluded, out, push);
-        return Ok(());
+        out.record(read_disk_file(absolute, shown(absolute), excluded, keep));
+        return;
     }
+    let reads = std::sync::Mutex::new(Vec::new());
     let walker = ignore::WalkBuilder::new(absolute)
         .hidden(false)
         .filter_entry(|entry| entry.file_name() != ".git")
-        .build();
-    for entry in walker {
-        match entry {
-            Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
-                let path = entry.path();
-                let name = path.to_string_lossy();
-                if python::kind_by_name(&name).is_some() || python::needs_shebang_check(&name) {
-                    read_disk_file(path, shown(path), excluded, out, push);
+        .build_parallel();
+    walker.run(|| {
+        let (reads, shown) = (&reads, &shown);
+        Box::new(move |entry| {
+            let read = match entry {
+                Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
+                    let path = entry.path();
+                    if candidate(&path.to_string_lossy()).is_none() {
+                        return ignore::WalkState::Continue;
+                    }
+                    read_disk_file(path, shown(path), excluded, keep)
                 }
+                Ok(_) => return ignore::WalkState::Continue,
+                Err(err) => Read::Failed(Issue::new(path_to_slash(arg), err.to_string())),
+            };
+            if !matches!(read, Read::NotPython) {
+                reads.lock().expect("a walker panicked").push(read);
             }
-            Ok(_) => {}
-            Err(err) => out
-                .errors
-                .push(Issue::new(path_to_slash(arg), err.to_string())),
-        }
+            ignore::WalkState::Continue
+        })
+    });
+    let mut reads = reads.into_inner().expect("a walker panicked");
+    // The walk's order depends on thread timing; what is reported must not.
+    reads.sort_by(|a, b| a.path().cmp(b.path()));
+    for read in reads {
+        out.record(read);
     }
-    Ok(())
 }
 
-fn read_disk_file(
-    path: &Path,
-    shown: String,
-    excluded: &dyn Fn(&str) -> bool,
-    out: &mut Sources,
-    push: &mut dyn FnMut(SourceFile, &mut Sources),
-) {
+fn read_disk_file(path: &Path, shown: String, excluded: &Excluded, keep: &Keep) -> Read {
+    let Some(kind) = candidate(&shown) else {
+        return Read::NotPython;
+    };
     if excluded(&shown) {
-        return;
+        return Read::NotPython;
     }
-    let kind = python::kind_by_name(&shown);
-    if kind.is_none() && !python::needs_shebang_check(&shown) {
-        return;
+    match std::fs::read(path) {
+        Ok(bytes) => Read::of(shown, kind, bytes, keep),
+        Err(err) => Read::Failed(Issue::new(shown, format!("cannot be read: {err}"))),
     }
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(err) => {
-            out.errors
-                .push(Issue::new(shown, format!("cannot be read: {err}")));
-            return;
-        }
-    };
-    let kind = match kind {
-        Some(kind) => kind,
-        None if python::is_python_shebang(&bytes) => Kind::Source,
-        None => return,
-    };
-    push(
-        SourceFile {
-            path: shown,
-            bytes,
-            kind,
-        },
-        out,
-    );
 }
 
 fn canonical(path: &Path) -> Result<PathBuf, Error> {

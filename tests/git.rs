@@ -351,7 +351,10 @@ fn path_mode_shows_paths_reached_through_symlinks_from_the_root() {
     }
     let b = outside.path().join("b.py");
     let (code, json) = repo.json(&[b.to_str().unwrap()]);
-    assert_eq!((code, paths(&json)), (1, vec![b.to_str().unwrap().to_string()]));
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec![b.to_str().unwrap().to_string()])
+    );
 }
 
 #[test]
@@ -384,4 +387,35 @@ fn unmerged_paths_are_reported() {
     let (code, json) = repo.json(&["--staged"]);
     assert_eq!(code, 2);
     assert_eq!(json["errors"][0]["path"], "c.py");
+}
+
+/// Many files are read on several threads, from loose objects and from packs alike; what is
+/// reported does not depend on which thread read what.
+#[test]
+fn many_files_loose_and_packed_give_the_same_report() {
+    let repo = Repo::new();
+    let bad = |i: usize| i.is_multiple_of(37);
+    let name = |i: usize| format!("pkg{}/m{i:03}.py", i % 9);
+    for i in 0..400 {
+        repo.write(&name(i), if bad(i) { BAD } else { GOOD });
+    }
+    let mut expected: Vec<String> = (0..400).filter(|i| bad(*i)).map(name).collect();
+    expected.sort();
+    repo.git(&["add", "-A"]);
+    let (code, staged) = repo.json(&["--staged"]);
+    assert_eq!((code, paths(&staged)), (1, expected.clone()));
+    assert_eq!(staged["files_checked"], 400);
+    repo.git(&["commit", "-q", "-m", "all"]);
+    repo.git(&["gc", "-q", "--prune=now"]);
+    assert!(repo.git(&["count-objects", "-v"]).starts_with("count: 0\n"));
+    let (code, packed) = repo.json(&["--all"]);
+    assert_eq!((code, paths(&packed)), (1, expected.clone()));
+    assert_eq!(packed["findings"], staged["findings"]);
+    // A change on top of the pack: loose and packed objects in one read.
+    repo.write("pkg0/m001.py", BAD);
+    repo.git(&["add", "pkg0/m001.py"]);
+    let (code, mixed) = repo.json(&["--all"]);
+    expected.push("pkg0/m001.py".into());
+    expected.sort();
+    assert_eq!((code, paths(&mixed)), (1, expected));
 }

@@ -211,7 +211,10 @@ fn index_checksum_is_not_verified_as_git_does_not() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(&index, bytes).unwrap();
-    assert_eq!(repo.git(&["diff", "--cached", "--name-only"]).trim(), "a.py");
+    assert_eq!(
+        repo.git(&["diff", "--cached", "--name-only"]).trim(),
+        "a.py"
+    );
     let (code, json) = repo.json(&["--staged"]);
     assert_eq!(code, 1, "{json}");
     assert_eq!(paths(&json), ["a.py"]);
@@ -248,6 +251,52 @@ fn missing_object_is_an_error_naming_the_file() {
         json["errors"][0]["message"].as_str().unwrap().contains(id),
         "{json}"
     );
+}
+
+/// Loose objects are read and inflated without the general lookup; damage to one is still an
+/// error naming the file, whatever the damage.
+#[test]
+fn corrupt_loose_objects_are_errors_naming_the_file() {
+    let cases = [
+        ("not zlib", b"this is not a zlib stream".to_vec()),
+        ("empty", Vec::new()),
+        // A valid stream whose header claims far more than it holds.
+        ("short", zlib_stored(b"blob 999999\0import dill\n")),
+        // A tree where the index says a file is.
+        ("wrong kind", zlib_stored(b"tree 0\0")),
+    ];
+    for (name, bytes) in cases {
+        let repo = Repo::new();
+        repo.write("a.py", BAD);
+        repo.git(&["add", "a.py"]);
+        let id = repo.git(&["rev-parse", ":a.py"]);
+        let id = id.trim();
+        let object = repo.dir.join(".git/objects").join(&id[..2]).join(&id[2..]);
+        std::fs::remove_file(&object).unwrap();
+        std::fs::write(&object, bytes).unwrap();
+        let (code, json) = repo.json(&["--staged"]);
+        assert_eq!(code, 2, "{name}: {json}");
+        assert_eq!(json["errors"][0]["path"], "a.py", "{name}");
+        let message = json["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(id), "{name}: {message}");
+    }
+}
+
+/// A zlib stream of stored (uncompressed) blocks, to write objects by hand.
+fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    let len = data.len() as u16;
+    out.push(1);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(data);
+    let (mut a, mut b) = (1u32, 0u32);
+    for byte in data {
+        a = (a + u32::from(*byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    out.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    out
 }
 
 #[test]
