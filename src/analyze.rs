@@ -50,9 +50,25 @@ pub struct Analysis {
     pub degraded: Option<String>,
 }
 
-/// The cheap test every file passes through first: a file without these bytes cannot import dill.
+/// Whether a Python file can involve dill at all, from its bytes: the test every file passes
+/// before anything costs more. Notebooks are JSON, which may spell any character as `\uXXXX`:
+/// one with such escapes is decoded and analysed whatever its bytes show.
+pub fn worth_analysing(bytes: &[u8], kind: crate::python::Kind) -> bool {
+    mentions_dill(bytes)
+        || (kind == crate::python::Kind::Notebook && memchr::memmem::find(bytes, b"\\u").is_some())
+}
+
+/// The cheap test every file passes through first: a file that never has `dill` as a word of
+/// its own cannot name the module, however it imports it (`import dill`, `from dill import`,
+/// `__import__("dill")`, `import_module("dill.x")`): the name always stands between
+/// characters that cannot continue an identifier. `cedilla` or `pickledill` are not it.
 pub fn mentions_dill(bytes: &[u8]) -> bool {
-    memchr::memmem::find(bytes, b"dill").is_some()
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    memchr::memmem::find_iter(bytes, b"dill").any(|at| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(at + 4).copied();
+        !before.is_some_and(word) && !after.is_some_and(word)
+    })
 }
 
 /// Analyses the pieces of one file (one for a plain file, the code cells of a notebook), which
@@ -1473,6 +1489,36 @@ mod tests {
             .iter()
             .map(|h| (src[..h.start].matches('\n').count() + 1, h.sink.api, h.kind))
             .collect()
+    }
+
+    #[test]
+    fn prefilter_needs_dill_as_a_word() {
+        for yes in [
+            "import dill",
+            "from dill import loads",
+            "__import__('dill')",
+            "importlib.import_module(\"dill._dill\")",
+            "x = (dill)",
+            "dill",
+            "import a,dill",
+        ] {
+            assert!(mentions_dill(yes.as_bytes()), "{yes}");
+        }
+        for no in [
+            "cedilla",
+            "pickledill = 1",
+            "dill_helper()",
+            "import dilly",
+            "_dill",
+            "édill",
+        ] {
+            assert!(!mentions_dill(no.as_bytes()), "{no}");
+        }
+        use crate::python::Kind;
+        let escaped = br#"{"cells": [{"cell_type": "code", "source": "import \u0064ill"}]}"#;
+        assert!(!mentions_dill(escaped));
+        assert!(worth_analysing(escaped, Kind::Notebook));
+        assert!(!worth_analysing(b"x = '\\u0064'", Kind::Source));
     }
 
     #[test]

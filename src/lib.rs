@@ -184,7 +184,7 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
         &cwd,
         repo.as_ref(),
         &excluded,
-        &analyze::mentions_dill,
+        &analyze::worth_analysing,
     )?;
     let checked_paths = sources.checked;
     let blocked = match options.selection {

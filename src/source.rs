@@ -103,7 +103,7 @@ pub struct Sources {
 }
 
 /// Says whether a Python file's bytes need analysis (the prefilter); runs on reading threads.
-pub type Keep<'k> = dyn Fn(&[u8]) -> bool + Sync + 'k;
+pub type Keep<'k> = dyn Fn(&[u8], Kind) -> bool + Sync + 'k;
 
 /// Says whether a path is excluded by the configuration.
 pub type Excluded<'e> = dyn Fn(&str) -> bool + Sync + 'e;
@@ -118,14 +118,17 @@ enum Read {
 }
 
 impl Read {
-    /// Classifies read bytes: `kind` is known from the name, or comes from the shebang.
-    fn of(path: String, kind: Option<Kind>, bytes: Vec<u8>, keep: &Keep) -> Read {
+    /// Classifies read bytes: `kind` is known from the name, or comes from the shebang. The
+    /// bytes are copied only when `keep` wants them: most files are read into a buffer that is
+    /// used again for the next.
+    fn of(path: String, kind: Option<Kind>, bytes: &[u8], keep: &Keep) -> Read {
         let kind = match kind {
             Some(kind) => kind,
-            None if python::is_python_shebang(&bytes) => Kind::Source,
+            None if python::is_python_shebang(bytes) => Kind::Source,
             None => return Read::NotPython,
         };
-        if keep(&bytes) {
+        if keep(bytes, kind) {
+            let bytes = bytes.to_vec();
             Read::Checked(path.clone(), Some(SourceFile { path, bytes, kind }))
         } else {
             Read::Checked(path, None)
@@ -317,7 +320,7 @@ fn read_index_files<'f>(
         None,
         || repo.blob_reader(),
         |reader, (file, path, kind)| match reader.read(file) {
-            Ok(bytes) => Read::of(path.clone(), *kind, bytes, keep),
+            Ok(bytes) => Read::of(path.clone(), *kind, &bytes, keep),
             Err(err) => Read::Failed(Issue::new(path.clone(), err.one_line())),
         },
     );
@@ -416,7 +419,8 @@ fn walk_disk(
     };
     if meta.is_file() {
         // A file named explicitly is checked when it is Python by name or shebang.
-        out.record(read_disk_file(absolute, shown(absolute), excluded, keep));
+        let read = read_disk_file(absolute, shown(absolute), excluded, keep, &mut Vec::new());
+        out.record(read);
         return;
     }
     let reads = std::sync::Mutex::new(Vec::new());
@@ -426,6 +430,7 @@ fn walk_disk(
         .build_parallel();
     walker.run(|| {
         let (reads, shown) = (&reads, &shown);
+        let mut buffer = Vec::new();
         Box::new(move |entry| {
             let read = match entry {
                 Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
@@ -433,7 +438,7 @@ fn walk_disk(
                     if candidate(&path.to_string_lossy()).is_none() {
                         return ignore::WalkState::Continue;
                     }
-                    read_disk_file(path, shown(path), excluded, keep)
+                    read_disk_file(path, shown(path), excluded, keep, &mut buffer)
                 }
                 Ok(_) => return ignore::WalkState::Continue,
                 Err(err) => Read::Failed(Issue::new(path_to_slash(arg), err.to_string())),
@@ -452,16 +457,45 @@ fn walk_disk(
     }
 }
 
-fn read_disk_file(path: &Path, shown: String, excluded: &Excluded, keep: &Keep) -> Read {
+fn read_disk_file(
+    path: &Path,
+    shown: String,
+    excluded: &Excluded,
+    keep: &Keep,
+    buffer: &mut Vec<u8>,
+) -> Read {
     let Some(kind) = candidate(&shown) else {
         return Read::NotPython;
     };
     if excluded(&shown) {
         return Read::NotPython;
     }
-    match std::fs::read(path) {
-        Ok(bytes) => Read::of(shown, kind, bytes, keep),
+    match read_into(path, buffer) {
+        Ok(len) => Read::of(shown, kind, &buffer[..len], keep),
         Err(err) => Read::Failed(Issue::new(shown, format!("cannot be read: {err}"))),
+    }
+}
+
+/// Reads a whole file into `buffer` (grown as needed, never shrunk, so a walk allocates once
+/// per thread) and returns its length. Plain reads until end of file: no size query first, as
+/// a walk over thousands of files pays for every system call.
+fn read_into(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<usize> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    if buffer.len() < 64 << 10 {
+        buffer.resize(64 << 10, 0);
+    }
+    let mut filled = 0;
+    loop {
+        if filled == buffer.len() {
+            buffer.resize(buffer.len() * 2, 0);
+        }
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => return Ok(filled),
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
     }
 }
 

@@ -142,6 +142,7 @@ fixture_tests! {
     dynamic_imports => "dynamic.py",
     unparsable_file_is_scanned_degraded => "python2_degraded.py",
     notebook_cells => "notebook.ipynb",
+    notebook_json_escapes => "notebook_escapes.ipynb",
     shebang_script => "run_session",
     stub_annotations => "stub.pyi",
     references => "references.py",
