@@ -172,9 +172,10 @@ enum ScopeKind {
     Comprehension,
 }
 
-/// Current binding of each name: `Some` for a value with a qualified origin, `None` for a name
+/// Current binding of each name (keys shared, so copying a flow for a branch allocates only
+/// the table): `Some` for a value with a qualified origin, `None` for a name
 /// bound to anything else (which shadows outer bindings).
-type Flow = HashMap<String, Option<Qual>>;
+type Flow = HashMap<Rc<str>, Option<Qual>>;
 
 struct Scope {
     kind: ScopeKind,
@@ -289,11 +290,11 @@ impl<'a> Binder<'a> {
             .chain(&args.kwonlyargs)
         {
             scope.locals.insert(arg.def.arg.to_string());
-            scope.flow.insert(arg.def.arg.to_string(), None);
+            scope.flow.insert(arg.def.arg.as_str().into(), None);
         }
         for arg in args.vararg.iter().chain(&args.kwarg) {
             scope.locals.insert(arg.arg.to_string());
-            scope.flow.insert(arg.arg.to_string(), None);
+            scope.flow.insert(arg.arg.as_str().into(), None);
         }
         self.scopes.push(scope);
         self.scopes.len() - 1
@@ -370,7 +371,7 @@ impl<'a> Binder<'a> {
         if let Some(qual) = &value {
             scope.ever.insert(name.to_string(), qual.clone());
         }
-        scope.flow.insert(name.to_string(), value);
+        scope.flow.insert(name.into(), value);
     }
 
     /// Binds every name in an assignment target to "something that is not an import".
@@ -1246,6 +1247,10 @@ fn skip_string(bytes: &[u8], i: usize) -> usize {
 /// nesting, and the longest run of operators, dots and operator keywords between separators at
 /// one nesting level (a left-deep chain like `1 + 1 + … + 1`).
 fn too_deep(text: &str) -> Option<String> {
+    // Every bracket and operator takes at least a byte: a shorter text cannot exceed a limit.
+    if text.len() <= MAX_BRACKET_DEPTH.min(MAX_OPERATOR_CHAIN) {
+        return None;
+    }
     let bytes = text.as_bytes();
     let mut runs: Vec<usize> = vec![0];
     let mut deepest = 0;

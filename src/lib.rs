@@ -345,22 +345,25 @@ const WORKER_STACK: usize = 512 << 20;
 
 /// Analyses the files on every core. A panic in one file becomes an error for that file.
 fn check_files(files: &[source::SourceFile]) -> Vec<Outcome> {
-    let workers = parallel::workers_for(files.len(), 1);
-    parallel::map(
-        files,
-        workers,
-        Some(WORKER_STACK),
-        || (),
-        |_, file| {
-            std::panic::catch_unwind(|| check_file(file)).unwrap_or_else(|_| Outcome {
-                errors: vec![Issue::new(
+    // Largest files start first, so the longest analysis never begins last and leaves the
+    // other cores idle; outcomes come back in the order of `files`.
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(files[i].bytes.len()));
+    let analyse = |_: &mut (), &i: &usize| {
+        let file = &files[i];
+        std::panic::catch_unwind(|| check_file(file)).unwrap_or_else(|_| Outcome {
+            errors: vec![Issue::new(
                 file.path.clone(),
                 "internal error while analysing this file (a bug in dill-guard; please report it)",
             )],
-                ..Outcome::default()
-            })
-        },
-    )
+            ..Outcome::default()
+        })
+    };
+    let workers = parallel::workers_for(files.len(), 1);
+    let outcomes = parallel::map(&order, workers, Some(WORKER_STACK), || (), analyse);
+    let mut in_order: Vec<(usize, Outcome)> = order.into_iter().zip(outcomes).collect();
+    in_order.sort_unstable_by_key(|(i, _)| *i);
+    in_order.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
 fn check_file(file: &source::SourceFile) -> Outcome {
@@ -403,6 +406,10 @@ fn check_file(file: &source::SourceFile) -> Outcome {
     let mut directives: Vec<Vec<(usize, policy::Directive, bool)>> = texts
         .iter()
         .map(|text| {
+            // A directive names dill-guard or the rule: without either, no comment is one.
+            if !text.contains("dill-guard:") && !text.contains(rule::RULE_ID) {
+                return Vec::new();
+            }
             analyze::comments(text)
                 .into_iter()
                 .filter_map(|(at, comment)| {
