@@ -2,7 +2,8 @@
 """Benchmarks dill-guard against git, ruff and bandit on the same inputs, side by side.
 
     python3 bench/run.py            # everything (about 10 minutes on 2 cores)
-    python3 bench/run.py --quick    # fewer repetitions, no bandit on the big corpus
+    python3 bench/run.py --quick    # fewer repetitions; no bandit on the big corpus, no
+                                    # 10,000-file or 10 MB inputs, no cold build
 
 It installs ruff and bandit into target/bench-venv (from PyPI), builds dill-guard in release
 mode, generates its inputs under target/bench, and prints Markdown tables: median, min and max
@@ -16,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,15 +82,21 @@ def sh(cmd, cwd=None, env=None, check=True):
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+LAST_CPU = []
+
+
 def measure(cmd, cwd, runs, env=None):
-    """Runs a command `runs` times; returns wall times (s) and the largest max RSS (MiB)."""
+    """Runs a command `runs` times; returns wall times (s) and the largest max RSS (MiB).
+    The CPU time (user + system) of each run is left in LAST_CPU."""
     times, peak = [], 0
+    LAST_CPU.clear()
     for _ in range(runs):
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env or GIT_ENV,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
         times.append(time.perf_counter() - start)
+        LAST_CPU.append(usage.ru_utime + usage.ru_stime)
         peak = max(peak, usage.ru_maxrss / 1024)
         code = os.waitstatus_to_exitcode(status)
         if code not in (0, 1):
@@ -182,10 +190,18 @@ def dill_corpus():
     return target
 
 
+def packed_clone(repo):
+    """A clone of `repo` as a fresh clone has it: every object in one pack."""
+    clone = WORK / (repo.name + "-packed")
+    if not (clone / ".git").exists():
+        sh(["git", "clone", "-q", "--no-local", str(repo), str(clone)])
+    return clone
+
+
 def scaling_repository(n):
     repo = WORK / f"scale-{n}"
-    if repo.exists():
-        shutil.rmtree(repo)
+    if (repo / ".git").exists():
+        return repo
     repo.mkdir(parents=True)
     sh(["git", "init", "-q", "-b", "main"], cwd=repo)
     for i in range(n):
@@ -194,6 +210,35 @@ def scaling_repository(n):
         (d / f"f{i}.py").write_text(DILL_FILE + python_file(i))
     sh(["git", "add", "-A"], cwd=repo)
     return repo
+
+
+def size_repository(kib):
+    """One staged file of about `kib` KiB that uses dill, so all of it is parsed."""
+    repo = WORK / f"size-{kib}"
+    if (repo / ".git").exists():
+        return repo
+    repo.mkdir(parents=True)
+    sh(["git", "init", "-q", "-b", "main"], cwd=repo)
+    parts, size, i = [DILL_FILE], len(DILL_FILE), 0
+    while size < kib * 1024:
+        part = python_file(i).replace('"""Module', '"""Part')
+        parts.append(part)
+        size += len(part)
+        i += 1
+    (repo / "big.py").write_text("".join(parts))
+    sh(["git", "add", "-A"], cwd=repo)
+    return repo
+
+
+def build_time():
+    """Cold `cargo install --path .`: empty target directory and install root, as the
+    pre-commit framework builds the hook (crates already downloaded)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "CARGO_TARGET_DIR": os.path.join(tmp, "target")}
+        start = time.perf_counter()
+        subprocess.run(["cargo", "install", "--quiet", "--locked", "--path", str(ROOT),
+                        "--root", os.path.join(tmp, "root")], env=env, check=True)
+        return time.perf_counter() - start
 
 
 def main():
@@ -240,10 +285,15 @@ def main():
 
     lib, lib_repo = python_corpus()
     full_runs = 3 if args.quick else 7
+    lib_packed = packed_clone(lib_repo)
     rows = {
         "dill-guard": ("dill-guard <dir>", *measure([dg, "-q", str(lib)], WORK, full_runs)),
-        "dill-guard --all": ("dill-guard --all (same files, from the index)",
+        "dill-guard --all": ("dill-guard --all (same files, from the index: loose objects)",
                              *measure([dg, "--all", "-q"], lib_repo, full_runs)),
+        "dill-guard --all, packed": ("dill-guard --all (a fresh clone: one pack)",
+                                     *measure([dg, "--all", "-q"], lib_packed, full_runs)),
+        "find": ("find <dir> -name '*.py' (the walk alone, no reads)",
+                 *measure(["find", str(lib), "-name", "*.py"], WORK, full_runs)),
         "ruff": ("ruff check --select S301,S403",
                  *measure([ruff, "check", "--no-cache", "--isolated", "--config", "exclude=[]",
                            "--select", "S301,S403", str(lib)], WORK, full_runs)),
@@ -265,14 +315,30 @@ def main():
     }
     table("Worst case: dill's own sources and tests (every file mentions dill)", rows, "dill-guard")
 
-    print("\n### Scaling: staged files that all use dill (each parsed)\n")
-    print("| staged files | dill-guard --staged | per file |")
-    print("| ---: | ---: | ---: |")
+    print("\n### Scaling: staged files that all use dill (each read and parsed)\n")
+    print("CPU/wall above 1 means more than one core was busy.\n")
+    print("| staged files | dill-guard --staged | per file | CPU/wall |")
+    print("| ---: | ---: | ---: | ---: |")
     for n in [1, 10, 100, 1000] + ([] if args.quick else [10_000]):
         repo_n = scaling_repository(n)
         times, _ = measure([dg, "--staged", "-q"], repo_n, 3 if n >= 1000 else runs)
         med = statistics.median(times)
-        print(f"| {n} | {med*1000:.1f} ms | {med*1000/n:.2f} ms |")
+        cpu = statistics.median(LAST_CPU)
+        print(f"| {n} | {med*1000:.1f} ms | {med*1000/n:.3f} ms | {cpu/med:.2f} |")
+
+    print("\n### Scaling: one staged file that uses dill, by size (all of it parsed)\n")
+    print("| size | dill-guard --staged | throughput |")
+    print("| ---: | ---: | ---: |")
+    for kib in [10, 100, 1000] + ([] if args.quick else [10_000]):
+        repo_k = size_repository(kib)
+        times, _ = measure([dg, "--staged", "-q"], repo_k, 3 if kib >= 1000 else runs)
+        med = statistics.median(times)
+        size = (repo_k / "big.py").stat().st_size
+        print(f"| {size/1024:,.0f} KiB | {med*1000:.1f} ms | {size/med/1e6:.1f} MB/s |")
+
+    if not args.quick:
+        print("\n### Build: cold `cargo install --path .` (crates already downloaded)\n")
+        print(f"{build_time():.0f} s on this machine.")
 
 
 if __name__ == "__main__":

@@ -51,11 +51,20 @@ pub struct Analysis {
 }
 
 /// Whether a Python file can involve dill at all, from its bytes: the test every file passes
-/// before anything costs more. Notebooks are JSON, which may spell any character as `\uXXXX`:
-/// one with such escapes is decoded and analysed whatever its bytes show.
+/// before anything costs more. Past the plain spelling, Python reads the name through a
+/// declared encoding (`+AGQ-ill` in UTF-7) and through identifier normalisation (`ｄｉｌｌ`);
+/// notebooks are JSON, which may spell any character as `\uXXXX`. Files that could hide the
+/// name so are decoded and analysed whatever their bytes show.
 pub fn worth_analysing(bytes: &[u8], kind: crate::python::Kind) -> bool {
+    use crate::python::Kind;
     mentions_dill(bytes)
-        || (kind == crate::python::Kind::Notebook && memchr::memmem::find(bytes, b"\\u").is_some())
+        || match kind {
+            Kind::Source => crate::python::may_hide_names(bytes),
+            Kind::Notebook => {
+                memchr::memmem::find(bytes, b"\\u").is_some()
+                    || (!bytes.is_ascii() && crate::python::may_hide_names(bytes))
+            }
+        }
 }
 
 /// The cheap test every file passes through first: a file that never has `dill` as a word of

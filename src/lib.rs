@@ -253,10 +253,9 @@ fn keep_new_lines(
             let lines = match base(&finding.path)? {
                 None => None,
                 Some(old) => files.iter().find(|f| f.path == finding.path).map(|file| {
-                    policy::changed_lines(
-                        &python::decode(&old).text,
-                        &python::decode(&file.bytes).text,
-                    )
+                    // A file that cannot be decoded has an error, not findings.
+                    let text = |bytes| python::decode(bytes).map(|d| d.text).unwrap_or_default();
+                    policy::changed_lines(&text(&old), &text(&file.bytes))
                 }),
             };
             changed.insert(finding.path.clone(), lines);
@@ -373,7 +372,13 @@ fn check_file(file: &source::SourceFile) -> Outcome {
     // The pieces of source that share one module namespace, with their notebook cell numbers.
     let (texts, cell_numbers): (Vec<&str>, Vec<Option<usize>>) = match file.kind {
         python::Kind::Source => {
-            decoded = python::decode(&file.bytes);
+            decoded = match python::decode(&file.bytes) {
+                Ok(decoded) => decoded,
+                Err(why) => {
+                    outcome.errors.push(Issue::new(file.path.clone(), why));
+                    return outcome;
+                }
+            };
             if let Some(why) = &decoded.lossy {
                 outcome
                     .warnings

@@ -49,64 +49,275 @@ pub struct Decoded<'a> {
     pub lossy: Option<String>,
 }
 
-/// Decodes Python source bytes per PEP 263: a UTF-8 BOM is dropped; a coding declaration in the
-/// first two lines selects latin-1 style single-byte decoding; anything else is UTF-8, decoded
-/// lossily (with a note) when invalid, so that a bad byte never hides the rest of the file.
-pub fn decode(bytes: &[u8]) -> Decoded<'_> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        return Decoded {
-            text: Cow::Borrowed(text),
-            lossy: None,
+/// How a source file's bytes become text, from its PEP 263 declaration.
+#[derive(Debug, PartialEq, Eq)]
+enum Encoding {
+    /// No declaration, or UTF-8 or ASCII: read as UTF-8.
+    Utf8,
+    /// Latin-1 and its Windows and Latin-9 relatives: one byte, one character.
+    SingleByte,
+    /// UTF-7, where plain ASCII such as `+AGQ-` stands for other letters (`d`).
+    Utf7,
+    /// Anything else, by its normalised name.
+    Other(String),
+}
+
+impl Encoding {
+    fn of(bytes: &[u8]) -> Encoding {
+        let Some(name) = coding_declaration(bytes) else {
+            return Encoding::Utf8;
         };
-    }
-    match coding_declaration(bytes).as_deref() {
-        Some(
-            "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "iso-latin-1" | "l1" | "cp1252"
-            | "windows-1252" | "iso-8859-15" | "iso8859-15" | "latin-9",
-        ) => Decoded {
-            // Each byte is one character: line and column positions stay exact.
-            text: Cow::Owned(bytes.iter().map(|&b| b as char).collect()),
-            lossy: None,
-        },
-        declared => {
-            let why = match declared {
-                Some(name) => format!(
-                    "declared encoding `{name}` is not supported; decoded as UTF-8 with replacement characters"
-                ),
-                None => "not valid UTF-8; decoded with replacement characters".to_string(),
-            };
-            Decoded {
-                text: String::from_utf8_lossy(bytes),
-                lossy: Some(why),
+        // Python's codec lookup ignores case and punctuation: `UTF_8`, `utf-8`, `utf8` agree.
+        let key: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+        match key.as_str() {
+            "utf8" | "u8" | "utf" | "cp65001" | "utf8sig" | "ascii" | "usascii" | "646" | "us" => {
+                Encoding::Utf8
             }
+            _ if key.starts_with("utf8") => Encoding::Utf8,
+            "latin1" | "latin" | "l1" | "iso88591" | "isolatin1" | "8859" | "cp819" | "ibm819"
+            | "iso8859" | "cp1252" | "windows1252" | "iso885915" | "latin9" | "l9" => {
+                Encoding::SingleByte
+            }
+            // Python reads `latin-1-…` and `iso-8859-1-…` as Latin-1 too.
+            _ if ["latin-1-", "iso-8859-1-", "iso-latin-1-"]
+                .iter()
+                .any(|p| name.replace('_', "-").starts_with(p)) =>
+            {
+                Encoding::SingleByte
+            }
+            "utf7" | "u7" | "unicode11utf7" | "csunicode11utf7" => Encoding::Utf7,
+            _ => Encoding::Other(name),
         }
     }
 }
 
-/// The encoding named by a PEP 263 declaration on line 1 or 2, lower-cased, `_` as `-`.
-fn coding_declaration(bytes: &[u8]) -> Option<String> {
-    for line in bytes.split(|b| *b == b'\n').take(2) {
-        let trimmed = line.trim_ascii_start();
-        if !trimmed.starts_with(b"#") {
+/// Codecs Python accepts for source in which plain ASCII bytes can stand for other characters:
+/// escape decoders, stateful and EBCDIC encodings. A file declaring one is read only if the
+/// codec is exactly understood; none of these is.
+fn rewrites_ascii(name: &str) -> bool {
+    let key: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+    key.contains("escape")
+        || key.contains("2022")
+        || key.starts_with("hz")
+        || matches!(key.as_str(), "idna" | "punycode" | "unicodeinternal")
+        || matches!(
+            key.as_str(),
+            "cp037"
+                | "ibm037"
+                | "ibm039"
+                | "cp273"
+                | "ibm273"
+                | "csibm273"
+                | "cp424"
+                | "ibm424"
+                | "ebcdiccphe"
+                | "cp500"
+                | "ibm500"
+                | "ebcdiccpbe"
+                | "ebcdiccpch"
+                | "cp875"
+                | "cp1026"
+                | "ibm1026"
+                | "cp1140"
+                | "ibm1140"
+        )
+        || key.starts_with("utf16")
+        || key.starts_with("utf32")
+}
+
+/// Decodes Python source bytes as Python does (PEP 263): a UTF-8 BOM is dropped; a coding
+/// declaration in the first two lines picks the codec. UTF-8, the Latin-1 family and UTF-7
+/// are decoded exactly; another declared codec is accepted only for pure-ASCII text it cannot
+/// rewrite, and refused otherwise (the file could say anything). Invalid UTF-8 is decoded
+/// lossily with a note, so that a bad byte never hides the rest of the file. Identifiers are
+/// then put in the form Python compares them in, see [`normalize_identifiers`].
+pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let (text, lossy) = match Encoding::of(bytes) {
+        Encoding::Utf8 => match std::str::from_utf8(bytes) {
+            Ok(text) => (Cow::Borrowed(text), None),
+            Err(_) => (
+                String::from_utf8_lossy(bytes),
+                Some("not valid UTF-8; decoded with replacement characters".to_string()),
+            ),
+        },
+        // Each byte is one character: line and column positions stay exact.
+        Encoding::SingleByte => (Cow::Owned(bytes.iter().map(|&b| b as char).collect()), None),
+        Encoding::Utf7 => (Cow::Owned(decode_utf7(bytes)?), None),
+        Encoding::Other(name) if bytes.is_ascii() && !rewrites_ascii(&name) => (
+            Cow::Borrowed(std::str::from_utf8(bytes).expect("ASCII is UTF-8")),
+            None,
+        ),
+        Encoding::Other(name) => {
+            return Err(format!(
+                "declares the source encoding `{name}`, which dill-guard cannot read exactly, so \
+                 it cannot vouch for the file; convert it to UTF-8 (or exclude it in the \
+                 configuration)"
+            ))
+        }
+    };
+    let text = match normalize_identifiers(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(normalized) => Cow::Owned(normalized),
+    };
+    Ok(Decoded { text, lossy })
+}
+
+/// Whether a file needs decoding before its bytes can be trusted to show every use of `dill`:
+/// it declares an encoding other than UTF-8, or it holds characters that Python reads as the
+/// letters of `dill` in an identifier (`ｄ`, `𝐢`, `ℓ`...).
+pub fn may_hide_names(bytes: &[u8]) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    if bytes.is_ascii() {
+        return Encoding::of(bytes) != Encoding::Utf8;
+    }
+    if Encoding::of(bytes) != Encoding::Utf8 {
+        return true;
+    }
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .filter(|c| !c.is_ascii())
+        .any(|c| {
+            std::iter::once(c)
+                .nfkc()
+                .any(|n| matches!(n, 'd' | 'i' | 'l'))
+        })
+}
+
+/// Python compares identifiers in Unicode normal form NFKC: `ｄｉｌｌ` and `𝐝𝐢𝐥𝐥` name the
+/// module `dill`. Each run of word characters holding a non-ASCII one is replaced by its NFKC
+/// form, unless that form would not be a word any more (`⑴` is `(1)`): a normalisation must
+/// never add quotes or brackets that change how the rest of the text reads. Strings are
+/// normalised too, which can only add findings. Lines never change; columns after such a run
+/// may shift.
+pub fn normalize_identifiers(text: &str) -> Cow<'_, str> {
+    use unicode_normalization::UnicodeNormalization;
+    if text.is_ascii() {
+        return Cow::Borrowed(text);
+    }
+    let word =
+        |c: char| c == '_' || c.is_ascii_alphanumeric() || (!c.is_ascii() && !c.is_whitespace());
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| !c.is_ascii()) {
+        // Back up to the start of the word the character is in.
+        let begin = rest[..start]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| word(*c))
+            .last()
+            .map_or(start, |(i, _)| i);
+        let end = rest[start..]
+            .find(|c: char| !word(c))
+            .map_or(rest.len(), |i| start + i);
+        out.push_str(&rest[..begin]);
+        let run = &rest[begin..end];
+        let normalized: String = run.nfkc().collect();
+        if normalized.chars().all(word) {
+            out.push_str(&normalized);
+        } else {
+            out.push_str(run);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    if out == text {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(out)
+    }
+}
+
+/// Decodes UTF-7 (RFC 2152) as Python's codec does: `+` opens a run of modified base64 that
+/// spells UTF-16, ended by `-` (dropped) or any other character (kept); `+-` is a plus sign.
+fn decode_utf7(bytes: &[u8]) -> Result<String, String> {
+    let bad = |why: &str| format!("declares UTF-7 but is not valid UTF-7 ({why})");
+    let sextet = |b: u8| -> Option<u32> {
+        Some(match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut units: Vec<u16> = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b >= 0x80 {
+            return Err(bad("a byte above 127"));
+        }
+        if b != b'+' {
+            units.push(u16::from(b));
+            i += 1;
             continue;
         }
-        let at = memchr::memmem::find(trimmed, b"coding")?;
-        let rest = &trimmed[at + b"coding".len()..];
+        i += 1;
+        if bytes.get(i) == Some(&b'-') {
+            units.push(u16::from(b'+'));
+            i += 1;
+            continue;
+        }
+        let (mut bits, mut count) = (0u32, 0u32);
+        while let Some(value) = bytes.get(i).copied().and_then(sextet) {
+            bits = (bits << 6) | value;
+            count += 6;
+            if count >= 16 {
+                count -= 16;
+                units.push((bits >> count) as u16);
+                bits &= (1 << count) - 1;
+            }
+            i += 1;
+        }
+        if count >= 6 || bits != 0 {
+            return Err(bad("a partial character in a shifted run"));
+        }
+        if bytes.get(i) == Some(&b'-') {
+            i += 1;
+        }
+    }
+    String::from_utf16(&units).map_err(|_| bad("an unpaired surrogate"))
+}
+
+/// The encoding named by a PEP 263 declaration, found as Python finds it: a comment on line 1,
+/// or on line 2 when line 1 holds only a comment or nothing, matching
+/// `coding[:=][ \t]*([-\w.]+)` at its first place that matches; lower-cased.
+fn coding_declaration(bytes: &[u8]) -> Option<String> {
+    let mut lines = bytes.split(|b| *b == b'\n');
+    let first = lines.next()?;
+    if let Some(name) = declared_in(first) {
+        return Some(name);
+    }
+    let first = first.trim_ascii();
+    if first.is_empty() || first.starts_with(b"#") {
+        return lines.next().and_then(declared_in);
+    }
+    None
+}
+
+fn declared_in(line: &[u8]) -> Option<String> {
+    let line = line.trim_ascii_start();
+    if !line.starts_with(b"#") {
+        return None;
+    }
+    memchr::memmem::find_iter(line, b"coding").find_map(|at| {
+        let rest = &line[at + b"coding".len()..];
         let rest = rest
             .strip_prefix(b":")
             .or_else(|| rest.strip_prefix(b"="))?;
-        let rest = rest.trim_ascii_start();
+        let rest = &rest[rest
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count()..];
         let name: String = rest
             .iter()
             .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
             .map(|&b| (b as char).to_ascii_lowercase())
             .collect();
-        if !name.is_empty() {
-            return Some(name.replace('_', "-"));
-        }
-    }
-    None
+        (!name.is_empty()).then_some(name)
+    })
 }
 
 /// One code cell of a notebook, with its 1-based index in the notebook's `cells` array.
@@ -155,7 +366,7 @@ pub fn notebook_cells(bytes: &[u8]) -> Result<Vec<Cell>, String> {
         };
         out.push(Cell {
             index: i + 1,
-            source: neutralise_magics(&source),
+            source: normalize_identifiers(&neutralise_magics(&source)).into_owned(),
         });
     }
     Ok(out)
@@ -205,15 +416,101 @@ mod tests {
 
     #[test]
     fn decodes_bom_latin1_and_invalid_bytes() {
-        let d = decode(b"\xEF\xBB\xBFimport dill\n");
+        let d = decode(b"\xEF\xBB\xBFimport dill\n").unwrap();
         assert_eq!(d.text, "import dill\n");
         assert!(d.lossy.is_none());
-        let d = decode(b"# -*- coding: latin-1 -*-\ns = '\xe9'\n");
+        let d = decode(b"# -*- coding: latin-1 -*-\ns = '\xe9'\n").unwrap();
         assert_eq!(d.text, "# -*- coding: latin-1 -*-\ns = '\u{e9}'\n");
         assert!(d.lossy.is_none());
-        let d = decode(b"s = '\xff'\n");
+        let d = decode(b"s = '\xff'\n").unwrap();
         assert!(d.lossy.is_some());
         assert!(d.text.starts_with("s = '"));
+    }
+
+    #[test]
+    fn finds_declarations_where_python_does() {
+        let decl = |text: &str| coding_declaration(text.as_bytes());
+        assert_eq!(decl("# -*- coding: latin-1 -*-\n"), Some("latin-1".into()));
+        assert_eq!(
+            decl("#!/usr/bin/env python\n# coding=utf-7\n"),
+            Some("utf-7".into())
+        );
+        assert_eq!(
+            decl("\n# vim: set fileencoding=UTF-7 :\n"),
+            Some("utf-7".into())
+        );
+        // A later `coding` matches when the first one does not.
+        assert_eq!(decl("# encoding coding: utf-7\n"), Some("utf-7".into()));
+        // Line 2 counts only after a comment or blank line 1; line 3 never.
+        assert_eq!(decl("x = 1\n# coding: utf-7\n"), None);
+        assert_eq!(decl("#\n#\n# coding: utf-7\n"), None);
+        assert_eq!(decl("s = '# coding: utf-7'\n"), None);
+    }
+
+    #[test]
+    fn decodes_utf7_as_python_does() {
+        let d = decode(b"# coding: utf-7\nimport +AGQ-ill\n+AGQ-ill.loads(x) +- 1\n").unwrap();
+        assert_eq!(d.text, "# coding: utf-7\nimport dill\ndill.loads(x) + 1\n");
+        // A run ended by a character other than `-` keeps it.
+        assert_eq!(decode_utf7(b"+AGQ.x").unwrap(), "d.x");
+        assert_eq!(decode_utf7(b"+2D3fAA-").unwrap(), "\u{1f700}");
+        assert!(decode_utf7(b"+AG-").is_err());
+        assert!(decode_utf7(b"\xff").is_err());
+        assert_eq!(decode_utf7(b"+AGQ").unwrap(), "d");
+        assert!(decode(b"# coding: u7\n+AGR-\n").is_err());
+    }
+
+    #[test]
+    fn other_encodings_only_when_they_cannot_hide_anything() {
+        // Pure ASCII in an ASCII-preserving codec reads as itself.
+        let d = decode(b"# coding: cp1251\nimport dill\n").unwrap();
+        assert_eq!(d.text, "# coding: cp1251\nimport dill\n");
+        // Non-ASCII bytes, or a codec that rewrites ASCII, cannot be vouched for.
+        assert!(decode(b"# coding: cp1251\ns = '\xe9'\n").is_err());
+        for codec in [
+            "unicode_escape",
+            "raw-unicode-escape",
+            "cp037",
+            "iso2022_jp",
+            "hz",
+            "idna",
+        ] {
+            let text = format!("# coding: {codec}\nimport \\x64ill\n");
+            let err = decode(text.as_bytes()).unwrap_err();
+            assert!(err.contains(&format!("`{codec}`")), "{err}");
+        }
+        for ok in [
+            "utf-8",
+            "UTF8",
+            "utf_8",
+            "ascii",
+            "utf-8-unix",
+            "latin_1",
+            "iso-8859-1-x",
+        ] {
+            let text = format!("# coding: {ok}\nimport dill\n");
+            assert!(decode(text.as_bytes()).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn identifiers_are_read_in_nfkc_like_python() {
+        let norm = |t: &'static str| normalize_identifiers(t).into_owned();
+        assert_eq!(
+            norm("import ｄｉｌｌ\nｄｉｌｌ.ｌｏａｄｓ(x)\n"),
+            "import dill\ndill.loads(x)\n"
+        );
+        assert_eq!(norm("import 𝐝𝐢𝐥𝐥 as d\n"), "import dill as d\n");
+        assert_eq!(norm("x = ℓ\n"), "x = l\n");
+        // Forms that would stop being one word are left alone.
+        assert_eq!(norm("x = ⑴\ns = \"＂\"\n"), "x = ⑴\ns = \"＂\"\n");
+        assert_eq!(norm("café = 'naïve'\n"), "café = 'naïve'\n");
+        assert!(matches!(normalize_identifiers("plain"), Cow::Borrowed(_)));
+        assert!(may_hide_names("import ｄill".as_bytes()));
+        assert!(may_hide_names("ⅾill = 1".as_bytes()));
+        assert!(!may_hide_names("café = 'naïve' # ☕".as_bytes()));
+        assert!(!may_hide_names(b"import os\n"));
+        assert!(may_hide_names(b"# coding: utf-7\nimport os\n"));
     }
 
     #[test]

@@ -371,3 +371,56 @@ fn a_check_never_modifies_the_repository() {
         "the index, work tree or .git changed"
     );
 }
+
+/// Python reads names through the declared source encoding and in NFKC form, so these files
+/// import dill although their bytes never spell it; each must be found. Codecs that could hide
+/// it and that dill-guard cannot read exactly make the file an error, never a pass.
+#[test]
+fn spellings_python_reads_as_dill_are_found() {
+    let found: [(&str, &str, u64); 4] = [
+        (
+            "utf7.py",
+            "# coding: utf-7\nimport +AGQ-ill\nx = +AGQ-ill.loads(b)\n",
+            3,
+        ),
+        (
+            "fullwidth.py",
+            "import ｄｉｌｌ\nx = ｄｉｌｌ.ｌｏａｄｓ(b)\n",
+            2,
+        ),
+        ("bold.py", "import 𝐝𝐢𝐥𝐥 as d\n\nx = d.loads(b)\n", 3),
+        ("mixed.py", "from ⅾill import ｌoads\nｌoads(b)\n", 2),
+    ];
+    for (name, source, line) in found {
+        assert!(
+            !source.contains("dill"),
+            "{name} must not spell the name plainly"
+        );
+        let (code, json, stderr) = check_source(name, source.as_bytes());
+        assert_no_crash(&stderr);
+        assert_eq!(code, 1, "{name}: {json}");
+        assert_eq!(lines(&json), [line], "{name}: {json}");
+    }
+    // Normalised strings and other words stay what they were: no finding.
+    let (code, json, _) = check_source("clean.py", "s = 'ｄｉｌｌ.loads'\ncafé = 1\n".as_bytes());
+    assert_eq!((code, lines(&json)), (0, vec![]), "{json}");
+    for (name, source) in [
+        (
+            "escape.py",
+            "# coding: unicode_escape\nimport \\x64ill\n".as_bytes(),
+        ),
+        ("cyrillic.py", b"# coding: cp1251\ns = '\xe9'\n".as_slice()),
+    ] {
+        let (code, json, stderr) = check_source(name, source);
+        assert_no_crash(&stderr);
+        assert_eq!(code, 2, "{name}: {json}");
+        assert_eq!(json["errors"][0]["path"], name);
+        assert!(
+            json["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("convert it to UTF-8"),
+            "{json}"
+        );
+    }
+}
