@@ -200,6 +200,14 @@ pub fn normalize_identifiers(text: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find(|c: char| !c.is_ascii()) {
+        let first = rest[start..].chars().next().expect("found at start");
+        if !word(first) {
+            // Non-ASCII white space is no part of a name: keep it and go on after it.
+            let after = start + first.len_utf8();
+            out.push_str(&rest[..after]);
+            rest = &rest[after..];
+            continue;
+        }
         // Back up to the start of the word the character is in.
         let begin = rest[..start]
             .char_indices()
@@ -505,6 +513,10 @@ mod tests {
         // Forms that would stop being one word are left alone.
         assert_eq!(norm("x = ⑴\ns = \"＂\"\n"), "x = ⑴\ns = \"＂\"\n");
         assert_eq!(norm("café = 'naïve'\n"), "café = 'naïve'\n");
+        // Non-ASCII white space between words, alone, first and last.
+        assert_eq!(norm("a\u{a0}ｂ\u{3000}"), "a\u{a0}b\u{3000}");
+        assert_eq!(norm("\u{3000}"), "\u{3000}");
+        assert_eq!(norm("\u{2028}x\u{85}"), "\u{2028}x\u{85}");
         assert!(matches!(normalize_identifiers("plain"), Cow::Borrowed(_)));
         assert!(may_hide_names("import ｄill".as_bytes()));
         assert!(may_hide_names("ⅾill = 1".as_bytes()));

@@ -377,7 +377,7 @@ fn a_check_never_modifies_the_repository() {
 /// it and that dill-guard cannot read exactly make the file an error, never a pass.
 #[test]
 fn spellings_python_reads_as_dill_are_found() {
-    let found: [(&str, &str, u64); 4] = [
+    let found: [(&str, &str, u64); 5] = [
         (
             "utf7.py",
             "# coding: utf-7\nimport +AGQ-ill\nx = +AGQ-ill.loads(b)\n",
@@ -390,6 +390,12 @@ fn spellings_python_reads_as_dill_are_found() {
         ),
         ("bold.py", "import 𝐝𝐢𝐥𝐥 as d\n\nx = d.loads(b)\n", 3),
         ("mixed.py", "from ⅾill import ｌoads\nｌoads(b)\n", 2),
+        // Non-ASCII white space around them is not part of any name.
+        (
+            "spaces.py",
+            "s = '\u{3000}a\u{a0}'  # \u{a0}\nimport ｄｉｌｌ\nｄｉｌｌ.loads(b)\n",
+            3,
+        ),
     ];
     for (name, source, line) in found {
         assert!(

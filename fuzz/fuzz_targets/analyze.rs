@@ -23,8 +23,10 @@ fn check(pieces: &[&str]) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let decoded = dill_guard::python::decode(data);
-    check(&[&decoded.text]);
+    if let Ok(decoded) = dill_guard::python::decode(data) {
+        check(&[&decoded.text]);
+    }
+    let _ = dill_guard::python::may_hide_names(data);
     if let Ok(cells) = dill_guard::python::notebook_cells(data) {
         let texts: Vec<&str> = cells.iter().map(|c| c.source.as_str()).collect();
         check(&texts);
