@@ -85,7 +85,7 @@ def sh(cmd, cwd=None, env=None, check=True):
 LAST_CPU = []
 
 
-def measure(cmd, cwd, runs, env=None):
+def measure(cmd, cwd, runs, env=None, codes=(0, 1)):
     """Runs a command `runs` times; returns wall times (s) and the largest max RSS (MiB).
     The CPU time (user + system) of each run is left in LAST_CPU."""
     times, peak = [], 0
@@ -99,13 +99,14 @@ def measure(cmd, cwd, runs, env=None):
         LAST_CPU.append(usage.ru_utime + usage.ru_stime)
         peak = max(peak, usage.ru_maxrss / 1024)
         code = os.waitstatus_to_exitcode(status)
-        if code not in (0, 1):
+        if code not in codes:
             raise SystemExit(f"{cmd[0]} exited {code} in {cwd}")
     return times, peak
 
 
 def table(title, rows, base):
     print(f"\n### {title}\n")
+    print("Peak RSS includes the forking Python process, so no command shows less than it.\n")
     print("| tool | command | median | min | max | peak RSS | vs dill-guard |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     base_median = statistics.median(rows[base][1])
@@ -286,12 +287,17 @@ def main():
     lib, lib_repo = python_corpus()
     full_runs = 3 if args.quick else 7
     lib_packed = packed_clone(lib_repo)
+    # Exit 2 is expected here: a few test files declare legacy encodings (koi8-r, iso-8859-5)
+    # that dill-guard refuses to vouch for.
+    errs = (0, 1, 2)
     rows = {
-        "dill-guard": ("dill-guard <dir>", *measure([dg, "-q", str(lib)], WORK, full_runs)),
+        "dill-guard": ("dill-guard <dir>",
+                       *measure([dg, "-q", str(lib)], WORK, full_runs, codes=errs)),
         "dill-guard --all": ("dill-guard --all (same files, from the index: loose objects)",
-                             *measure([dg, "--all", "-q"], lib_repo, full_runs)),
+                             *measure([dg, "--all", "-q"], lib_repo, full_runs, codes=errs)),
         "dill-guard --all, packed": ("dill-guard --all (a fresh clone: one pack)",
-                                     *measure([dg, "--all", "-q"], lib_packed, full_runs)),
+                                     *measure([dg, "--all", "-q"], lib_packed, full_runs,
+                                              codes=errs)),
         "find": ("find <dir> -name '*.py' (the walk alone, no reads)",
                  *measure(["find", str(lib), "-name", "*.py"], WORK, full_runs)),
         "ruff": ("ruff check --select S301,S403",

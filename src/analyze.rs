@@ -56,14 +56,21 @@ pub struct Analysis {
 /// notebooks are JSON, which may spell any character as `\uXXXX`. Files that could hide the
 /// name so are decoded and analysed whatever their bytes show.
 pub fn worth_analysing(bytes: &[u8], kind: crate::python::Kind) -> bool {
-    use crate::python::Kind;
-    mentions_dill(bytes)
-        || match kind {
-            Kind::Source => crate::python::may_hide_names(bytes),
-            Kind::Notebook => {
-                memchr::memmem::find(bytes, b"\\u").is_some()
-                    || (!bytes.is_ascii() && crate::python::may_hide_names(bytes))
-            }
+    use crate::python::{self, Kind};
+    if mentions_dill(bytes) {
+        return true;
+    }
+    if kind == Kind::Notebook && memchr::memmem::find(bytes, b"\\u").is_some() {
+        return true;
+    }
+    if kind == Kind::Source && python::declares_other_encoding(bytes) {
+        return true;
+    }
+    // Names as Python reads them; text already in NFKC comes back as it was, cheaply.
+    !bytes.is_ascii()
+        && match python::normalize_identifiers(&String::from_utf8_lossy(bytes)) {
+            std::borrow::Cow::Borrowed(_) => false,
+            std::borrow::Cow::Owned(normalized) => mentions_dill(normalized.as_bytes()),
         }
 }
 
@@ -1533,6 +1540,17 @@ mod tests {
         assert!(!mentions_dill(escaped));
         assert!(worth_analysing(escaped, Kind::Notebook));
         assert!(!worth_analysing(b"x = '\\u0064'", Kind::Source));
+        assert!(worth_analysing("import ｄｉｌｌ".as_bytes(), Kind::Source));
+        assert!(worth_analysing("ⅾill = 1".as_bytes(), Kind::Source));
+        assert!(!worth_analysing("ｌｏａｄ = ℹ".as_bytes(), Kind::Source));
+        assert!(!worth_analysing(
+            "café = 'naïve' # ☕".as_bytes(),
+            Kind::Source
+        ));
+        assert!(worth_analysing(
+            b"# coding: utf-7\nimport +AGQ-ill",
+            Kind::Source
+        ));
     }
 
     #[test]

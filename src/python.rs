@@ -163,25 +163,10 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, String> {
     Ok(Decoded { text, lossy })
 }
 
-/// Whether a file needs decoding before its bytes can be trusted to show every use of `dill`:
-/// it declares an encoding other than UTF-8, or it holds characters that Python reads as the
-/// letters of `dill` in an identifier (`ｄ`, `𝐢`, `ℓ`...).
-pub fn may_hide_names(bytes: &[u8]) -> bool {
-    use unicode_normalization::UnicodeNormalization;
-    if bytes.is_ascii() {
-        return Encoding::of(bytes) != Encoding::Utf8;
-    }
-    if Encoding::of(bytes) != Encoding::Utf8 {
-        return true;
-    }
-    String::from_utf8_lossy(bytes)
-        .chars()
-        .filter(|c| !c.is_ascii())
-        .any(|c| {
-            std::iter::once(c)
-                .nfkc()
-                .any(|n| matches!(n, 'd' | 'i' | 'l'))
-        })
+/// Whether the file declares an encoding other than UTF-8, so that its bytes may not show
+/// its text (`+AGQ-ill` is `dill` in UTF-7).
+pub fn declares_other_encoding(bytes: &[u8]) -> bool {
+    Encoding::of(bytes) != Encoding::Utf8
 }
 
 /// Python compares identifiers in Unicode normal form NFKC: `ｄｉｌｌ` and `𝐝𝐢𝐥𝐥` name the
@@ -192,7 +177,7 @@ pub fn may_hide_names(bytes: &[u8]) -> bool {
 /// may shift.
 pub fn normalize_identifiers(text: &str) -> Cow<'_, str> {
     use unicode_normalization::UnicodeNormalization;
-    if text.is_ascii() {
+    if text.is_ascii() || is_nfkc(text) {
         return Cow::Borrowed(text);
     }
     let word =
@@ -234,6 +219,11 @@ pub fn normalize_identifiers(text: &str) -> Cow<'_, str> {
     } else {
         Cow::Owned(out)
     }
+}
+
+/// Whether a quick table lookup per character proves `text` is already in NFKC.
+fn is_nfkc(text: &str) -> bool {
+    unicode_normalization::is_nfkc_quick(text.chars()) == unicode_normalization::IsNormalized::Yes
 }
 
 /// Decodes UTF-7 (RFC 2152) as Python's codec does: `+` opens a run of modified base64 that
@@ -518,11 +508,8 @@ mod tests {
         assert_eq!(norm("\u{3000}"), "\u{3000}");
         assert_eq!(norm("\u{2028}x\u{85}"), "\u{2028}x\u{85}");
         assert!(matches!(normalize_identifiers("plain"), Cow::Borrowed(_)));
-        assert!(may_hide_names("import ｄill".as_bytes()));
-        assert!(may_hide_names("ⅾill = 1".as_bytes()));
-        assert!(!may_hide_names("café = 'naïve' # ☕".as_bytes()));
-        assert!(!may_hide_names(b"import os\n"));
-        assert!(may_hide_names(b"# coding: utf-7\nimport os\n"));
+        assert!(declares_other_encoding(b"# coding: utf-7\nimport os\n"));
+        assert!(!declares_other_encoding(b"# -*- coding: utf-8 -*-\n"));
     }
 
     #[test]
