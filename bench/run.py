@@ -199,36 +199,38 @@ def packed_clone(repo):
     return clone
 
 
-def scaling_repository(n):
-    repo = WORK / f"scale-{n}"
-    if (repo / ".git").exists():
-        return repo
-    repo.mkdir(parents=True)
-    sh(["git", "init", "-q", "-b", "main"], cwd=repo)
-    for i in range(n):
-        d = repo / f"d{i % 100}"
-        d.mkdir(exist_ok=True)
-        (d / f"f{i}.py").write_text(DILL_FILE + python_file(i))
-    sh(["git", "add", "-A"], cwd=repo)
+def staged_repository(name, write):
+    """A repository under WORK with what `write(repo)` puts there staged (made once, kept)."""
+    repo = WORK / name
+    if not (repo / ".git").exists():
+        repo.mkdir(parents=True, exist_ok=True)
+        sh(["git", "init", "-q", "-b", "main"], cwd=repo)
+        write(repo)
+        sh(["git", "add", "-A"], cwd=repo)
     return repo
+
+
+def scaling_repository(n):
+    """`n` staged files that all use dill."""
+    def write(repo):
+        for i in range(n):
+            d = repo / f"d{i % 100}"
+            d.mkdir(exist_ok=True)
+            (d / f"f{i}.py").write_text(DILL_FILE + python_file(i))
+    return staged_repository(f"scale-{n}", write)
 
 
 def size_repository(kib):
     """One staged file of about `kib` KiB that uses dill, so all of it is parsed."""
-    repo = WORK / f"size-{kib}"
-    if (repo / ".git").exists():
-        return repo
-    repo.mkdir(parents=True)
-    sh(["git", "init", "-q", "-b", "main"], cwd=repo)
-    parts, size, i = [DILL_FILE], len(DILL_FILE), 0
-    while size < kib * 1024:
-        part = python_file(i).replace('"""Module', '"""Part')
-        parts.append(part)
-        size += len(part)
-        i += 1
-    (repo / "big.py").write_text("".join(parts))
-    sh(["git", "add", "-A"], cwd=repo)
-    return repo
+    def write(repo):
+        parts, size, i = [DILL_FILE], len(DILL_FILE), 0
+        while size < kib * 1024:
+            part = python_file(i).replace('"""Module', '"""Part')
+            parts.append(part)
+            size += len(part)
+            i += 1
+        (repo / "big.py").write_text("".join(parts))
+    return staged_repository(f"size-{kib}", write)
 
 
 def build_time():
