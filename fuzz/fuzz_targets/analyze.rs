@@ -26,7 +26,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(decoded) = dill_guard::python::decode(data) {
         check(&[&decoded.text]);
     }
-    let _ = dill_guard::python::may_hide_names(data);
+    for kind in [dill_guard::python::Kind::Source, dill_guard::python::Kind::Notebook] {
+        let _ = dill_guard::analyze::worth_analysing(data, kind);
+    }
     if let Ok(cells) = dill_guard::python::notebook_cells(data) {
         let texts: Vec<&str> = cells.iter().map(|c| c.source.as_str()).collect();
         check(&texts);
