@@ -322,8 +322,10 @@ impl Repo {
     }
 
     /// The content of a blob.
+    /// One blob, through the same reader as many (loose objects without mmap, and anything
+    /// that is not a blob where a file should be is an error).
     pub fn blob(&self, file: &IndexFile) -> Result<Vec<u8>, Error> {
-        self.raw_object(file.id, &|| file.path.to_string())
+        self.blob_reader().read(file)
     }
 }
 
