@@ -11,8 +11,7 @@ use toml::Spanned;
 
 use crate::git::Repo;
 use crate::policy::{Allow, Date, Policy};
-use crate::source::Selection;
-use crate::{rule, Error};
+use crate::{rule, Error, Issue};
 
 /// Where the policy may come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,18 +58,67 @@ struct PyprojectTool {
 
 const NAMES: [&str; 2] = ["dill-guard.toml", ".dill-guard.toml"];
 
+/// Where the policy files are read from.
+pub enum PolicyFrom<'r> {
+    /// The index: `--staged` and `--all` judge the policy being committed.
+    Index(&'r Repo),
+    /// A directory on disk (path mode).
+    Disk(PathBuf),
+    /// A tree of the history (`None`: there is no policy to read, as on an empty server).
+    Tree(&'r Repo, Option<gix::ObjectId>),
+}
+
+impl PolicyFrom<'_> {
+    fn read(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        match self {
+            PolicyFrom::Index(repo) => repo.index_blob(name),
+            PolicyFrom::Disk(dir) => read_optional(&dir.join(name)),
+            PolicyFrom::Tree(repo, Some(tree)) => repo.blob_in_tree(*tree, name),
+            PolicyFrom::Tree(_, None) => Ok(None),
+        }
+    }
+
+    /// The policy file that rules here, with its content: the first of `dill-guard.toml`,
+    /// `.dill-guard.toml` and `pyproject.toml` that exists.
+    fn find(&self) -> Result<Option<(&'static str, Vec<u8>)>, Error> {
+        for name in NAMES.into_iter().chain(["pyproject.toml"]) {
+            if let Some(text) = self.read(name)? {
+                return Ok(Some((name, text)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// What the policy here amounts to, to tell whether two places hold the same one: the file
+    /// that rules and its text (for `pyproject.toml`, only its `[tool.dill-guard]` table, so a
+    /// version bump is no change of policy).
+    pub fn fingerprint(&self) -> Result<Option<(&'static str, String)>, Error> {
+        let Some((name, bytes)) = self.find()? else {
+            return Ok(None);
+        };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if name != "pyproject.toml" {
+            return Ok(Some((name, text)));
+        }
+        let table = toml::from_str::<toml::Table>(&text)
+            .ok()
+            .map(|doc| {
+                doc.get("tool")
+                    .and_then(|t| t.get("dill-guard"))
+                    .map(|t| format!("{t:?}"))
+            })
+            .unwrap_or(Some(text));
+        Ok(table.map(|t| (name, t)))
+    }
+}
+
 /// Loads the policy for a run; an empty policy when there is no configuration.
 pub fn load(
     choice: &ConfigChoice,
-    selection: &Selection,
-    repo: Option<&Repo>,
+    from: &PolicyFrom,
     cwd: &Path,
     today: Date,
 ) -> Result<Policy, Error> {
-    let from_index = matches!(
-        selection,
-        Selection::Staged | Selection::StagedPaths(_) | Selection::All
-    );
     match choice {
         ConfigChoice::Ignore => Ok(Policy::default()),
         ConfigChoice::File(path) => {
@@ -83,32 +131,12 @@ pub fn load(
             let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
             parse(&shown, &text, is_pyproject, today).map(|p| p.unwrap_or_default())
         }
-        ConfigChoice::Discover => {
-            let commit = match repo {
-                Some(repo) => selection.policy_commit(repo)?,
-                None => None,
-            };
-            let read = |name: &str| -> Result<Option<Vec<u8>>, Error> {
-                match repo {
-                    Some(repo) if selection.is_history() => match commit {
-                        Some(commit) => repo.commit_blob(commit, name),
-                        None => Ok(None),
-                    },
-                    Some(repo) if from_index => repo.index_blob(name),
-                    Some(repo) => read_optional(&repo.root().join(name)),
-                    None => read_optional(&cwd.join(name)),
-                }
-            };
-            for name in NAMES {
-                if let Some(text) = read(name)? {
-                    return parse(name, &text, false, today).map(|p| p.unwrap_or_default());
-                }
+        ConfigChoice::Discover => match from.find()? {
+            Some((name, text)) => {
+                parse(name, &text, name == "pyproject.toml", today).map(|p| p.unwrap_or_default())
             }
-            if let Some(text) = read("pyproject.toml")? {
-                return parse("pyproject.toml", &text, true, today).map(|p| p.unwrap_or_default());
-            }
-            Ok(Policy::default())
-        }
+            None => Ok(Policy::default()),
+        },
     }
 }
 
@@ -149,21 +177,42 @@ pub fn parse(
         toml::from_str::<RawConfig>(text).map_err(|err| config_error(file, err.to_string()))?
     };
     let prefix = if pyproject { "tool.dill-guard." } else { "" };
-    let line =
-        |span: std::ops::Range<usize>| text[..span.start.min(text.len())].matches('\n').count() + 1;
+    // Line numbers from byte offsets by binary search: a policy may hold many entries.
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+        .collect();
+    let line = |span: std::ops::Range<usize>| line_starts.partition_point(|&s| s <= span.start);
     let bad = |key: &str, span: std::ops::Range<usize>, why: String| {
         config_error(file, format!("line {}: `{prefix}{key}`: {why}", line(span)))
+    };
+    let mut warnings = Vec::new();
+    let mut warn_if_wholesale = |key: &str, pattern: &Spanned<String>, glob: &globset::Glob| {
+        if let Some(why) = disables_wholesale(key, glob) {
+            warnings.push(Issue::new(
+                file,
+                format!(
+                    "line {}: `{prefix}{key}` = \"{}\" {why}",
+                    line(pattern.span()),
+                    pattern.get_ref()
+                ),
+            ));
+        }
     };
 
     let mut exclude = globset::GlobSetBuilder::new();
     for pattern in &raw.exclude {
-        exclude.add(glob(pattern).map_err(|why| bad("exclude", pattern.span(), why))?);
+        let glob = glob(pattern).map_err(|why| bad("exclude", pattern.span(), why))?;
+        warn_if_wholesale("exclude", pattern, &glob);
+        exclude.add(glob);
     }
     let exclude = exclude
         .build()
         .map_err(|err| config_error(file, format!("`{prefix}exclude`: {err}")))?;
 
     let mut allows = Vec::new();
+    // Every entry's globs in one set, each pattern pointing back at its entry.
+    let mut allow_globs = globset::GlobSetBuilder::new();
+    let mut owners = Vec::new();
     for (n, entry) in raw.allow.iter().enumerate() {
         let key = |field: &str| format!("allow[{n}].{field}");
         let entry_line = line(entry.span());
@@ -175,12 +224,14 @@ pub fn parse(
                 "needs at least one glob".into(),
             ));
         }
-        let mut globs = globset::GlobSetBuilder::new();
         for pattern in entry.paths.get_ref() {
-            globs.add(glob(pattern).map_err(|why| bad(&key("paths"), pattern.span(), why))?);
+            let glob = glob(pattern).map_err(|why| bad(&key("paths"), pattern.span(), why))?;
+            warn_if_wholesale(&key("paths"), pattern, &glob);
+            allow_globs.add(glob);
+            owners.push(n);
         }
         let reason = entry.reason.get_ref().trim();
-        if reason.is_empty() {
+        if !reason.chars().any(|c| c.is_alphanumeric()) {
             return Err(bad(
                 &key("reason"),
                 entry.reason.span(),
@@ -223,9 +274,6 @@ pub fn parse(
         allows.push(Allow {
             file: file.to_string(),
             line: entry_line,
-            globs: globs
-                .build()
-                .map_err(|err| config_error(file, format!("`{prefix}{}`: {err}", key("paths"))))?,
             patterns: entry
                 .paths
                 .get_ref()
@@ -238,11 +286,55 @@ pub fn parse(
             expires,
         });
     }
+    let allow_globs = allow_globs
+        .build()
+        .map_err(|err| config_error(file, format!("`{prefix}allow`: {err}")))?;
     Ok(Some(Policy {
         exclude,
         allows,
+        allow_globs,
+        owners,
         new_only: raw.new_only,
+        warnings,
     }))
+}
+
+/// Paths no real file has, at several depths: a glob that matches all of them takes in every
+/// Python file of any repository.
+const PROBES: [&str; 3] = [
+    "zq9.py",
+    "zq9/zq9.py",
+    "zq9/zq9/zq9/zq9.py",
+];
+
+/// Why a glob switches the check off for a whole repository, or can never match a Python file.
+fn disables_wholesale(key: &str, glob: &globset::Glob) -> Option<String> {
+    let matcher = glob.compile_matcher();
+    if PROBES.iter().all(|p| matcher.is_match(p)) {
+        let what = if key == "exclude" {
+            "excludes every Python file: nothing is checked at all"
+        } else {
+            "allows every Python file: no finding can block"
+        };
+        return Some(format!(
+            "{what}; name the directories it is meant for instead"
+        ));
+    }
+    let text = glob.glob();
+    if text.ends_with('/') {
+        return Some(format!(
+            "ends with `/` and so matches no file; write `{text}**` for everything below it"
+        ));
+    }
+    let last = text.rsplit('/').next().unwrap_or(text);
+    let extension = last.rsplit_once('.').map(|(_, e)| e);
+    let pythonish = |e: &str| {
+        ["py", "pyi", "pyw", "ipynb"].contains(&e) || e.contains(['*', '?', '[', '{'])
+    };
+    if extension.is_some_and(|e| !pythonish(e)) {
+        return Some("can match no Python file, so it does nothing".to_string());
+    }
+    None
 }
 
 /// Globs are relative to the repository root with `/` separators; `*` stays inside one

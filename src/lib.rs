@@ -15,6 +15,7 @@ pub mod git;
 pub mod install;
 mod parallel;
 pub mod policy;
+pub mod pushes;
 pub mod python;
 pub mod report;
 pub mod rule;
@@ -23,6 +24,7 @@ pub mod source;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use gix::bstr::ByteSlice;
 use serde::Serialize;
 
 pub use analyze::UseKind;
@@ -41,6 +43,8 @@ pub enum Error {
     Install(String),
     #[error("invalid configuration in {file}")]
     Config { file: String, message: String },
+    #[error("is {}, more than the {} dill-guard reads of one file", size_text(*size), size_text(*limit))]
+    TooLarge { size: u64, limit: u64 },
     #[error("cannot read {}", path.display())]
     Io {
         path: PathBuf,
@@ -64,8 +68,18 @@ impl Error {
             Error::Git { detail, .. } => vec![detail.clone()],
             Error::Config { message, .. } => vec![message.clone()],
             Error::Io { source, .. } => vec![source.to_string()],
-            Error::NotARepository { .. } | Error::Install(_) => Vec::new(),
+            Error::NotARepository { .. } | Error::Install(_) | Error::TooLarge { .. } => Vec::new(),
         }
+    }
+}
+
+/// A size for people: bytes, KiB, MiB or GiB.
+pub fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
     }
 }
 
@@ -171,56 +185,40 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
             repo.use_quarantine(Path::new(&dir))?;
         }
     }
-    let policy = config::load(
-        &options.config,
-        &options.selection,
-        repo.as_ref(),
-        &cwd,
-        options.today,
-    )?;
-    let excluded = |path: &str| policy.is_excluded(path);
-    let sources = source::gather(
-        &options.selection,
-        &cwd,
-        repo.as_ref(),
-        &excluded,
-        &analyze::worth_analysing,
-    )?;
-    let checked_paths = sources.checked;
-    let blocked = match options.selection {
-        Selection::Staged | Selection::StagedPaths(_) => "commit blocked",
-        Selection::Push { .. } | Selection::Receive { .. } => "push blocked",
-        _ => "blocked",
-    };
     let mut report = Report {
-        errors: sources.errors,
-        warnings: sources.warnings,
-        files_checked: checked_paths.len(),
-        blocked,
+        blocked: match options.selection {
+            Selection::Staged | Selection::StagedPaths(_) => "commit blocked",
+            Selection::Push { .. } | Selection::Receive { .. } => "push blocked",
+            _ => "blocked",
+        },
         ..Report::default()
     };
-    for outcome in check_files(&sources.files) {
-        report.findings.extend(outcome.findings);
-        report.allowed.extend(outcome.allowed);
-        report.errors.extend(outcome.errors);
-        report.warnings.extend(outcome.warnings);
-    }
-    // The allowlist sees every finding first: `--new-only` only trims what would block, so an
-    // entry that allows legacy code is not reported unused because its code was left out.
-    apply_allowlist(&policy, &options.selection, &checked_paths, &mut report);
-    if options.new_only || policy.new_only {
-        if let Some(repo) = &repo {
-            // The base the change is measured against: A for `--range A..B`, HEAD for the index
-            // and the working tree; a push is new everywhere.
-            let base: Box<BaseContent> = match &options.selection {
-                Selection::Range { old: Some(old), .. } => {
-                    let old = repo.resolve_commit(old)?;
-                    Box::new(move |path| repo.commit_blob(old, path))
-                }
-                selection if selection.is_history() => Box::new(|_| Ok(None)),
-                _ => Box::new(|path| repo.head_blob(path)),
+    match repo.as_ref() {
+        Some(repo) if options.selection.is_history() => {
+            check_history(options, &cwd, repo, &mut report)?;
+        }
+        _ => {
+            let from = match (&options.selection, repo.as_ref()) {
+                (Selection::Paths(_), Some(repo)) => config::PolicyFrom::Disk(repo.root()),
+                (_, Some(repo)) => config::PolicyFrom::Index(repo),
+                (_, None) => config::PolicyFrom::Disk(cwd.clone()),
             };
-            keep_new_lines(&*base, &sources.files, &mut report)?;
+            let policy = config::load(&options.config, &from, &cwd, options.today)?;
+            let excluded = |path: &str| policy.is_excluded(path);
+            let sources = source::gather(
+                &options.selection,
+                &cwd,
+                repo.as_ref(),
+                &excluded,
+                &analyze::worth_analysing,
+            )?;
+            // The base the change is measured against: HEAD, for the index and the working tree.
+            let base: Option<Box<BaseContent>> = match (options.new_only || policy.new_only, &repo)
+            {
+                (true, Some(repo)) => Some(Box::new(|path| repo.head_blob(path))),
+                _ => None,
+            };
+            judge(&policy, &options.selection, sources, base.as_deref(), &mut report)?;
         }
     }
     let order = |f: &Finding| (f.path.clone(), f.cell, f.line, f.column);
@@ -228,6 +226,102 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
     report.allowed.sort_by_key(|a| order(&a.finding));
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// `--range`, `--pre-push`, `--pre-receive`: each group of files under the policy that rules
+/// it, never under a policy the change itself brings.
+fn check_history(
+    options: &Options,
+    cwd: &Path,
+    repo: &git::Repo,
+    report: &mut Report,
+) -> Result<(), Error> {
+    for group in pushes::plan(&options.selection, repo)? {
+        let tree = match group.policy {
+            Some(commit) => repo.tree_of(git::Peeled::Commit(commit))?,
+            None => None,
+        };
+        let from = config::PolicyFrom::Tree(repo, tree);
+        let policy = config::load(&options.config, &from, cwd, options.today)?;
+        if options.config == ConfigChoice::Discover {
+            let ruling = from.fingerprint()?;
+            for (name, tip) in &group.tips {
+                let brought = config::PolicyFrom::Tree(repo, Some(*tip)).fingerprint()?;
+                if brought != ruling {
+                    let file = brought.as_ref().or(ruling.as_ref()).map_or("", |b| b.0);
+                    let under = match group.policy {
+                        Some(commit) => format!("the policy at {}", commit.to_hex_with_len(12)),
+                        None => "no policy (there was none to read on the receiving side)".into(),
+                    };
+                    report.warnings.push(Issue::new(
+                        file,
+                        format!(
+                            "the policy changes in {}: the change was judged under {under}, not under the policy it brings, which applies once it is accepted",
+                            name.to_str_lossy()
+                        ),
+                    ));
+                }
+            }
+        }
+        for note in &group.notes {
+            report.warnings.push(Issue::new("", note.clone()));
+        }
+        let excluded = |path: &str| policy.is_excluded(path);
+        let sources =
+            source::gather_blobs(repo, &group.files, &excluded, &analyze::worth_analysing);
+        // The base the change is measured against: A for `--range A..B`; a push is new
+        // everywhere.
+        let base: Option<Box<BaseContent>> = match &options.selection {
+            _ if !(options.new_only || policy.new_only) => None,
+            Selection::Range { old: Some(_), .. } => {
+                let old = group.policy.expect("a range with a base has its policy there");
+                Some(Box::new(move |path| repo.commit_blob(old, path)))
+            }
+            _ => Some(Box::new(|_| Ok(None))),
+        };
+        judge(&policy, &options.selection, sources, base.as_deref(), report)?;
+    }
+    Ok(())
+}
+
+/// Analyses gathered files and applies the policy; adds everything to `report`.
+fn judge(
+    policy: &policy::Policy,
+    selection: &Selection,
+    sources: source::Sources,
+    base: Option<&BaseContent>,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let mut part = Report {
+        errors: sources.errors,
+        warnings: policy.warnings.clone(),
+        files_checked: sources.checked.len(),
+        ..Report::default()
+    };
+    part.warnings.extend(sources.warnings);
+    for outcome in check_files(&sources.files) {
+        part.findings.extend(outcome.findings);
+        part.allowed.extend(outcome.allowed);
+        part.errors.extend(outcome.errors);
+        part.warnings.extend(outcome.warnings);
+    }
+    // The allowlist sees every finding first: `--new-only` only trims what would block, so an
+    // entry that allows legacy code is not reported unused because its code was left out.
+    apply_allowlist(policy, selection, &sources.checked, &mut part);
+    if let Some(base) = base {
+        keep_new_lines(base, &sources.files, &mut part)?;
+    }
+    report.findings.extend(part.findings);
+    report.allowed.extend(part.allowed);
+    report.errors.extend(part.errors);
+    for warning in part.warnings {
+        // Groups of one push may share a policy file's warnings.
+        if !report.warnings.contains(&warning) {
+            report.warnings.push(warning);
+        }
+    }
+    report.files_checked += part.files_checked;
+    Ok(())
 }
 
 /// The content a path had before the change being checked (`None`: the path is new).
@@ -289,6 +383,13 @@ fn apply_allowlist(
     report: &mut Report,
 ) {
     let mut used = vec![false; policy.allows.len()];
+    // An entry covers a checked file when one of its globs matches it.
+    let mut covers_checked = vec![false; policy.allows.len()];
+    for path in checked {
+        for entry in policy.entries_for(path) {
+            covers_checked[entry] = true;
+        }
+    }
     for finding in std::mem::take(&mut report.findings) {
         match policy.allow_for(&finding.path, finding.api) {
             Some(i) => {
@@ -305,7 +406,7 @@ fn apply_allowlist(
     // A staged check sees only part of the repository: an entry is unused there only when it
     // covers a file that was checked. A full check sees everything it could apply to.
     let full = matches!(selection, Selection::All | Selection::Paths(_));
-    for (entry, used) in policy.allows.iter().zip(used) {
+    for ((entry, used), covers) in policy.allows.iter().zip(used).zip(covers_checked) {
         let place = format!("line {}", entry.line);
         if entry.expired {
             let date = entry.expires.map(|d| d.to_string()).unwrap_or_default();
@@ -317,7 +418,7 @@ fn apply_allowlist(
                     entry.reason
                 ),
             ));
-        } else if !used && (full || checked.iter().any(|p| entry.globs.is_match(p))) {
+        } else if !used && (full || covers) {
             report.warnings.push(Issue::new(
                 entry.file.clone(),
                 format!(

@@ -62,31 +62,30 @@ fn main() -> ExitCode {
             };
             let mut selection = check.selection;
             let pre_push = matches!(selection, Selection::Push { .. });
-            if let (true, Some(to)) = (pre_push, std::env::var_os("PRE_COMMIT_TO_REF")) {
-                // Under the pre-commit framework or prek, the push is described by environment
-                // variables (stdin belongs to the framework); a missing or all-zero start means
-                // a new branch, checked whole.
-                let from = std::env::var("PRE_COMMIT_FROM_REF")
-                    .ok()
-                    .filter(|f| !f.is_empty() && !f.bytes().all(|b| b == b'0'));
-                selection = Selection::Range {
-                    old: from,
-                    new: to.to_string_lossy().into_owned(),
-                };
-            }
             if let Selection::Push { updates, .. } | Selection::Receive { updates } = &mut selection
             {
-                let mut input = String::new();
-                if let Err(err) = std::io::stdin().read_to_string(&mut input) {
+                // Ref names are bytes, and need not be UTF-8.
+                let mut input = Vec::new();
+                if let Err(err) = std::io::stdin().read_to_end(&mut input) {
                     eprintln!("dill-guard: error: cannot read the refs git passes on stdin\n  caused by: {err}");
                     return ExitCode::from(2);
                 }
-                match dill_guard::source::parse_push_lines(&input, pre_push) {
+                match dill_guard::pushes::parse_push_lines(&input, pre_push) {
                     Ok(parsed) => *updates = parsed,
                     Err(err) => {
                         eprintln!("dill-guard: error: {err}");
                         return ExitCode::from(2);
                     }
+                }
+            }
+            if let Selection::Push { updates, .. } = &selection {
+                // Under the pre-commit framework or prek, the push is described by environment
+                // variables (git's stdin belongs to the framework).
+                let var = |name: &str| std::env::var(name).ok();
+                match dill_guard::pushes::from_hook_manager(&var, updates.is_empty(), &cwd) {
+                    Ok(Some(described)) => selection = described,
+                    Ok(None) => {}
+                    Err(err) => return fail(&err),
                 }
             }
             let options = dill_guard::Options {

@@ -79,7 +79,6 @@ pub struct Allow {
     /// The configuration file and line that declared it, for messages.
     pub file: String,
     pub line: usize,
-    pub globs: GlobSet,
     pub patterns: Vec<String>,
     pub reason: String,
     /// Empty: every sink.
@@ -89,10 +88,8 @@ pub struct Allow {
 }
 
 impl Allow {
-    pub fn covers(&self, path: &str, api: &str) -> bool {
-        !self.expired
-            && self.globs.is_match(path)
-            && (self.apis.is_empty() || self.apis.iter().any(|a| a == api))
+    fn covers(&self, api: &str) -> bool {
+        !self.expired && (self.apis.is_empty() || self.apis.iter().any(|a| a == api))
     }
 }
 
@@ -101,7 +98,14 @@ impl Allow {
 pub struct Policy {
     pub exclude: GlobSet,
     pub allows: Vec<Allow>,
+    /// Every allow entry's globs in one set (matching costs one pass, however many entries),
+    /// and for each glob the entry it belongs to.
+    pub allow_globs: GlobSet,
+    pub owners: Vec<usize>,
     pub new_only: bool,
+    /// What is wrong with the policy without making it unusable (a glob that switches the
+    /// check off wholesale), reported in every mode.
+    pub warnings: Vec<crate::Issue>,
 }
 
 impl Default for Policy {
@@ -109,7 +113,10 @@ impl Default for Policy {
         Policy {
             exclude: GlobSet::empty(),
             allows: Vec::new(),
+            allow_globs: GlobSet::empty(),
+            owners: Vec::new(),
             new_only: false,
+            warnings: Vec::new(),
         }
     }
 }
@@ -119,9 +126,24 @@ impl Policy {
         self.exclude.is_match(path)
     }
 
+    /// The entries whose globs match `path`, in the order they are written.
+    pub fn entries_for(&self, path: &str) -> Vec<usize> {
+        let mut entries: Vec<usize> = self
+            .allow_globs
+            .matches(path)
+            .into_iter()
+            .map(|g| self.owners[g])
+            .collect();
+        entries.sort_unstable();
+        entries.dedup();
+        entries
+    }
+
     /// The first entry that accepts this finding.
     pub fn allow_for(&self, path: &str, api: &str) -> Option<usize> {
-        self.allows.iter().position(|a| a.covers(path, api))
+        self.entries_for(path)
+            .into_iter()
+            .find(|&i| self.allows[i].covers(api))
     }
 }
 

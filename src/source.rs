@@ -41,46 +41,12 @@ impl Selection {
             Selection::Range { .. } | Selection::Push { .. } | Selection::Receive { .. }
         )
     }
-
-    /// The commit whose tree holds the policy for a history selection: B, or the first pushed tip.
-    pub fn policy_commit(&self, repo: &Repo) -> Result<Option<gix::ObjectId>, Error> {
-        match self {
-            Selection::Range { new, .. } => repo.resolve_commit(new).map(Some),
-            Selection::Push { updates, .. } | Selection::Receive { updates } => {
-                Ok(updates.iter().find_map(|u| u.new))
-            }
-            _ => Ok(None),
-        }
-    }
 }
 
-/// Parses the lines git gives a push hook on stdin: `pre-push` gets
-/// `<local ref> <local sha> <remote ref> <remote sha>`, `pre-receive` gets `<old> <new> <ref>`.
-/// An all-zero id means "no commit" (a new ref, or a deletion).
-pub fn parse_push_lines(text: &str, pre_push: bool) -> Result<Vec<RefUpdate>, String> {
-    let id = |hex: &str| -> Result<Option<gix::ObjectId>, String> {
-        let id = gix::ObjectId::from_hex(hex.as_bytes())
-            .map_err(|_| format!("`{hex}` is not an object id"))?;
-        Ok((!id.is_null()).then_some(id))
-    };
-    let mut out = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let update = match (pre_push, words.as_slice()) {
-            (true, [_, local, _, remote]) => RefUpdate {
-                old: id(remote)?,
-                new: id(local)?,
-            },
-            (false, [old, new, _]) => RefUpdate {
-                old: id(old)?,
-                new: id(new)?,
-            },
-            _ => return Err(format!("unexpected line from git on stdin: `{line}`")),
-        };
-        out.push(update);
-    }
-    Ok(out)
-}
+/// The largest file dill-guard reads. Python source this large is generated data; a bigger blob
+/// in a push is an error naming it (found from the object's header, before it is inflated), so
+/// that a small push cannot make the check hold gigabytes.
+pub const MAX_FILE_BYTES: u64 = 32 << 20;
 
 /// One Python file to check.
 #[derive(Debug)]
@@ -222,49 +188,9 @@ pub fn gather(
                 read_index_files(repo, in_index, excluded, keep, &mut out);
             }
         }
-        Selection::Range { old, new } => {
-            let repo = require_repo(repo, cwd, selection)?;
-            let new = repo.resolve_commit(new)?;
-            let old = old.as_deref().map(|o| repo.resolve_commit(o)).transpose()?;
-            let files = repo.changed_between(old, new)?;
-            read_index_files(repo, &files, excluded, keep, &mut out);
-        }
-        Selection::Push { remote, updates } => {
-            let repo = require_repo(repo, cwd, selection)?;
-            // What the remote already has, as far as this repository knows.
-            let known = match remote {
-                Some(remote) => repo.ref_tips(&format!("refs/remotes/{remote}/"))?,
-                None => Vec::new(),
-            };
-            let mut files = Vec::new();
-            for update in updates {
-                let Some(new) = update.new else { continue };
-                files.extend(match update.old.filter(|old| repo.has_object(*old)) {
-                    Some(old) => repo.changed_between(Some(old), new)?,
-                    None => repo.pushed_files(new, &repo.commits_not_in(new, &known)?)?,
-                });
-            }
-            read_history_files(repo, files, excluded, keep, &mut out);
-        }
-        Selection::Receive { updates } => {
-            let repo = require_repo(repo, cwd, selection)?;
-            let mut files = Vec::new();
-            for update in updates {
-                let Some(new) = update.new else { continue };
-                files.extend(if repo.has_quarantine() {
-                    // The objects being pushed are exactly those in the quarantine.
-                    repo.pushed_files(new, &repo.quarantined_commits(new)?)?
-                } else {
-                    match update.old {
-                        Some(old) => repo.changed_between(Some(old), new)?,
-                        None => repo.pushed_files(
-                            new,
-                            &repo.commits_not_in(new, &repo.ref_tips("refs/")?)?,
-                        )?,
-                    }
-                });
-            }
-            read_history_files(repo, files, excluded, keep, &mut out);
+        Selection::Range { .. } | Selection::Push { .. } | Selection::Receive { .. } => {
+            // History selections are planned by `pushes` and read with `gather_blobs`.
+            require_repo(repo, cwd, selection)?;
         }
         Selection::Paths(paths) => {
             // Paths are shown relative to the repository root, or to the current directory
@@ -282,17 +208,11 @@ pub fn gather(
     Ok(out)
 }
 
-/// Checks files read from commits once each (several refs may push the same file).
-fn read_history_files(
-    repo: &Repo,
-    mut files: Vec<IndexFile>,
-    excluded: &Excluded,
-    keep: &Keep,
-    out: &mut Sources,
-) {
-    files.sort_by(|a, b| (&a.path, a.id).cmp(&(&b.path, b.id)));
-    files.dedup_by(|a, b| a.path == b.path && a.id == b.id);
-    read_index_files(repo, &files, excluded, keep, out)
+/// Reads files of commits (a history selection's, as planned by `pushes`).
+pub fn gather_blobs(repo: &Repo, files: &[IndexFile], excluded: &Excluded, keep: &Keep) -> Sources {
+    let mut out = Sources::default();
+    read_index_files(repo, files, excluded, keep, &mut out);
+    out
 }
 
 /// Reads the Python files among `files` from the object database, skipping excluded paths

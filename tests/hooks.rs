@@ -377,15 +377,37 @@ fn range_checks_files_changed_between_commits_as_they_are_at_b() {
     assert_eq!(json["files_checked"], 2);
     let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
     assert_eq!((code, json["files_checked"].as_u64()), (0, Some(0)));
-    // The policy is read at B.
+    // The policy is read at A, the base: a range that brings its own allowlist is judged
+    // without it, and told so.
     repo.write(
         "dill-guard.toml",
         "[[allow]]\npaths = [\"new.py\"]\nreason = \"reviewed\"\n",
     );
-    let (code, _) = repo.json(&["--range", &format!("{a}..HEAD")]);
-    assert_eq!(code, 1, "a policy on disk only does not count");
     repo.commit_all("policy");
     let (code, json) = repo.json(&["--range", &format!("{a}..HEAD")]);
+    assert_eq!(code, 1, "{json}");
+    let warning = &json["warnings"][0];
+    assert_eq!(warning["path"], "dill-guard.toml", "{json}");
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .contains("the policy changes"),
+        "{json}"
+    );
+    // Once the policy is part of the base, it rules.
+    repo.write("newer.py", BAD);
+    repo.commit_all("newer");
+    let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
+    assert_eq!(code, 1, "{json}");
+    repo.write(
+        "dill-guard.toml",
+        "[[allow]]\npaths = [\"new*.py\"]\nreason = \"reviewed\"\n",
+    );
+    repo.commit_all("policy 2");
+    repo.write("newest.py", BAD);
+    repo.commit_all("newest");
+    let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
     assert_eq!(code, 0, "{json}");
     // Bad revisions are errors that say so.
     let (code, _, stderr) = repo.run(&["--range", "nope..HEAD"]);

@@ -11,6 +11,10 @@ use gix::ObjectId;
 
 use crate::Error;
 
+mod history;
+
+pub use history::{Peeled, RefUpdate};
+
 /// One file as the index records it.
 #[derive(Debug, Clone)]
 pub struct IndexFile {
@@ -47,8 +51,8 @@ pub struct Repo {
     repo: gix::Repository,
     /// The index, read once per run however many questions are asked of it.
     index: std::cell::OnceCell<gix::index::File>,
-    /// Commit trees expanded to sorted file lists, each at most once per run.
-    trees: std::cell::RefCell<std::collections::HashMap<ObjectId, std::rc::Rc<[IndexFile]>>>,
+    /// Trees and commits read so far, each at most once per run.
+    cache: history::Cache,
     /// The push quarantine, in a pre-receive hook.
     quarantine: Option<gix::odb::Handle>,
 }
@@ -68,7 +72,7 @@ impl Repo {
             Ok(repo) => Ok(Some(Repo {
                 repo: repo.to_thread_local(),
                 index: std::cell::OnceCell::new(),
-                trees: Default::default(),
+                cache: Default::default(),
                 quarantine: None,
             })),
             Err(err) => {
@@ -236,7 +240,7 @@ impl Repo {
     /// HEAD's tree, or `None` on an unborn HEAD.
     fn head_tree(&self) -> Result<Option<ObjectId>, Error> {
         match self.head_commit()? {
-            Some(commit) => Ok(Some(self.commit_parts(commit)?.0)),
+            Some(commit) => Ok(Some(self.commit(commit)?.tree)),
             None => Ok(None),
         }
     }
@@ -262,7 +266,7 @@ impl Repo {
         // HEAD's entries of this directory: name -> (is a tree, id).
         let mut in_head: std::collections::HashMap<Vec<u8>, (bool, ObjectId)> = Default::default();
         if let Some(head) = head {
-            let data = self.raw_object(head, &|| format!("tree of {}", prefix.as_bstr()))?;
+            let data = self.tree_data(head, &|| format!("tree of {}", prefix.as_bstr()))?;
             for entry in gix::objs::TreeRefIter::from_bytes(&data, self.repo.object_hash()) {
                 let entry =
                     entry.map_err(|err| git_error(format!("tree {head} is malformed"), err))?;
@@ -333,11 +337,11 @@ fn read_object(
     objects: Objects<'_>,
     id: ObjectId,
     what: &dyn Fn() -> String,
-) -> Result<Vec<u8>, Error> {
+) -> Result<(gix::objs::Kind, Vec<u8>), Error> {
     use gix::objs::Find;
     let mut buf = Vec::new();
     match objects.try_find(&id, &mut buf) {
-        Ok(Some(data)) => Ok(data.data.to_vec()),
+        Ok(Some(data)) => Ok((data.kind, data.data.to_vec())),
         Ok(None) => Err(git_error(
             format!("object {id} ({}) is missing", what()),
             "not found in the object database",
@@ -356,13 +360,16 @@ pub struct BlobReader {
     /// Loose-object directories, searched in this order before the full lookup.
     loose: Vec<PathBuf>,
     inflate: gix::zlib::Inflate,
+    /// Blobs larger than this are an error, found from the object's header before anything is
+    /// inflated: a small compressed object can inflate to gigabytes.
+    limit: u64,
 }
 
 impl BlobReader {
     pub fn read(&mut self, file: &IndexFile) -> Result<Vec<u8>, Error> {
         let what = || file.path.to_string();
         for dir in &self.loose {
-            if let Some(read) = read_loose(dir, &file.id, &mut self.inflate, &what) {
+            if let Some(read) = read_loose(dir, &file.id, &mut self.inflate, self.limit, &what) {
                 return read;
             }
         }
@@ -370,7 +377,29 @@ impl BlobReader {
             main: &self.main,
             quarantine: self.quarantine.as_ref(),
         };
-        read_object(objects, file.id, &what)
+        {
+            use gix::objs::FindHeader;
+            let header = match &self.quarantine {
+                Some(q) if gix::objs::Exists::exists(q, &file.id) => q.try_header(&file.id),
+                _ => self.main.try_header(&file.id),
+            };
+            if let Ok(Some(header)) = header {
+                if header.size > self.limit {
+                    return Err(Error::TooLarge {
+                        size: header.size,
+                        limit: self.limit,
+                    });
+                }
+            }
+        }
+        let (kind, data) = read_object(objects, file.id, &what)?;
+        if kind != gix::objs::Kind::Blob {
+            return Err(git_error(
+                format!("object {} ({}) is a {kind}, not a blob", file.id, what()),
+                "the tree or index names it as a file",
+            ));
+        }
+        Ok(data)
     }
 }
 
@@ -383,6 +412,7 @@ fn read_loose(
     objects: &Path,
     id: &gix::oid,
     inflate: &mut gix::zlib::Inflate,
+    limit: u64,
     what: &dyn Fn() -> String,
 ) -> Option<Result<Vec<u8>, Error>> {
     let hex = id.to_hex().to_string();
@@ -419,6 +449,12 @@ fn read_loose(
             .ok_or_else(|| corrupt(format!("its header claims {size} bytes")))?;
         if kind != gix::objs::Kind::Blob {
             return Err(corrupt(format!("it is a {kind}, not a blob")));
+        }
+        if size as u64 > limit {
+            return Err(Error::TooLarge {
+                size: size as u64,
+                limit,
+            });
         }
         let mut out = Vec::new();
         let n = if status == gix::zlib::Status::StreamEnd {
@@ -467,14 +503,6 @@ impl gix::objs::Find for Objects<'_> {
     }
 }
 
-/// One ref update handed to a push hook: the commit the ref had (`None`: it is new) and the one
-/// it gets (`None`: it is deleted).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefUpdate {
-    pub old: Option<ObjectId>,
-    pub new: Option<ObjectId>,
-}
-
 impl Repo {
     /// Reads objects pushed into git's quarantine too (for the pre-receive hook).
     pub fn use_quarantine(&mut self, dir: &Path) -> Result<(), Error> {
@@ -504,7 +532,11 @@ impl Repo {
         }
     }
 
-    fn raw_object(&self, id: ObjectId, what: &dyn Fn() -> String) -> Result<Vec<u8>, Error> {
+    fn raw_object(
+        &self,
+        id: ObjectId,
+        what: &dyn Fn() -> String,
+    ) -> Result<(gix::objs::Kind, Vec<u8>), Error> {
         read_object(self.objects(), id, what)
     }
 
@@ -522,183 +554,9 @@ impl Repo {
             quarantine: self.quarantine.clone(),
             loose,
             inflate: Default::default(),
+            limit: crate::source::MAX_FILE_BYTES,
         }
     }
 
-    /// A commit id from a revision (`HEAD`, `main`, `v1.2`, `a1b2c3d`, `HEAD~2`).
-    pub fn resolve_commit(&self, spec: &str) -> Result<ObjectId, Error> {
-        let id = self
-            .repo
-            .rev_parse_single(spec)
-            .map_err(|err| git_error(format!("unknown revision `{spec}`"), err))?;
-        let commit = id
-            .object()
-            .and_then(|o| o.peel_to_commit())
-            .map_err(|err| git_error(format!("`{spec}` does not name a commit"), err))?;
-        Ok(commit.id)
-    }
-
-    /// A commit's tree and parents.
-    fn commit_parts(&self, commit: ObjectId) -> Result<(ObjectId, Vec<ObjectId>), Error> {
-        let data = self.raw_object(commit, &|| "a commit".into())?;
-        let kind = self.repo.object_hash();
-        let mut parsed = gix::objs::CommitRefIter::from_bytes(&data, kind);
-        let tree = parsed
-            .tree_id()
-            .map_err(|err| git_error(format!("commit {commit} is malformed"), err))?;
-        let parents = gix::objs::CommitRefIter::from_bytes(&data, kind)
-            .parent_ids()
-            .collect();
-        Ok((tree, parents))
-    }
-
-    /// The regular files of a commit's tree, sorted by path.
-    pub fn commit_files(&self, commit: ObjectId) -> Result<Vec<IndexFile>, Error> {
-        let (tree, _) = self.commit_parts(commit)?;
-        let state = gix::index::State::from_tree(&tree, self.objects(), Default::default())
-            .map_err(|err| git_error(format!("could not read the tree of {commit}"), err))?;
-        let mut files: Vec<IndexFile> = state
-            .entries()
-            .iter()
-            .filter(|e| e.mode == Mode::FILE || e.mode == Mode::FILE_EXECUTABLE)
-            .map(|e| IndexFile {
-                path: e.path(&state).to_owned(),
-                id: e.id,
-            })
-            .collect();
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(files)
-    }
-
-    /// Files of `new` that are added or changed relative to `old` (every file when `old` is
-    /// `None`), with their content at `new`.
-    pub fn changed_between(
-        &self,
-        old: Option<ObjectId>,
-        new: ObjectId,
-    ) -> Result<Vec<IndexFile>, Error> {
-        let before = match old {
-            Some(old) => self.commit_files(old)?,
-            None => Vec::new(),
-        };
-        Ok(changed(self.commit_files(new)?, &before))
-    }
-
-    /// The files the pushed commits change, with their content at `tip`: the union of what each
-    /// new commit changes relative to its first parent.
-    pub fn pushed_files(
-        &self,
-        tip: ObjectId,
-        new_commits: &[ObjectId],
-    ) -> Result<Vec<IndexFile>, Error> {
-        let mut touched = std::collections::HashSet::new();
-        for &commit in new_commits {
-            let parent = self.commit_parts(commit)?.1.first().copied();
-            for file in self.changed_between(parent, commit)? {
-                touched.insert(file.path);
-            }
-        }
-        Ok(self
-            .commit_files(tip)?
-            .into_iter()
-            .filter(|f| touched.contains(&f.path))
-            .collect())
-    }
-
-    /// Commits reachable from `tip` but from none of `known` (what a push adds).
-    pub fn commits_not_in(
-        &self,
-        tip: ObjectId,
-        known: &[ObjectId],
-    ) -> Result<Vec<ObjectId>, Error> {
-        let walk = self
-            .repo
-            .rev_walk([tip])
-            .with_hidden(known.iter().copied())
-            .all()
-            .map_err(|err| git_error(format!("could not walk the history of {tip}"), err))?;
-        walk.map(|info| {
-            info.map(|i| i.id)
-                .map_err(|err| git_error(format!("could not walk the history of {tip}"), err))
-        })
-        .collect()
-    }
-
-    /// Commits reachable from `tip` that are only in the quarantine: exactly those being pushed.
-    pub fn quarantined_commits(&self, tip: ObjectId) -> Result<Vec<ObjectId>, Error> {
-        use gix::objs::Exists;
-        let Some(quarantine) = &self.quarantine else {
-            return Ok(Vec::new());
-        };
-        let mut seen = std::collections::HashSet::new();
-        let mut todo = vec![tip];
-        let mut out = Vec::new();
-        while let Some(commit) = todo.pop() {
-            if !seen.insert(commit) || !quarantine.exists(&commit) {
-                continue;
-            }
-            out.push(commit);
-            todo.extend(self.commit_parts(commit)?.1);
-        }
-        Ok(out)
-    }
-
-    /// The tips of the refs under `prefix` (e.g. `refs/remotes/origin/`, or `refs/` for all).
-    pub fn ref_tips(&self, prefix: &str) -> Result<Vec<ObjectId>, Error> {
-        let platform = self
-            .repo
-            .references()
-            .map_err(|err| git_error("could not list references", err))?;
-        let refs = platform
-            .prefixed(prefix)
-            .map_err(|err| git_error("could not list references", err))?;
-        let mut tips = Vec::new();
-        for reference in refs.flatten() {
-            let mut reference = reference;
-            if let Ok(id) = reference.peel_to_id() {
-                if let Ok(commit) = id.object().and_then(|o| o.peel_to_commit()) {
-                    tips.push(commit.id);
-                }
-            }
-        }
-        Ok(tips)
-    }
-
-    /// A commit's files, expanded once per run however often they are asked for (the policy
-    /// files, then each file `--new-only` compares).
-    fn files_at(&self, commit: ObjectId) -> Result<std::rc::Rc<[IndexFile]>, Error> {
-        if let Some(files) = self.trees.borrow().get(&commit) {
-            return Ok(files.clone());
-        }
-        let files: std::rc::Rc<[IndexFile]> = self.commit_files(commit)?.into();
-        self.trees.borrow_mut().insert(commit, files.clone());
-        Ok(files)
-    }
-
-    /// The content of `path` in a commit's tree.
-    pub fn commit_blob(&self, commit: ObjectId, path: &str) -> Result<Option<Vec<u8>>, Error> {
-        let files = self.files_at(commit)?;
-        match files.binary_search_by(|f| f.path.as_bstr().cmp(path.as_bytes().as_bstr())) {
-            Ok(i) => self.blob(&files[i]).map(Some),
-            Err(_) => Ok(None),
-        }
-    }
 }
 
-/// The entries of `after` that are not in `before` with the same content (both sorted by path).
-fn changed(after: Vec<IndexFile>, before: &[IndexFile]) -> Vec<IndexFile> {
-    let mut h = 0;
-    let mut out = Vec::new();
-    for file in after {
-        while h < before.len() && before[h].path < file.path {
-            h += 1;
-        }
-        let same = before
-            .get(h)
-            .is_some_and(|old| old.path == file.path && old.id == file.id);
-        if !same {
-            out.push(file);
-        }
-    }
-    out
-}

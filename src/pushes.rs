@@ -1,0 +1,345 @@
+//! The history modes (`--range`, `--pre-push`, `--pre-receive`): which files each ref update
+//! brings in, and under which policy each is judged. The policy never comes from the change
+//! being judged: a ref that exists is judged under the policy at its current tip, a new ref under
+//! the policy of the default branch, a range under the policy at its base. A push that brings a
+//! new policy is judged under the old one, and is told so.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use gix::bstr::{BStr, BString, ByteSlice};
+use gix::ObjectId;
+
+use crate::git::{IndexFile, Peeled, RefUpdate, Repo};
+use crate::source::Selection;
+use crate::Error;
+
+/// Files judged under one policy.
+#[derive(Debug, Default)]
+pub struct Group {
+    /// The commit whose tree holds the policy; `None`: there is none to read (an empty server,
+    /// a new branch on a remote of which nothing is known).
+    pub policy: Option<ObjectId>,
+    /// Deduplicated, in path order.
+    pub files: Vec<IndexFile>,
+    /// The trees being brought in, with the ref each is for: a policy file that differs there
+    /// from the policy in force is reported as a change of policy.
+    pub tips: Vec<(BString, ObjectId)>,
+    /// What git passed that names no file to judge (a tag on a blob), for a note.
+    pub notes: Vec<String>,
+}
+
+/// Splits a history selection into groups that share a policy.
+pub fn plan(selection: &Selection, repo: &Repo) -> Result<Vec<Group>, Error> {
+    match selection {
+        Selection::Range { old, new } => {
+            let new = repo.resolve_commit(new)?;
+            let tree = repo.tree_of(Peeled::Commit(new))?.expect("commits have trees");
+            let (policy, files) = match old {
+                Some(old) => {
+                    let old = repo.resolve_commit(old)?;
+                    (old, repo.changed_between(Some(old), new)?)
+                }
+                // No base: a full check of B, like `--all`, under B's own policy.
+                None => (new, repo.changed_between(None, new)?),
+            };
+            Ok(vec![Group {
+                policy: Some(policy),
+                files,
+                tips: vec![("B".into(), tree)],
+                notes: Vec::new(),
+            }])
+        }
+        Selection::Receive { updates } => {
+            // On the server: every ref it has is already accepted.
+            let known = repo.ref_tips("refs/")?;
+            let default = repo.default_branch_tip()?;
+            judge_updates(repo, updates, &known, default, true)
+        }
+        Selection::Push { remote, updates } => {
+            // On the client: what this repository knows the remote to have.
+            let remote = remote
+                .as_deref()
+                .and_then(|r| repo.remote_named(BStr::new(r.as_bytes())));
+            let (known, default) = match &remote {
+                Some(remote) => {
+                    let prefix = format!("refs/remotes/{remote}/");
+                    let mut default = None;
+                    for name in ["HEAD", "main", "master"] {
+                        default = repo.ref_commit(&format!("{prefix}{name}"))?;
+                        if default.is_some() {
+                            break;
+                        }
+                    }
+                    (repo.ref_tips(&prefix)?, default)
+                }
+                // A push to a URL no remote is configured for: nothing is known to be there, so
+                // the whole pushed history is judged.
+                None => (Vec::new(), None),
+            };
+            judge_updates(repo, updates, &known, default, false)
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The groups for a push's ref updates. `known` are the commits the receiving side has,
+/// `default` the tip of its default branch (the policy of new refs). `server` says the old
+/// objects are all present (on a client, the remote may have moved on to commits not fetched).
+fn judge_updates(
+    repo: &Repo,
+    updates: &[RefUpdate],
+    known: &[ObjectId],
+    default: Option<ObjectId>,
+    server: bool,
+) -> Result<Vec<Group>, Error> {
+    // Peel everything first: tags become the commits (or trees) they name.
+    let mut peeled = Vec::new();
+    for update in updates {
+        let Some(new) = update.new else { continue };
+        let new = repo.peel(new)?;
+        let old = match update.old {
+            Some(old) if server || repo.has_object(old) => Some(repo.peel(old)?),
+            _ => None,
+        };
+        peeled.push((update, old, new));
+    }
+    // One walk finds what is new for all the refs that have no usable old tip.
+    let fresh: Vec<ObjectId> = peeled
+        .iter()
+        .filter(|(_, old, _)| !matches!(old, Some(Peeled::Commit(_) | Peeled::Tree(_))))
+        .filter_map(|(_, _, new)| match new {
+            Peeled::Commit(c) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    let new_commits = if fresh.is_empty() {
+        HashSet::new()
+    } else {
+        repo.new_commits(&fresh, known)?
+    };
+
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: HashMap<Option<ObjectId>, usize> = HashMap::new();
+    let mut listed: HashMap<Option<ObjectId>, HashSet<(BString, ObjectId)>> = HashMap::new();
+    for (update, old, new) in peeled {
+        let name = update.name.clone();
+        let Some(tree) = repo.tree_of(new)? else {
+            let at = index_of(&mut groups, &mut index, default);
+            groups[at].notes.push(format!(
+                "{} names a blob, which puts no file at any path; nothing to check there",
+                name.as_bstr()
+            ));
+            continue;
+        };
+        let (policy, bases) = match old {
+            Some(Peeled::Commit(old)) => (Some(old), vec![repo.commit_tree(old)?]),
+            Some(Peeled::Tree(old)) => (default, vec![old]),
+            _ => match new {
+                Peeled::Commit(commit) => match repo.bases(commit, &new_commits)? {
+                    // Already reachable from what the receiving side has.
+                    None => continue,
+                    Some(bases) => {
+                        let mut trees = Vec::with_capacity(bases.len());
+                        for base in bases {
+                            trees.push(repo.commit_tree(base)?);
+                        }
+                        (default, trees)
+                    }
+                },
+                _ => (default, Vec::new()),
+            },
+        };
+        let files = repo.files_not_in(tree, &bases, listed.entry(policy).or_default())?;
+        let at = index_of(&mut groups, &mut index, policy);
+        groups[at].files.extend(files);
+        groups[at].tips.push((name, tree));
+    }
+    for group in &mut groups {
+        group
+            .files
+            .sort_by(|a, b| (&a.path, a.id).cmp(&(&b.path, b.id)));
+        group
+            .files
+            .dedup_by(|a, b| a.path == b.path && a.id == b.id);
+    }
+    Ok(groups)
+}
+
+fn index_of(
+    groups: &mut Vec<Group>,
+    index: &mut HashMap<Option<ObjectId>, usize>,
+    policy: Option<ObjectId>,
+) -> usize {
+    *index.entry(policy).or_insert_with(|| {
+        groups.push(Group {
+            policy,
+            ..Group::default()
+        });
+        groups.len() - 1
+    })
+}
+
+/// Parses the lines git gives a push hook on stdin: `pre-push` gets
+/// `<local ref> <local id> <remote ref> <remote id>`, `pre-receive` gets `<old> <new> <ref>`.
+/// Ref names are bytes; the local ref of a pre-push line is whatever the user typed (it may hold
+/// spaces), so a line is split from the right. An all-zero id means "no object" (a new ref, or
+/// a deletion).
+pub fn parse_push_lines(input: &[u8], pre_push: bool) -> Result<Vec<RefUpdate>, String> {
+    let id = |hex: &[u8]| -> Result<Option<ObjectId>, String> {
+        let id = ObjectId::from_hex(hex)
+            .map_err(|_| format!("`{}` is not an object id", hex.as_bstr()))?;
+        Ok((!id.is_null()).then_some(id))
+    };
+    let mut out = Vec::new();
+    for line in input.lines() {
+        let line = line.trim_end_with(|c| c == '\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let unexpected = || format!("unexpected line from git on stdin: `{}`", line.as_bstr());
+        let update = if pre_push {
+            let mut words = line.rsplitn_str(4, " ");
+            let (remote_id, remote_ref, local_id) = (
+                words.next().ok_or_else(unexpected)?,
+                words.next().ok_or_else(unexpected)?,
+                words.next().ok_or_else(unexpected)?,
+            );
+            words.next().ok_or_else(unexpected)?;
+            RefUpdate {
+                name: remote_ref.into(),
+                old: id(remote_id)?,
+                new: id(local_id)?,
+            }
+        } else {
+            let mut words = line.splitn_str(3, " ");
+            let (old, new, name) = (
+                words.next().ok_or_else(unexpected)?,
+                words.next().ok_or_else(unexpected)?,
+                words.next().ok_or_else(unexpected)?,
+            );
+            RefUpdate {
+                name: name.into(),
+                old: id(old)?,
+                new: id(new)?,
+            }
+        };
+        out.push(update);
+    }
+    Ok(out)
+}
+
+/// What a hook manager (the pre-commit framework, prek) says about a push. They read git's
+/// stdin themselves and pass the push on in the environment instead:
+/// - `PRE_COMMIT_FROM_REF` and `PRE_COMMIT_TO_REF`: the remote's tip and the pushed tip;
+/// - `PRE_COMMIT_TO_REF` alone (prek), or neither but `PRE_COMMIT_LOCAL_BRANCH` (the
+///   framework, when the push holds a root commit): a new ref, judged against what the remote
+///   is known to have (`PRE_COMMIT_REMOTE_NAME`).
+///
+/// `Ok(None)` when no hook manager runs us. An error when one does but names nothing to judge:
+/// a push hook that cannot tell what is pushed must not pass it.
+pub fn from_hook_manager(
+    var: &dyn Fn(&str) -> Option<String>,
+    stdin_was_empty: bool,
+    cwd: &Path,
+) -> Result<Option<Selection>, Error> {
+    let set = |name: &str| var(name).filter(|v| !v.is_empty());
+    let zero = |v: &String| v.bytes().all(|b| b == b'0');
+    let to = set("PRE_COMMIT_TO_REF");
+    let from = set("PRE_COMMIT_FROM_REF").filter(|f| !zero(f));
+    let local = set("PRE_COMMIT_LOCAL_BRANCH");
+    let under_manager = set("PRE_COMMIT").is_some()
+        || to.is_some()
+        || local.is_some()
+        || set("PRE_COMMIT_REMOTE_NAME").is_some();
+    if !under_manager {
+        return Ok(None);
+    }
+    if let (Some(from), Some(to)) = (&from, &to) {
+        return Ok(Some(Selection::Range {
+            old: Some(from.clone()),
+            new: to.clone(),
+        }));
+    }
+    let tip = to.or(local);
+    let Some(tip) = tip else {
+        if !stdin_was_empty {
+            // Run by hand with git's lines on stdin, inside some other tool's environment.
+            return Ok(None);
+        }
+        return Err(Error::Git {
+            what: "a hook manager ran the pre-push check without saying what is pushed".into(),
+            detail: "none of PRE_COMMIT_TO_REF, PRE_COMMIT_LOCAL_BRANCH or git's ref lines on stdin were given, so nothing could be judged; for a full check run `dill-guard --all`".into(),
+        });
+    };
+    let repo = Repo::discover(cwd)?.ok_or_else(|| Error::NotARepository {
+        flag: "--pre-push",
+        cwd: cwd.to_path_buf(),
+    })?;
+    let new = repo.resolve_commit(&tip)?;
+    Ok(Some(Selection::Push {
+        remote: set("PRE_COMMIT_REMOTE_NAME").or_else(|| set("PRE_COMMIT_REMOTE_URL")),
+        updates: vec![RefUpdate {
+            name: set("PRE_COMMIT_REMOTE_BRANCH").unwrap_or(tip).into(),
+            old: None,
+            new: Some(new),
+        }],
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "1111111111111111111111111111111111111111";
+    const B: &str = "2222222222222222222222222222222222222222";
+    const Z: &str = "0000000000000000000000000000000000000000";
+
+    #[test]
+    fn push_lines_are_bytes_split_from_the_right() {
+        let input = format!("HEAD@{{1 day ago}} {A} refs/heads/x\u{ff} {Z}\n");
+        let mut bytes = input.into_bytes();
+        // A ref name that is not UTF-8.
+        let at = bytes.iter().position(|&b| b == 0xc3).unwrap();
+        bytes[at] = 0xff;
+        bytes.remove(at + 1);
+        let parsed = parse_push_lines(&bytes, true).unwrap();
+        assert_eq!(parsed.len(), 1);
+        assert_eq!(parsed[0].name.as_slice(), b"refs/heads/x\xff");
+        assert_eq!(parsed[0].old, None);
+        assert_eq!(parsed[0].new, Some(ObjectId::from_hex(A.as_bytes()).unwrap()));
+        let parsed = parse_push_lines(format!("{A} {B} refs/tags/v1\n").as_bytes(), false).unwrap();
+        assert_eq!(parsed[0].name, "refs/tags/v1");
+        assert!(parse_push_lines(b"nonsense\n", false).is_err());
+        assert!(parse_push_lines(b"", true).unwrap().is_empty());
+    }
+
+    #[test]
+    fn hook_manager_without_refs_fails_closed() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let cwd = Path::new("/");
+        assert!(from_hook_manager(&env(&[]), true, cwd).unwrap().is_none());
+        let err = from_hook_manager(&env(&[("PRE_COMMIT", "1")]), true, cwd).unwrap_err();
+        assert!(err.to_string().contains("without saying what is pushed"));
+        let range = from_hook_manager(
+            &env(&[("PRE_COMMIT_FROM_REF", A), ("PRE_COMMIT_TO_REF", B)]),
+            true,
+            cwd,
+        )
+        .unwrap();
+        assert_eq!(
+            range,
+            Some(Selection::Range {
+                old: Some(A.into()),
+                new: B.into()
+            })
+        );
+    }
+}
