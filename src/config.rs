@@ -301,11 +301,7 @@ pub fn parse(
 
 /// Paths no real file has, at several depths: a glob that matches all of them takes in every
 /// Python file of any repository.
-const PROBES: [&str; 3] = [
-    "zq9.py",
-    "zq9/zq9.py",
-    "zq9/zq9/zq9/zq9.py",
-];
+const PROBES: [&str; 3] = ["zq9.py", "zq9/zq9.py", "zq9/zq9/zq9/zq9.py"];
 
 /// Why a glob switches the check off for a whole repository, or can never match a Python file.
 fn disables_wholesale(key: &str, glob: &globset::Glob) -> Option<String> {
@@ -328,9 +324,8 @@ fn disables_wholesale(key: &str, glob: &globset::Glob) -> Option<String> {
     }
     let last = text.rsplit('/').next().unwrap_or(text);
     let extension = last.rsplit_once('.').map(|(_, e)| e);
-    let pythonish = |e: &str| {
-        ["py", "pyi", "pyw", "ipynb"].contains(&e) || e.contains(['*', '?', '[', '{'])
-    };
+    let pythonish =
+        |e: &str| ["py", "pyi", "pyw", "ipynb"].contains(&e) || e.contains(['*', '?', '[', '{']);
     if extension.is_some_and(|e| !pythonish(e)) {
         return Some("can match no Python file, so it does nothing".to_string());
     }

@@ -218,7 +218,13 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
                 (true, Some(repo)) => Some(Box::new(|path| repo.head_blob(path))),
                 _ => None,
             };
-            judge(&policy, &options.selection, sources, base.as_deref(), &mut report)?;
+            judge(
+                &policy,
+                &options.selection,
+                sources,
+                base.as_deref(),
+                &mut report,
+            )?;
         }
     }
     let order = |f: &Finding| (f.path.clone(), f.cell, f.line, f.column);
@@ -274,12 +280,20 @@ fn check_history(
         let base: Option<Box<BaseContent>> = match &options.selection {
             _ if !(options.new_only || policy.new_only) => None,
             Selection::Range { old: Some(_), .. } => {
-                let old = group.policy.expect("a range with a base has its policy there");
+                let old = group
+                    .policy
+                    .expect("a range with a base has its policy there");
                 Some(Box::new(move |path| repo.commit_blob(old, path)))
             }
             _ => Some(Box::new(|_| Ok(None))),
         };
-        judge(&policy, &options.selection, sources, base.as_deref(), report)?;
+        judge(
+            &policy,
+            &options.selection,
+            sources,
+            base.as_deref(),
+            report,
+        )?;
     }
     Ok(())
 }

@@ -34,7 +34,9 @@ pub fn plan(selection: &Selection, repo: &Repo) -> Result<Vec<Group>, Error> {
     match selection {
         Selection::Range { old, new } => {
             let new = repo.resolve_commit(new)?;
-            let tree = repo.tree_of(Peeled::Commit(new))?.expect("commits have trees");
+            let tree = repo
+                .tree_of(Peeled::Commit(new))?
+                .expect("commits have trees");
             let (policy, files) = match old {
                 Some(old) => {
                     let old = repo.resolve_commit(old)?;
@@ -307,7 +309,10 @@ mod tests {
         assert_eq!(parsed.len(), 1);
         assert_eq!(parsed[0].name.as_slice(), b"refs/heads/x\xff");
         assert_eq!(parsed[0].old, None);
-        assert_eq!(parsed[0].new, Some(ObjectId::from_hex(A.as_bytes()).unwrap()));
+        assert_eq!(
+            parsed[0].new,
+            Some(ObjectId::from_hex(A.as_bytes()).unwrap())
+        );
         let parsed = parse_push_lines(format!("{A} {B} refs/tags/v1\n").as_bytes(), false).unwrap();
         assert_eq!(parsed[0].name, "refs/tags/v1");
         assert!(parse_push_lines(b"nonsense\n", false).is_err());

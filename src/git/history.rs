@@ -47,6 +47,9 @@ pub(super) struct Cache {
     trees: RefCell<HashMap<ObjectId, Rc<[u8]>>>,
 }
 
+/// A directory's entries by name: (is a tree, is a regular file, id).
+type Entries<'d> = HashMap<&'d [u8], (bool, bool, ObjectId)>;
+
 /// Tags nest; git itself follows a chain of tags, but not forever.
 const MAX_TAG_CHAIN: usize = 64;
 
@@ -179,11 +182,11 @@ impl Repo {
         // Queued commits not (yet) known to be reachable from `known`: the walk's work left.
         let mut open = 0usize;
         let paint = |id: ObjectId,
-                         add: u8,
-                         flags: &mut HashMap<ObjectId, u8>,
-                         queued: &mut HashSet<ObjectId>,
-                         queue: &mut BinaryHeap<(i64, ObjectId)>,
-                         open: &mut usize|
+                     add: u8,
+                     flags: &mut HashMap<ObjectId, u8>,
+                     queued: &mut HashSet<ObjectId>,
+                     queue: &mut BinaryHeap<(i64, ObjectId)>,
+                     open: &mut usize|
          -> Result<(), Error> {
             let old = flags.get(&id).copied().unwrap_or(0);
             let new = old | add;
@@ -296,15 +299,18 @@ impl Repo {
             .iter()
             .map(|&b| self.tree_data(b, &shown(prefix)))
             .collect::<Result<_, _>>()?;
-        // Each base directory's entries by name: (is a tree, is a regular file, id).
-        let mut base_entries: Vec<HashMap<&[u8], (bool, bool, ObjectId)>> = Vec::new();
+        let mut base_entries: Vec<Entries<'_>> = Vec::new();
         for data in &base_data {
             let mut entries = HashMap::new();
             for entry in gix::objs::TreeRefIter::from_bytes(data, hash) {
                 let entry = entry.map_err(|err| git_error("a tree could not be read", err))?;
                 entries.insert(
                     entry.filename.as_bytes(),
-                    (entry.mode.is_tree(), entry.mode.is_blob(), entry.oid.to_owned()),
+                    (
+                        entry.mode.is_tree(),
+                        entry.mode.is_blob(),
+                        entry.oid.to_owned(),
+                    ),
                 );
             }
             base_entries.push(entries);
@@ -449,7 +455,8 @@ impl Repo {
             return Some(name.to_string());
         }
         let config = self.repo.config_snapshot();
-        let same = |url: &BStr| url.trim_end_with(|c| c == '/') == remote.trim_end_with(|c| c == '/');
+        let same =
+            |url: &BStr| url.trim_end_with(|c| c == '/') == remote.trim_end_with(|c| c == '/');
         names
             .iter()
             .find(|name| {

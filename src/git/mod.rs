@@ -557,6 +557,4 @@ impl Repo {
             limit: crate::source::MAX_FILE_BYTES,
         }
     }
-
 }
-

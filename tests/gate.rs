@@ -1,0 +1,397 @@
+//! The server and CI gate: a pre-receive hook on a real bare repository, real `git push`es, and
+//! pre-push from clients. What a push carries is judged under the policy the receiving side has
+//! already accepted; every commit a ref update makes reachable is judged, whatever objects the
+//! server already holds; tags, URLs and odd ref names are ordinary pushes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+/// A bare server whose pre-receive hook runs dill-guard (with `extra` arguments), and a client
+/// with a clean first commit already pushed to it as `main`.
+struct Server {
+    _tmp: tempfile::TempDir,
+    bare: PathBuf,
+    client: Repo,
+}
+
+fn write_hook(path: &Path, body: &str) {
+    std::fs::write(path, body).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+impl Server {
+    fn new(extra: &str) -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let bare = bare_repository(tmp.path(), "server.git");
+        let client = Repo::new();
+        client.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+        client.write("a.py", GOOD);
+        client.commit_all("base");
+        client.git(&["push", "-q", "origin", "main"]);
+        let server = Server {
+            _tmp: tmp,
+            bare,
+            client,
+        };
+        server.hook(extra);
+        server
+    }
+
+    fn hook(&self, extra: &str) {
+        write_hook(
+            &self.bare.join("hooks/pre-receive"),
+            &format!(
+                "#!/bin/sh\nexec '{}' --pre-receive --color never {extra}\n",
+                binary()
+            ),
+        );
+    }
+
+    /// Lets anything in, as if it predates the hook.
+    fn without_hook<T>(&self, run: impl FnOnce() -> T) -> T {
+        let hook = self.bare.join("hooks/pre-receive");
+        let off = self.bare.join("hooks/off");
+        std::fs::rename(&hook, &off).unwrap();
+        let out = run();
+        std::fs::rename(&off, &hook).unwrap();
+        out
+    }
+
+    fn push(&self, args: &[&str]) -> (bool, String) {
+        let mut all = vec!["push", "--no-verify", "origin"];
+        all.extend_from_slice(args);
+        let out = self.client.git_try(&all);
+        (out.status.success(), text(&out))
+    }
+
+    fn head(&self, rev: &str) -> Option<String> {
+        let out = git_command(&self.bare)
+            .args(["rev-parse", "--verify", "-q", rev])
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+}
+
+const ALLOW_ALL: &str = "[[allow]]\npaths = [\"**\"]\nreason = \"trust me\"\n";
+
+#[test]
+fn a_push_cannot_bring_the_policy_that_judges_it() {
+    let server = Server::new("");
+    let repo = &server.client;
+    for (name, policy) in [
+        ("dill-guard.toml", ALLOW_ALL),
+        ("dill-guard.toml", "exclude = [\"**\"]\n"),
+        (
+            "pyproject.toml",
+            "[tool.dill-guard]\nexclude = [\"**/*.py\", \"*.py\"]\n",
+        ),
+    ] {
+        repo.write(name, policy);
+        repo.write("loader.py", BAD);
+        repo.commit_all("open the gate");
+        let before = server.head("main");
+        let (ok, shown) = server.push(&["main"]);
+        assert!(!ok, "{name}: {policy}\n{shown}");
+        assert!(shown.contains("loader.py:5:12"), "{shown}");
+        assert!(
+            shown.contains("the policy changes in refs/heads/main"),
+            "{shown}"
+        );
+        assert_eq!(server.head("main"), before);
+        repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    }
+
+    // A `.dill-guard.toml` that shadows the accepted pyproject.toml is no way around it either.
+    repo.write(
+        "pyproject.toml",
+        "[tool.dill-guard]\n[[tool.dill-guard.allow]]\npaths = [\"legacy/*.py\"]\nreason = \"signed payloads\"\n",
+    );
+    repo.commit_all("accepted policy");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(ok, "{shown}");
+    repo.write(".dill-guard.toml", ALLOW_ALL);
+    repo.write("loader.py", BAD);
+    repo.commit_all("shadow");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("loader.py:5:12"), "{shown}");
+    repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
+
+    // The accepted policy rules: its allow entry lets the legacy file in.
+    repo.write("legacy/old.py", BAD);
+    repo.commit_all("legacy");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(ok, "{shown}");
+    assert!(shown.contains("1 allowed"), "{shown}");
+    // A version bump of pyproject.toml is no change of policy.
+    repo.write(
+        "pyproject.toml",
+        "[project]\nname = \"x\"\n[tool.dill-guard]\n[[tool.dill-guard.allow]]\npaths = [\"legacy/*.py\"]\nreason = \"signed payloads\"\n",
+    );
+    repo.commit_all("bump");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(ok, "{shown}");
+    assert!(!shown.contains("the policy changes"), "{shown}");
+}
+
+#[test]
+fn a_policy_pushed_on_one_ref_does_not_open_another() {
+    let server = Server::new("");
+    let repo = &server.client;
+    // One ref carries an allow-everything policy, another in the same push the sink.
+    repo.git(&["checkout", "-q", "-b", "policy"]);
+    repo.write("dill-guard.toml", ALLOW_ALL);
+    repo.commit_all("policy");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("loader.py", BAD);
+    repo.commit_all("sink");
+    let (ok, shown) = server.push(&["policy", "main"]);
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("loader.py:5:12"), "{shown}");
+    // A policy change on its own is judged like any other change, and accepted.
+    let (ok, shown) = server.push(&["policy:main"]);
+    assert!(ok, "a clean policy change is accepted: {shown}");
+    assert!(shown.contains("the policy changes"), "{shown}");
+    // Once it is accepted on the default branch, new refs take it from there.
+    repo.git(&["checkout", "-q", "-b", "next", "origin/main"]);
+    repo.write("loader.py", BAD);
+    repo.commit_all("sink on next");
+    let (ok, shown) = server.push(&["next"]);
+    assert!(ok, "{shown}");
+    assert!(shown.contains("1 allowed"), "{shown}");
+}
+
+#[test]
+fn the_operator_policy_wins_over_anything_pushed() {
+    let server = Server::new("");
+    let policy = server.bare.join("operator.toml");
+    std::fs::write(
+        &policy,
+        "[[allow]]\npaths = [\"vetted/**\"]\nreason = \"reviewed by security\"\n",
+    )
+    .unwrap();
+    server.hook(&format!("--config '{}'", policy.display()));
+    let repo = &server.client;
+    repo.write("dill-guard.toml", ALLOW_ALL);
+    repo.write("vetted/ok.py", BAD);
+    repo.commit_all("vetted");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(ok, "{shown}");
+    repo.write("other.py", BAD);
+    repo.commit_all("other");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("other.py:5:12"), "{shown}");
+}
+
+#[test]
+fn moving_a_ref_onto_commits_the_server_already_has_is_judged() {
+    let server = Server::new("");
+    let repo = &server.client;
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("worker.py", BAD);
+    repo.commit_all("worker");
+    let (ok, _) = server.without_hook(|| server.push(&["feature"]));
+    assert!(ok);
+    // `main` moves onto the feature branch: no object is new to the server.
+    let before = server.head("main");
+    let (ok, shown) = server.push(&["feature:main"]);
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("worker.py:5:12"), "{shown}");
+    assert_eq!(server.head("main"), before);
+    // A new ref at a commit the server already has brings nothing new.
+    let (ok, shown) = server.push(&["feature:refs/heads/copy"]);
+    assert!(ok, "{shown}");
+}
+
+#[test]
+fn commits_from_an_alternates_pool_are_judged() {
+    let server = Server::new("");
+    // A pool the server borrows objects from (as forks on hosting services do).
+    let pool = server.bare.parent().unwrap().join("pool.git");
+    let out = git_command(server.bare.parent().unwrap())
+        .args([
+            "clone",
+            "-q",
+            "--bare",
+            server.bare.to_str().unwrap(),
+            pool.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let repo = &server.client;
+    repo.write("pooled.py", BAD);
+    repo.commit_all("pooled");
+    repo.git(&[
+        "push",
+        "-q",
+        pool.to_str().unwrap(),
+        "main:refs/heads/pooled",
+    ]);
+    std::fs::write(
+        server.bare.join("objects/info/alternates"),
+        format!("{}\n", pool.join("objects").display()),
+    )
+    .unwrap();
+    let (ok, shown) = server.push(&["main"]);
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("pooled.py:5:12"), "{shown}");
+}
+
+#[test]
+fn tags_are_peeled_to_their_commits() {
+    let server = Server::new("");
+    let repo = &server.client;
+    repo.git(&["tag", "-a", "v1", "-m", "release"]);
+    repo.git(&["tag", "light"]);
+    let (ok, shown) = server.push(&["v1", "light"]);
+    assert!(ok, "{shown}");
+    // A branch with --follow-tags and a clean annotated tag.
+    repo.write("b.py", GOOD);
+    repo.commit_all("b");
+    repo.git(&["tag", "-a", "v2", "-m", "release 2"]);
+    let (ok, shown) = server.push(&["--follow-tags", "main"]);
+    assert!(ok, "{shown}");
+    assert!(server.head("refs/tags/v2").is_some());
+    // A tag on a commit that adds a sink, and a tag of a tag of it.
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    repo.write("side.py", BAD);
+    repo.commit_all("side");
+    repo.git(&["tag", "-a", "bad", "-m", "bad"]);
+    repo.git(&["tag", "-a", "worse", "-m", "worse", "bad"]);
+    for tag in ["bad", "worse"] {
+        let (ok, shown) = server.push(&[tag]);
+        assert!(!ok, "{tag}: {shown}");
+        assert!(shown.contains("side.py:5:12"), "{shown}");
+    }
+    repo.git(&["tag", "light-bad"]);
+    let (ok, shown) = server.push(&["light-bad"]);
+    assert!(!ok, "{shown}");
+    // Updating a tag (forced) is compared with what it named before.
+    repo.git(&["checkout", "-q", "main"]);
+    let (ok, shown) = server.push(&["-f", "HEAD:refs/tags/v1"]);
+    assert!(ok, "{shown}");
+}
+
+#[test]
+fn ref_names_that_are_not_utf8_are_fine() {
+    let server = Server::new("");
+    let repo = &server.client;
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::OsStr::from_bytes(b"HEAD:refs/heads/caf\xe9");
+    let out = git_command(&repo.dir)
+        .args(["push", "--no-verify", "origin"])
+        .arg(name)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    repo.write("loader.py", BAD);
+    repo.commit_all("sink");
+    let out = git_command(&repo.dir)
+        .args(["push", "--no-verify", "origin"])
+        .arg(std::ffi::OsStr::from_bytes(b"HEAD:refs/heads/caf\xe9"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("loader.py:5:12"), "{}", text(&out));
+    // The same from the client's pre-push hook.
+    let (code, _, stderr) = repo.run(&["install", "--hook", "pre-push"]);
+    assert_eq!(code, 0, "{stderr}");
+    let out = git_command(&repo.dir)
+        .args(["push", "origin"])
+        .arg(std::ffi::OsStr::from_bytes(b"HEAD:refs/heads/na\xefve"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let shown = text(&out);
+    assert!(
+        shown.contains("loader.py:5:12") && shown.contains("push blocked"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn pushes_to_a_url_work() {
+    let server = Server::new("");
+    let repo = &server.client;
+    let (code, _, stderr) = repo.run(&["install", "--hook", "pre-push"]);
+    assert_eq!(code, 0, "{stderr}");
+    let url = server.bare.to_str().unwrap().to_string();
+    // A URL of a configured remote: compared with what that remote is known to have.
+    repo.write("b.py", GOOD);
+    repo.commit_all("b");
+    let out = repo.git_try(&["push", &url, "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    // A URL no remote names: the whole pushed history is judged.
+    let other = bare_repository(server.bare.parent().unwrap(), "other.git");
+    let out = repo.git_try(&["push", other.to_str().unwrap(), "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("2 files checked"), "{}", text(&out));
+    repo.write("loader.py", BAD);
+    repo.commit_all("sink");
+    // A relative path, as `git push ../server.git` spells it.
+    let up = repo.dir.components().count() - 1;
+    let relative = format!("{}{}", "../".repeat(up), url.trim_start_matches('/'));
+    for target in [url.as_str(), other.to_str().unwrap(), relative.as_str()] {
+        let out = git_command(&repo.dir)
+            .args(["push", target, "main"])
+            .output()
+            .unwrap();
+        let shown = text(&out);
+        assert!(!out.status.success(), "{target}: {shown}");
+        assert!(shown.contains("loader.py:5:12"), "{target}: {shown}");
+    }
+}
+
+#[test]
+fn a_first_push_of_a_new_repository_is_judged_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = bare_repository(tmp.path(), "empty.git");
+    let repo = Repo::new();
+    repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    let (code, _, stderr) = repo.run(&["install", "--hook", "pre-push"]);
+    assert_eq!(code, 0, "{stderr}");
+    repo.write("dill-guard.toml", ALLOW_ALL);
+    repo.write("loader.py", BAD);
+    repo.commit_all("root");
+    let out = repo.git_try(&["push", "origin", "main"]);
+    let shown = text(&out);
+    assert!(!out.status.success(), "{shown}");
+    assert!(shown.contains("loader.py:5:12"), "{shown}");
+    assert!(shown.contains("the policy changes"), "{shown}");
+}
+
+#[test]
+fn a_mirror_push_of_many_refs_is_judged_once_per_new_file() {
+    let server = Server::new("");
+    let repo = &server.client;
+    for i in 0..300 {
+        repo.write(&format!("m{}.py", i % 7), &format!("x = {i}\n"));
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "--no-verify", "-m", &format!("c{i}")]);
+        repo.git(&["tag", &format!("t{i}")]);
+        if i == 150 {
+            repo.write("mid.py", BAD);
+            repo.git(&["add", "-A"]);
+            repo.git(&["commit", "-q", "--no-verify", "-m", "mid"]);
+            repo.git(&["tag", "-a", "mid", "-m", "mid"]);
+            repo.git(&["rm", "-q", "mid.py"]);
+            repo.git(&["commit", "-q", "--no-verify", "-m", "gone"]);
+        }
+    }
+    let (ok, shown) = server.push(&["--mirror"]);
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("mid.py:5:12"), "{shown}");
+    // Without the tag that holds it, the same history passes: files are judged at each tip.
+    repo.git(&["tag", "-d", "mid"]);
+    let (ok, shown) = server.push(&["--mirror"]);
+    assert!(ok, "{shown}");
+}
