@@ -48,6 +48,38 @@ pub struct Analysis {
     pub hits: Vec<Hit>,
     /// Set when the parser rejected the source and the token scan was used; says why.
     pub degraded: Option<String>,
+    /// Set when the source could not be analysed at all (too large even for the token scan).
+    pub failed: Option<String>,
+}
+
+use crate::limits::{FULL_PARSE_BYTES, SCAN_BYTES};
+
+/// How deep a syntax tree analysis may meet, for the stack it runs on.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Beyond these, a file is not given to the parser: its syntax tree would be deeper than
+    /// analysing it safely allows (the tree's drop and any walk over it recurse per level). Real
+    /// code stays far below; the token scanner checks such files instead.
+    max_depth: usize,
+    max_chain: usize,
+}
+
+/// The stack the depth limits were measured on, and the limits there.
+const REFERENCE_STACK: usize = 512 << 20;
+const REFERENCE_DEPTH: usize = 100_000;
+const REFERENCE_CHAIN: usize = 150_000;
+
+impl Limits {
+    /// The limits for a thread with `stack` bytes of stack: the depth a tree may have shrinks
+    /// with the stack, so a smaller stack routes more files to the token scanner instead of
+    /// overflowing.
+    pub fn for_stack(stack: usize) -> Limits {
+        let scale = |limit: usize| (limit as u128 * stack as u128 / REFERENCE_STACK as u128) as usize;
+        Limits {
+            max_depth: scale(REFERENCE_DEPTH),
+            max_chain: scale(REFERENCE_CHAIN),
+        }
+    }
 }
 
 /// Whether a Python file can involve dill at all, from its bytes: the test every file passes
@@ -88,11 +120,36 @@ pub fn mentions_dill(bytes: &[u8]) -> bool {
 }
 
 /// Analyses the pieces of one file (one for a plain file, the code cells of a notebook), which
-/// share one module namespace in order.
+/// share one module namespace in order, on a thread with the workers' largest stack.
 pub fn analyze(pieces: &[&str]) -> Analysis {
+    analyze_within(pieces, &Limits::for_stack(REFERENCE_STACK))
+}
+
+/// [`analyze`] within `limits`, for the stack the calling thread has.
+pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
+    let total: usize = pieces.iter().map(|p| p.len()).sum();
+    if total > SCAN_BYTES {
+        return Analysis {
+            failed: Some(format!(
+                "mentions dill and is {} of source, more than the {} dill-guard can analyse; exclude it in the policy if it is generated data",
+                crate::size_text(total as u64),
+                crate::size_text(SCAN_BYTES as u64)
+            )),
+            ..Analysis::default()
+        };
+    }
+    if total > FULL_PARSE_BYTES {
+        let mut analysis = scan_pieces(pieces);
+        analysis.degraded = Some(format!(
+            "it is {} of source, more than the {} the full parse takes; checked with the token scanner instead",
+            crate::size_text(total as u64),
+            crate::size_text(FULL_PARSE_BYTES as u64)
+        ));
+        return analysis;
+    }
     let mut suites = Vec::with_capacity(pieces.len());
     for (i, text) in pieces.iter().enumerate() {
-        if let Some(why) = too_deep(text) {
+        if let Some(why) = too_deep(text, limits) {
             let mut analysis = scan_pieces(pieces);
             analysis.degraded = Some(format!(
                 "{why}, too deep to parse safely; checked with the token scanner instead"
@@ -132,7 +189,7 @@ pub fn analyze(pieces: &[&str]) -> Analysis {
     drop(suites);
     Analysis {
         hits,
-        degraded: None,
+        ..Analysis::default()
     }
 }
 
@@ -146,11 +203,6 @@ type Qual = Rc<str>;
 /// How many attribute, call or walrus levels name resolution follows.
 const RESOLVE_DEPTH: usize = 64;
 
-/// Beyond these, a file is not given to the parser: its syntax tree would be deeper than
-/// analysing it safely allows (the tree's drop and any walk over it recurse per level). Real
-/// code stays far below; the token scanner checks such files instead.
-const MAX_BRACKET_DEPTH: usize = 100_000;
-const MAX_OPERATOR_CHAIN: usize = 150_000;
 
 /// The names an import statement binds: `(local name, qualified origin)`.
 fn import_bindings(module: &str, asname: Option<&str>) -> (String, Qual) {
@@ -1262,9 +1314,9 @@ fn skip_string(bytes: &[u8], i: usize) -> usize {
 /// Measures how deep the syntax tree of `text` could get, without parsing: the deepest bracket
 /// nesting, and the longest run of operators, dots and operator keywords between separators at
 /// one nesting level (a left-deep chain like `1 + 1 + … + 1`).
-fn too_deep(text: &str) -> Option<String> {
+fn too_deep(text: &str, limits: &Limits) -> Option<String> {
     // Every bracket and operator takes at least a byte: a shorter text cannot exceed a limit.
-    if text.len() <= MAX_BRACKET_DEPTH.min(MAX_OPERATOR_CHAIN) {
+    if text.len() <= limits.max_depth.min(limits.max_chain) {
         return None;
     }
     let bytes = text.as_bytes();
@@ -1301,9 +1353,9 @@ fn too_deep(text: &str) -> Option<String> {
         }
         deepest = deepest.max(runs.len().saturating_sub(1));
     }
-    if deepest > MAX_BRACKET_DEPTH {
+    if deepest > limits.max_depth {
         Some(format!("brackets nest {deepest} deep"))
-    } else if longest > MAX_OPERATOR_CHAIN {
+    } else if longest > limits.max_chain {
         Some(format!("an expression chains {longest} operators"))
     } else {
         None
@@ -1357,7 +1409,7 @@ fn scan_pieces(pieces: &[&str]) -> Analysis {
     sort_hits(&mut hits);
     Analysis {
         hits,
-        degraded: None,
+        ..Analysis::default()
     }
 }
 

@@ -10,9 +10,11 @@
 
 pub mod analyze;
 pub mod args;
+mod check;
 pub mod config;
 pub mod git;
 pub mod install;
+pub mod limits;
 mod parallel;
 pub mod policy;
 pub mod pushes;
@@ -205,13 +207,9 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
             };
             let policy = config::load(&options.config, &from, &cwd, options.today)?;
             let excluded = |path: &str| policy.is_excluded(path);
-            let sources = source::gather(
-                &options.selection,
-                &cwd,
-                repo.as_ref(),
-                &excluded,
-                &analyze::worth_analysing,
-            )?;
+            let read = |keep: &source::Keep| {
+                source::gather(&options.selection, &cwd, repo.as_ref(), &excluded, keep)
+            };
             // The base the change is measured against: HEAD, for the index and the working tree.
             let base: Option<Box<BaseContent>> = match (options.new_only || policy.new_only, &repo)
             {
@@ -221,7 +219,7 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
             judge(
                 &policy,
                 &options.selection,
-                sources,
+                read,
                 base.as_deref(),
                 &mut report,
             )?;
@@ -273,8 +271,7 @@ fn check_history(
             report.warnings.push(Issue::new("", note.clone()));
         }
         let excluded = |path: &str| policy.is_excluded(path);
-        let sources =
-            source::gather_blobs(repo, &group.files, &excluded, &analyze::worth_analysing);
+        let read = |keep: &source::Keep| Ok(source::gather_blobs(repo, &group.files, &excluded, keep));
         // The base the change is measured against: A for `--range A..B`; a push is new
         // everywhere.
         let base: Option<Box<BaseContent>> = match &options.selection {
@@ -290,7 +287,7 @@ fn check_history(
         judge(
             &policy,
             &options.selection,
-            sources,
+            read,
             base.as_deref(),
             report,
         )?;
@@ -298,14 +295,23 @@ fn check_history(
     Ok(())
 }
 
-/// Analyses gathered files and applies the policy; adds everything to `report`.
+/// Reads files with `read`, analysing them as they come, and applies the policy; adds
+/// everything to `report`.
 fn judge(
     policy: &policy::Policy,
     selection: &Selection,
-    sources: source::Sources,
+    read: impl FnOnce(&source::Keep) -> Result<source::Sources, Error>,
     base: Option<&BaseContent>,
     report: &mut Report,
 ) -> Result<(), Error> {
+    let (sources, outcomes) = check::while_reading(|take| {
+        read(&source::Keep {
+            wants: &analyze::worth_analysing,
+            take,
+        })
+    });
+    let sources = sources?;
+    let mut files = Vec::new();
     let mut part = Report {
         errors: sources.errors,
         warnings: policy.warnings.clone(),
@@ -313,7 +319,8 @@ fn judge(
         ..Report::default()
     };
     part.warnings.extend(sources.warnings);
-    for outcome in check_files(&sources.files) {
+    for outcome in outcomes {
+        files.extend(outcome.file);
         part.findings.extend(outcome.findings);
         part.allowed.extend(outcome.allowed);
         part.errors.extend(outcome.errors);
@@ -323,7 +330,7 @@ fn judge(
     // entry that allows legacy code is not reported unused because its code was left out.
     apply_allowlist(policy, selection, &sources.checked, &mut part);
     if let Some(base) = base {
-        keep_new_lines(base, &sources.files, &mut part)?;
+        keep_new_lines(base, &files, &mut part)?;
     }
     report.findings.extend(part.findings);
     report.allowed.extend(part.allowed);
@@ -444,198 +451,3 @@ fn apply_allowlist(
     }
 }
 
-/// What checking one file gave.
-#[derive(Debug, Default)]
-struct Outcome {
-    findings: Vec<Finding>,
-    allowed: Vec<Allowed>,
-    errors: Vec<Issue>,
-    warnings: Vec<Issue>,
-}
-
-/// Deeply nested expressions make deep syntax trees; analysis and the tree's drop recurse, so
-/// workers get a stack far larger than the default (it is reserved, not committed).
-const WORKER_STACK: usize = 512 << 20;
-
-/// Analyses the files on every core. A panic in one file becomes an error for that file.
-fn check_files(files: &[source::SourceFile]) -> Vec<Outcome> {
-    // Largest files start first, so the longest analysis never begins last and leaves the
-    // other cores idle; outcomes come back in the order of `files`.
-    let mut order: Vec<usize> = (0..files.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(files[i].bytes.len()));
-    let analyse = |_: &mut (), &i: &usize| {
-        let file = &files[i];
-        std::panic::catch_unwind(|| check_file(file)).unwrap_or_else(|_| Outcome {
-            errors: vec![Issue::new(
-                file.path.clone(),
-                "internal error while analysing this file (a bug in dill-guard; please report it)",
-            )],
-            ..Outcome::default()
-        })
-    };
-    let workers = parallel::workers_for(files.len(), 1);
-    let outcomes = parallel::map(&order, workers, Some(WORKER_STACK), || (), analyse);
-    let mut in_order: Vec<(usize, Outcome)> = order.into_iter().zip(outcomes).collect();
-    in_order.sort_unstable_by_key(|(i, _)| *i);
-    in_order.into_iter().map(|(_, outcome)| outcome).collect()
-}
-
-fn check_file(file: &source::SourceFile) -> Outcome {
-    let mut outcome = Outcome::default();
-    let decoded;
-    let cells;
-    // The pieces of source that share one module namespace, with their notebook cell numbers.
-    let (texts, cell_numbers): (Vec<&str>, Vec<Option<usize>>) = match file.kind {
-        python::Kind::Source => {
-            decoded = match python::decode(&file.bytes) {
-                Ok(decoded) => decoded,
-                Err(why) => {
-                    outcome.errors.push(Issue::new(file.path.clone(), why));
-                    return outcome;
-                }
-            };
-            if let Some(why) = &decoded.lossy {
-                outcome
-                    .warnings
-                    .push(Issue::new(file.path.clone(), why.clone()));
-            }
-            (vec![&*decoded.text], vec![None])
-        }
-        python::Kind::Notebook => match python::notebook_cells(&file.bytes) {
-            Ok(parsed) => {
-                cells = parsed;
-                (
-                    cells.iter().map(|c| c.source.as_str()).collect(),
-                    cells.iter().map(|c| Some(c.index)).collect(),
-                )
-            }
-            Err(why) => {
-                outcome.errors.push(Issue::new(file.path.clone(), why));
-                return outcome;
-            }
-        },
-    };
-    let analysis = analyze::analyze(&texts);
-    if let Some(why) = &analysis.degraded {
-        outcome.warnings.push(Issue::new(
-            file.path.clone(),
-            format!("checked in degraded mode: {why}"),
-        ));
-    }
-    // Inline directives, per piece: (line, directive, used).
-    let mut directives: Vec<Vec<(usize, policy::Directive, bool)>> = texts
-        .iter()
-        .map(|text| {
-            // A directive names dill-guard or the rule: without either, no comment is one.
-            if !text.contains("dill-guard:") && !text.contains(rule::RULE_ID) {
-                return Vec::new();
-            }
-            analyze::comments(text)
-                .into_iter()
-                .filter_map(|(at, comment)| {
-                    policy::directive(comment).map(|d| (position(text, at).0, d, false))
-                })
-                .collect()
-        })
-        .collect();
-    for hit in &analysis.hits {
-        let text = texts[hit.piece];
-        let (line, column) = position(text, hit.start);
-        let (end_line, end_column) = position(text, hit.end);
-        let stmt_line = position(text, hit.stmt.min(hit.start)).0;
-        let finding = Finding {
-            rule: rule::RULE_ID,
-            path: file.path.clone(),
-            line,
-            column,
-            end_line,
-            end_column,
-            cell: cell_numbers[hit.piece],
-            api: hit.sink.api,
-            kind: hit.kind,
-            severity: rule::SEVERITY,
-            degraded: analysis.degraded.is_some(),
-            message: rule::message(hit.sink),
-            source_line: line_at(text, hit.start).to_string(),
-        };
-        let directive = directives[hit.piece]
-            .iter_mut()
-            .find(|(at, _, _)| *at == line || *at == stmt_line);
-        match directive {
-            Some((_, policy::Directive::Allow(Some(reason)), used)) => {
-                *used = true;
-                let reason = reason.clone();
-                outcome.allowed.push(Allowed {
-                    finding,
-                    by: "inline",
-                    reason,
-                });
-            }
-            Some((_, policy::Directive::Noqa, used)) => {
-                *used = true;
-                outcome.allowed.push(Allowed {
-                    finding,
-                    by: "inline",
-                    reason: format!("noqa: {}", rule::RULE_ID),
-                });
-            }
-            Some((at, policy::Directive::Allow(None), used)) => {
-                *used = true;
-                outcome.warnings.push(Issue::new(
-                    file.path.clone(),
-                    format!(
-                        "{}line {at}: `# dill-guard: allow` needs a reason after it; the finding still blocks",
-                        cell_prefix(cell_numbers[hit.piece])
-                    ),
-                ));
-                outcome.findings.push(finding);
-            }
-            None => outcome.findings.push(finding),
-        }
-    }
-    for (piece, list) in directives.iter().enumerate() {
-        for (at, _, used) in list {
-            if !used {
-                outcome.warnings.push(Issue::new(
-                    file.path.clone(),
-                    format!(
-                        "{}line {at}: this inline allow matched no finding; remove it",
-                        cell_prefix(cell_numbers[piece])
-                    ),
-                ));
-            }
-        }
-    }
-    outcome
-}
-
-fn cell_prefix(cell: Option<usize>) -> String {
-    cell.map(|c| format!("cell {c}, ")).unwrap_or_default()
-}
-
-/// 1-based line and character column of a byte offset.
-fn position(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = before.matches('\n').count() + 1;
-    (line, before[line_start..].chars().count() + 1)
-}
-
-fn line_at(text: &str, offset: usize) -> &str {
-    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
-    text[start..end].trim_end_matches('\r')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn positions_count_characters() {
-        let text = "a = 1\nb = 'é'; dill.loads(x)\n";
-        let offset = text.find("dill").unwrap();
-        assert_eq!(position(text, offset), (2, 10));
-        assert_eq!(line_at(text, offset), "b = 'é'; dill.loads(x)");
-    }
-}

@@ -2,12 +2,13 @@
 //! `--staged PATH...`) or the working tree (`PATH...`). It yields each Python file with its
 //! bytes and the path reports show; it does not judge them.
 
+use std::borrow::Cow;
 use std::path::{Component, Path, PathBuf};
 
 use gix::bstr::{BStr, BString, ByteSlice};
 
 use crate::git::{IndexFile, RefUpdate, Repo};
-use crate::parallel;
+use crate::{limits, parallel};
 use crate::python::{self, Kind};
 use crate::{Error, Issue};
 
@@ -43,11 +44,6 @@ impl Selection {
     }
 }
 
-/// The largest file dill-guard reads. Python source this large is generated data; a bigger blob
-/// in a push is an error naming it (found from the object's header, before it is inflated), so
-/// that a small push cannot make the check hold gigabytes.
-pub const MAX_FILE_BYTES: u64 = 32 << 20;
-
 /// One Python file to check.
 #[derive(Debug)]
 pub struct SourceFile {
@@ -60,16 +56,18 @@ pub struct SourceFile {
 /// Everything a selection produced.
 #[derive(Debug, Default)]
 pub struct Sources {
-    /// The files `keep` held on to.
-    pub files: Vec<SourceFile>,
-    /// Every Python file checked, held or not.
+    /// Every Python file checked, handed over or not.
     pub checked: Vec<String>,
     pub errors: Vec<Issue>,
     pub warnings: Vec<Issue>,
 }
 
-/// Says whether a Python file's bytes need analysis (the prefilter); runs on reading threads.
-pub type Keep<'k> = dyn Fn(&[u8], Kind) -> bool + Sync + 'k;
+/// Where the files worth analysing go, from the reading threads: `wants` is the prefilter,
+/// `take` gets each file it wants (and analyses it while reading goes on).
+pub struct Keep<'k> {
+    pub wants: &'k (dyn Fn(&[u8], Kind) -> bool + Sync),
+    pub take: &'k (dyn Fn(SourceFile) + Sync),
+}
 
 /// Says whether a path is excluded by the configuration.
 pub type Excluded<'e> = dyn Fn(&str) -> bool + Sync + 'e;
@@ -79,33 +77,36 @@ enum Read {
     /// Not Python after all (no Python shebang).
     NotPython,
     Failed(Issue),
-    /// A Python file, with its content when `keep` wanted it.
-    Checked(String, Option<SourceFile>),
+    /// A Python file (handed over when `keep` wanted it).
+    Checked(String),
 }
 
 impl Read {
     /// Classifies read bytes: `kind` is known from the name, or comes from the shebang. The
     /// bytes are copied only when `keep` wants them: most files are read into a buffer that is
     /// used again for the next.
-    fn of(path: String, kind: Option<Kind>, bytes: &[u8], keep: &Keep) -> Read {
+    fn of(path: String, kind: Option<Kind>, bytes: Cow<'_, [u8]>, keep: &Keep) -> Read {
         let kind = match kind {
             Some(kind) => kind,
-            None if python::is_python_shebang(bytes) => Kind::Source,
+            None if python::is_python_shebang(&bytes) => Kind::Source,
             None => return Read::NotPython,
         };
-        if keep(bytes, kind) {
-            let bytes = bytes.to_vec();
-            Read::Checked(path.clone(), Some(SourceFile { path, bytes, kind }))
-        } else {
-            Read::Checked(path, None)
+        if (keep.wants)(&bytes, kind) {
+            let bytes = bytes.into_owned();
+            (keep.take)(SourceFile {
+                path: path.clone(),
+                bytes,
+                kind,
+            });
         }
+        Read::Checked(path)
     }
 
     fn path(&self) -> &str {
         match self {
             Read::NotPython => "",
             Read::Failed(issue) => &issue.path,
-            Read::Checked(path, _) => path,
+            Read::Checked(path) => path,
         }
     }
 }
@@ -115,10 +116,7 @@ impl Sources {
         match read {
             Read::NotPython => {}
             Read::Failed(issue) => self.errors.push(issue),
-            Read::Checked(path, file) => {
-                self.checked.push(path);
-                self.files.extend(file);
-            }
+            Read::Checked(path) => self.checked.push(path),
         }
     }
 }
@@ -239,9 +237,14 @@ fn read_index_files<'f>(
         workers,
         None,
         || repo.blob_reader(),
-        |reader, (file, path, kind)| match reader.read(file) {
-            Ok(bytes) => Read::of(path.clone(), *kind, &bytes, keep),
-            Err(err) => Read::Failed(Issue::new(path.clone(), err.one_line())),
+        |reader, (file, path, kind)| {
+            let mut large = None;
+            let read = match reader.read_holding(file, &mut large) {
+                Ok(bytes) => Read::of(path.clone(), *kind, Cow::Owned(bytes), keep),
+                Err(err) => Read::Failed(Issue::new(path.clone(), err.one_line())),
+            };
+            drop(large);
+            read
         },
     );
     for read in reads {
@@ -390,23 +393,40 @@ fn read_disk_file(
     if excluded(&shown) {
         return Read::NotPython;
     }
-    match read_into(path, buffer) {
-        Ok(len) => Read::of(shown, kind, &buffer[..len], keep),
+    let mut large = None;
+    let read = match read_into(path, buffer, &mut large) {
+        Ok(len) => Read::of(shown, kind, Cow::Borrowed(&buffer[..len]), keep),
         Err(err) => Read::Failed(Issue::new(shown, format!("cannot be read: {err}"))),
-    }
+    };
+    drop(large);
+    read
 }
 
 /// Reads a whole file into `buffer` (grown as needed, never shrunk, so a walk allocates once
 /// per thread) and returns its length. Plain reads until end of file: no size query first, as
 /// a walk over thousands of files pays for every system call.
-fn read_into(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<usize> {
+fn read_into(
+    path: &Path,
+    buffer: &mut Vec<u8>,
+    large: &mut Option<crate::git::LargeRead>,
+) -> std::io::Result<usize> {
     use std::io::Read as _;
     let mut file = std::fs::File::open(path)?;
     if buffer.len() < 64 << 10 {
         buffer.resize(64 << 10, 0);
     }
     let mut filled = 0;
+    let limit = limits::MAX_FILE_BYTES as usize;
     loop {
+        if filled > limit {
+            return Err(std::io::Error::other(Error::TooLarge {
+                size: file.metadata().map_or(filled as u64, |m| m.len()),
+                limit: limits::MAX_FILE_BYTES,
+            }));
+        }
+        if large.is_none() {
+            *large = limits::large_read(filled as u64);
+        }
         if filled == buffer.len() {
             buffer.resize(buffer.len() * 2, 0);
         }

@@ -61,7 +61,8 @@ fn deep_unary_operators() {
 
 #[test]
 fn a_million_terms() {
-    deep("plus", vec!["1"; 1_000_000].join(" + "));
+    // Within the full parse's size limit, past its chain limit.
+    deep("plus", vec!["1"; 400_000].join("+"));
 }
 
 #[test]
@@ -72,15 +73,17 @@ fn long_attribute_and_call_chains() {
 
 #[test]
 fn deeply_nested_blocks() {
+    // As deep as fits the full parse's size limit with one space a level.
     let mut source = String::from("import dill\n");
-    for level in 0..3_000 {
-        source.push_str(&format!("{}if x:\n", "  ".repeat(level)));
+    for level in 0..1_400 {
+        source.push_str(&format!("{}if x:\n", " ".repeat(level)));
     }
-    source.push_str(&format!("{}dill.loads(x)\n", "  ".repeat(3_000)));
+    source.push_str(&format!("{}dill.loads(x)\n", " ".repeat(1_400)));
     let (code, json, stderr) = check_source("blocks.py", source.as_bytes());
     assert_no_crash(&stderr);
-    assert_eq!(code, 1);
-    assert_eq!(json["findings"][0]["line"], 3_002);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["findings"][0]["line"], 1_402);
+    assert_eq!(json["findings"][0]["degraded"], false);
 }
 
 #[test]
@@ -111,16 +114,52 @@ fn huge_files_and_lines() {
     let (code, json, stderr) = check_source("big.py", big.as_bytes());
     assert_no_crash(&stderr);
     assert_eq!((code, json["files_checked"].as_u64()), (0, Some(1)));
-    // A 5 MB single line that ends in a sink call.
+    // A 1.5 MB single line that ends in a sink call: past the full parse, scanned.
     let long = format!(
         "import dill\nx = [{}]; dill.loads(x)\n",
-        vec!["1"; 2_500_000].join(",")
+        vec!["1"; 750_000].join(",")
     );
     let (code, json, stderr) = check_source("long.py", long.as_bytes());
     assert_no_crash(&stderr);
     assert_eq!(code, 1);
     assert_eq!(json["findings"][0]["line"], 2);
-    assert_eq!(json["findings"][0]["column"], 5_000_008);
+    assert_eq!(json["findings"][0]["column"], 1_500_008);
+    assert_eq!(json["findings"][0]["degraded"], true);
+    assert!(
+        json["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than the 1.0 MiB the full parse takes"),
+        "{json}"
+    );
+    // 5 MB that mention dill: too large to analyse, an error naming the file.
+    let longer = format!(
+        "import dill\nx = [{}]; dill.loads(x)\n",
+        vec!["1"; 2_500_000].join(",")
+    );
+    let (code, json, stderr) = check_source("longer.py", longer.as_bytes());
+    assert_no_crash(&stderr);
+    assert_eq!(code, 2, "{json}");
+    assert_eq!(json["errors"][0]["path"], "longer.py");
+    assert!(
+        json["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than the 2.0 MiB dill-guard can analyse"),
+        "{json}"
+    );
+    // Past the largest file dill-guard reads at all: an error, whatever it holds.
+    let huge = line.repeat(65 * 1024 * 1024 / line.len());
+    let (code, json, stderr) = check_source("huge.py", huge.as_bytes());
+    assert_no_crash(&stderr);
+    assert_eq!(code, 2, "{json}");
+    assert!(
+        json["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than the 64.0 MiB dill-guard reads of one file"),
+        "{json}"
+    );
 }
 
 #[test]

@@ -30,7 +30,7 @@ fn runner(name: &str) -> PathBuf {
 fn hook_repository(dir: &Path) -> (PathBuf, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let repo = dir.join("dill-guard-hooks");
-    std::fs::create_dir_all(repo.join("src/report")).unwrap();
+    std::fs::create_dir_all(&repo).unwrap();
     for file in [
         "Cargo.toml",
         "Cargo.lock",
@@ -39,14 +39,7 @@ fn hook_repository(dir: &Path) -> (PathBuf, String) {
     ] {
         std::fs::copy(root.join(file), repo.join(file)).unwrap();
     }
-    for sub in ["src", "src/report"] {
-        for entry in std::fs::read_dir(root.join(sub)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_file() {
-                std::fs::copy(&path, repo.join(sub).join(path.file_name().unwrap())).unwrap();
-            }
-        }
-    }
+    copy_tree(&root.join("src"), &repo.join("src"));
     let run = |args: &[&str]| {
         let out = git_command(&repo).args(args).output().unwrap();
         assert!(
@@ -61,6 +54,20 @@ fn hook_repository(dir: &Path) -> (PathBuf, String) {
     run(&["commit", "-q", "-m", "hooks"]);
     let rev = run(&["rev-parse", "HEAD"]);
     (repo, rev)
+}
+
+/// Copies a directory with everything below it.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
 }
 
 fn commit_through(runner_name: &str, home_var: &str) {
@@ -144,6 +151,37 @@ fn commit_through(runner_name: &str, home_var: &str) {
         shown.contains("loader.py:5:12") && shown.contains("— blocked"),
         "{shown}"
     );
+
+    // The first push of a new repository to an empty remote holds the root commit: the
+    // framework then passes no refs at all (prek only the pushed tip). The whole pushed history
+    // is judged, never nothing.
+    let fresh = Repo::new();
+    std::fs::copy(
+        repo.dir.join(".pre-commit-config.yaml"),
+        fresh.dir.join(".pre-commit-config.yaml"),
+    )
+    .unwrap();
+    fresh.write("loader.py", BAD);
+    fresh.commit_all("root");
+    let out = with_env(Command::new(&tool))
+        .args(["install", "--hook-type", "pre-push"])
+        .current_dir(&fresh.dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let empty = bare_repository(tmp.path(), "empty.git");
+    fresh.git(&["remote", "add", "origin", empty.to_str().unwrap()]);
+    let out = with_env(git_command(&fresh.dir))
+        .args(["push", "origin", "main"])
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert!(
+        !out.status.success(),
+        "{runner_name} let a first push through:\n{shown}"
+    );
+    assert!(shown.contains("loader.py:5:12"), "{shown}");
 }
 
 #[test]

@@ -340,8 +340,25 @@ fn read_object(
 ) -> Result<(gix::objs::Kind, Vec<u8>), Error> {
     use gix::objs::Find;
     let mut buf = Vec::new();
-    match objects.try_find(&id, &mut buf) {
-        Ok(Some(data)) => Ok((data.kind, data.data.to_vec())),
+    let found = objects
+        .try_find(&id, &mut buf)
+        .map(|data| data.map(|d| (d.kind, d.data.as_ptr() as usize, d.data.len())));
+    match found {
+        Ok(Some((kind, at, len))) => {
+            // The object is decoded into `buf`: hand that over rather than copy a large blob.
+            let start = at.wrapping_sub(buf.as_ptr() as usize);
+            if start.checked_add(len).is_some_and(|end| end <= buf.len()) {
+                buf.truncate(start + len);
+                buf.drain(..start);
+                return Ok((kind, buf));
+            }
+            let mut again = Vec::new();
+            match objects.try_find(&id, &mut again) {
+                Ok(Some(data)) => Ok((data.kind, data.data.to_vec())),
+                Ok(None) => Err(git_error(format!("object {id} ({}) vanished", what()), "")),
+                Err(err) => Err(git_error(format!("could not read object {id} ({})", what()), err)),
+            }
+        }
         Ok(None) => Err(git_error(
             format!("object {id} ({}) is missing", what()),
             "not found in the object database",
@@ -352,6 +369,9 @@ fn read_object(
         )),
     }
 }
+
+/// The lock a large read holds (see [`crate::limits::large_read`]).
+pub type LargeRead = std::sync::MutexGuard<'static, ()>;
 
 /// Reads blobs on a thread of its own; see [`Repo::blob_reader`].
 pub struct BlobReader {
@@ -367,9 +387,21 @@ pub struct BlobReader {
 
 impl BlobReader {
     pub fn read(&mut self, file: &IndexFile) -> Result<Vec<u8>, Error> {
+        self.read_holding(file, &mut None)
+    }
+
+    /// Reads a blob; when it is large, `guard` gets the lock that keeps other large reads
+    /// waiting (see [`crate::limits::large_read`]), to hold until the bytes are dropped.
+    pub fn read_holding(
+        &mut self,
+        file: &IndexFile,
+        guard: &mut Option<LargeRead>,
+    ) -> Result<Vec<u8>, Error> {
         let what = || file.path.to_string();
         for dir in &self.loose {
-            if let Some(read) = read_loose(dir, &file.id, &mut self.inflate, self.limit, &what) {
+            if let Some(read) =
+                read_loose(dir, &file.id, &mut self.inflate, self.limit, guard, &what)
+            {
                 return read;
             }
         }
@@ -390,6 +422,7 @@ impl BlobReader {
                         limit: self.limit,
                     });
                 }
+                *guard = crate::limits::large_read(header.size);
             }
         }
         let (kind, data) = read_object(objects, file.id, &what)?;
@@ -413,6 +446,7 @@ fn read_loose(
     id: &gix::oid,
     inflate: &mut gix::zlib::Inflate,
     limit: u64,
+    guard: &mut Option<LargeRead>,
     what: &dyn Fn() -> String,
 ) -> Option<Result<Vec<u8>, Error>> {
     let hex = id.to_hex().to_string();
@@ -456,6 +490,7 @@ fn read_loose(
                 limit,
             });
         }
+        *guard = crate::limits::large_read(size as u64);
         let mut out = Vec::new();
         let n = if status == gix::zlib::Status::StreamEnd {
             out.extend_from_slice(&header[header_len.min(written)..written]);
@@ -554,7 +589,7 @@ impl Repo {
             quarantine: self.quarantine.clone(),
             loose,
             inflate: Default::default(),
-            limit: crate::source::MAX_FILE_BYTES,
+            limit: crate::limits::MAX_FILE_BYTES,
         }
     }
 }

@@ -1,0 +1,447 @@
+//! One file, checked: decode it, analyse it, apply its inline directives, and place each
+//! finding by line and column. Files are analysed as they are read, on workers with large
+//! stacks, under a memory budget: what a run holds at once is bounded by the budget, not by the
+//! size of what it checks, so a push full of large files cannot exhaust a server.
+
+use std::collections::BTreeMap;
+use std::sync::{Condvar, Mutex};
+
+use crate::analyze::{self, Limits};
+use crate::source::SourceFile;
+use crate::{policy, python, rule, Allowed, Finding, Issue};
+
+/// What checking one file gave.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    pub allowed: Vec<Allowed>,
+    pub errors: Vec<Issue>,
+    pub warnings: Vec<Issue>,
+    /// The file itself, kept only when it has findings (`--new-only` compares it with its base).
+    pub file: Option<SourceFile>,
+}
+
+/// A file with more findings than this lists the first ones and counts the rest: it blocks
+/// either way, and a report of a million lines helps nobody.
+const MAX_FINDINGS_PER_FILE: usize = 1_000;
+
+/// Stacks tried for the workers, largest first. Deeply nested code makes deep syntax trees,
+/// and analysis recurses per level; the stack is reserved, not committed, but a limit on
+/// address space (`ulimit -v`) can refuse the largest. The nesting the full parse accepts is
+/// scaled to the stack obtained (see [`Limits::for_stack`]).
+const WORKER_STACKS: [usize; 4] = [512 << 20, 128 << 20, 32 << 20, 8 << 20];
+
+fn weight(file: &SourceFile) -> u64 {
+    crate::limits::analysis_weight(file.bytes.len())
+}
+
+struct Queued {
+    weight: u64,
+    file: SourceFile,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.weight == other.weight
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.weight.cmp(&other.weight)
+    }
+}
+
+/// Files waiting for a worker, largest first (the longest analysis should never start last and
+/// leave the other cores idle), and the weight of everything held.
+#[derive(Default)]
+struct State {
+    waiting: std::collections::BinaryHeap<Queued>,
+    held: u64,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Queue {
+    state: Mutex<State>,
+    /// Signalled when a file is queued or the queue closes.
+    ready: Condvar,
+    /// Signalled when held weight is released.
+    room: Condvar,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues a file, waiting while the budget is spent (a file is always let in when nothing
+    /// else is held, however heavy).
+    fn push(&self, file: SourceFile) {
+        let weight = weight(&file);
+        let mut state = self.lock();
+        while state.held > 0 && state.held + weight > crate::limits::ANALYSIS_BUDGET {
+            state = self.room.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        state.held += weight;
+        state.waiting.push(Queued { weight, file });
+        self.ready.notify_one();
+    }
+
+    fn pop(&self) -> Option<Queued> {
+        let mut state = self.lock();
+        loop {
+            if let Some(next) = state.waiting.pop() {
+                return Some(next);
+            }
+            if state.closed {
+                return None;
+            }
+            state = self.ready.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn release(&self, weight: u64) {
+        self.lock().held -= weight;
+        self.room.notify_all();
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+    }
+}
+
+/// Runs `read`, analysing every file it hands over while it goes on reading, and returns what
+/// `read` returned with the outcomes, in path order.
+pub fn while_reading<R>(read: impl FnOnce(&(dyn Fn(SourceFile) + Sync)) -> R) -> (R, Vec<Outcome>) {
+    let queue = Queue::default();
+    let outcomes: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
+    let record = |outcome: Outcome| {
+        outcomes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(outcome)
+    };
+    let result = std::thread::scope(|scope| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut started = 0;
+        for stack in WORKER_STACKS {
+            let limits = Limits::for_stack(stack);
+            for _ in 0..cores {
+                let (queue, record) = (&queue, &record);
+                let work = move || {
+                    while let Some(next) = queue.pop() {
+                        record(check_guarded(&next.file, &limits));
+                        queue.release(next.weight);
+                    }
+                };
+                let spawned = std::thread::Builder::new()
+                    .name("dill-guard-worker".into())
+                    .stack_size(stack)
+                    .spawn_scoped(scope, work);
+                if spawned.is_err() {
+                    break;
+                }
+                started += 1;
+            }
+            // Every worker gets the same stack, so what a file gets never depends on which
+            // worker takes it.
+            if started > 0 {
+                break;
+            }
+        }
+        let result = if started > 0 {
+            read(&|file| queue.push(file))
+        } else {
+            // No thread could start at all: analyse here, within what a main thread's stack
+            // is sure to allow.
+            let limits = Limits::for_stack(2 << 20);
+            read(&|file| record(check_guarded(&file, &limits)))
+        };
+        queue.close();
+        result
+    });
+    let mut outcomes = outcomes.into_inner().unwrap_or_else(|p| p.into_inner());
+    // The order workers finish in depends on timing; what is reported must not.
+    outcomes.sort_by(|a, b| outcome_path(a).cmp(outcome_path(b)));
+    (result, outcomes)
+}
+
+fn outcome_path(outcome: &Outcome) -> &str {
+    outcome
+        .file
+        .as_ref()
+        .map(|f| f.path.as_str())
+        .or_else(|| outcome.findings.first().map(|f| f.path.as_str()))
+        .or_else(|| outcome.allowed.first().map(|a| a.finding.path.as_str()))
+        .or_else(|| outcome.errors.first().map(|e| e.path.as_str()))
+        .or_else(|| outcome.warnings.first().map(|w| w.path.as_str()))
+        .unwrap_or("")
+}
+
+/// Checks a file; a panic becomes an error for that file.
+fn check_guarded(file: &SourceFile, limits: &Limits) -> Outcome {
+    let mut outcome =
+        std::panic::catch_unwind(|| check_file(file, limits)).unwrap_or_else(|_| Outcome {
+            errors: vec![Issue::new(
+                file.path.clone(),
+                "internal error while analysing this file (a bug in dill-guard; please report it)",
+            )],
+            ..Outcome::default()
+        });
+    if !outcome.findings.is_empty() {
+        outcome.file = Some(SourceFile {
+            path: file.path.clone(),
+            bytes: file.bytes.clone(),
+            kind: file.kind,
+        });
+    }
+    outcome
+}
+
+fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
+    let mut outcome = Outcome::default();
+    let decoded;
+    let cells;
+    // The pieces of source that share one module namespace, with their notebook cell numbers.
+    let (texts, cell_numbers): (Vec<&str>, Vec<Option<usize>>) = match file.kind {
+        python::Kind::Source => {
+            decoded = match python::decode(&file.bytes) {
+                Ok(decoded) => decoded,
+                Err(why) => {
+                    outcome.errors.push(Issue::new(file.path.clone(), why));
+                    return outcome;
+                }
+            };
+            if let Some(why) = &decoded.lossy {
+                outcome
+                    .warnings
+                    .push(Issue::new(file.path.clone(), why.clone()));
+            }
+            (vec![&*decoded.text], vec![None])
+        }
+        python::Kind::Notebook => match python::notebook_cells(&file.bytes) {
+            Ok(parsed) => {
+                cells = parsed;
+                (
+                    cells.iter().map(|c| c.source.as_str()).collect(),
+                    cells.iter().map(|c| Some(c.index)).collect(),
+                )
+            }
+            Err(why) => {
+                outcome.errors.push(Issue::new(file.path.clone(), why));
+                return outcome;
+            }
+        },
+    };
+    let analysis = analyze::analyze_within(&texts, limits);
+    if let Some(why) = analysis.failed {
+        outcome.errors.push(Issue::new(file.path.clone(), why));
+        return outcome;
+    }
+    if let Some(why) = &analysis.degraded {
+        outcome.warnings.push(Issue::new(
+            file.path.clone(),
+            format!("checked in degraded mode: {why}"),
+        ));
+    }
+    let lines: Vec<Lines> = texts.iter().map(|text| Lines::new(text)).collect();
+    // Inline directives, per piece, by line: (directive, used).
+    let mut directives: Vec<BTreeMap<usize, (policy::Directive, bool)>> = texts
+        .iter()
+        .zip(&lines)
+        .map(|(text, lines)| {
+            // A directive names dill-guard or the rule: without either, no comment is one.
+            if !text.contains("dill-guard:") && !text.contains(rule::RULE_ID) {
+                return BTreeMap::new();
+            }
+            let mut found = BTreeMap::new();
+            for (at, comment) in analyze::comments(text) {
+                if let Some(d) = policy::directive(comment) {
+                    found.entry(lines.position(at).0).or_insert((d, false));
+                }
+            }
+            found
+        })
+        .collect();
+    let mut unlisted = 0usize;
+    for hit in &analysis.hits {
+        let lines = &lines[hit.piece];
+        let line = lines.line_of(hit.start);
+        let stmt_line = lines.line_of(hit.stmt.min(hit.start));
+        let at = if directives[hit.piece].contains_key(&line) {
+            line
+        } else {
+            stmt_line
+        };
+        let directive = directives[hit.piece].get_mut(&at);
+        // Placed in full only while listed: columns cost a pass over the line.
+        let allowed = matches!(
+            directive,
+            Some((policy::Directive::Allow(Some(_)) | policy::Directive::Noqa, _))
+        );
+        let listed = if allowed {
+            outcome.allowed.len()
+        } else {
+            outcome.findings.len()
+        };
+        if listed >= MAX_FINDINGS_PER_FILE {
+            if let Some((_, used)) = directive {
+                *used = true;
+            }
+            if !allowed {
+                unlisted += 1;
+            }
+            continue;
+        }
+        let (line, column) = lines.position(hit.start);
+        let (end_line, end_column) = lines.position(hit.end);
+        let finding = Finding {
+            rule: rule::RULE_ID,
+            path: file.path.clone(),
+            line,
+            column,
+            end_line,
+            end_column,
+            cell: cell_numbers[hit.piece],
+            api: hit.sink.api,
+            kind: hit.kind,
+            severity: rule::SEVERITY,
+            degraded: analysis.degraded.is_some(),
+            message: rule::message(hit.sink),
+            source_line: lines.line_at(hit.start).to_string(),
+        };
+        match directive {
+            Some((policy::Directive::Allow(Some(reason)), used)) => {
+                *used = true;
+                let reason = reason.clone();
+                outcome.allowed.push(Allowed {
+                    finding,
+                    by: "inline",
+                    reason,
+                });
+            }
+            Some((policy::Directive::Noqa, used)) => {
+                *used = true;
+                outcome.allowed.push(Allowed {
+                    finding,
+                    by: "inline",
+                    reason: format!("noqa: {}", rule::RULE_ID),
+                });
+            }
+            Some((policy::Directive::Allow(None), used)) => {
+                *used = true;
+                outcome.warnings.push(Issue::new(
+                    file.path.clone(),
+                    format!(
+                        "{}line {at}: `# dill-guard: allow` needs a reason after it; the finding still blocks",
+                        cell_prefix(cell_numbers[hit.piece])
+                    ),
+                ));
+                outcome.findings.push(finding);
+            }
+            None => outcome.findings.push(finding),
+        }
+    }
+    if unlisted > 0 {
+        outcome.warnings.push(Issue::new(
+            file.path.clone(),
+            format!(
+                "{unlisted} more finding{} in this file not listed (at most {MAX_FINDINGS_PER_FILE} are)",
+                if unlisted == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    for (piece, list) in directives.iter().enumerate() {
+        for (at, (_, used)) in list {
+            if !used {
+                outcome.warnings.push(Issue::new(
+                    file.path.clone(),
+                    format!(
+                        "{}line {at}: this inline allow matched no finding; remove it",
+                        cell_prefix(cell_numbers[piece])
+                    ),
+                ));
+            }
+        }
+    }
+    outcome
+}
+
+fn cell_prefix(cell: Option<usize>) -> String {
+    cell.map(|c| format!("cell {c}, ")).unwrap_or_default()
+}
+
+/// Where each line of a text starts, to place byte offsets by binary search: a file with many
+/// findings costs what its findings do, not their number times its length. Lines end at `\n`.
+struct Lines<'t> {
+    text: &'t str,
+    starts: Vec<usize>,
+}
+
+impl<'t> Lines<'t> {
+    fn new(text: &'t str) -> Lines<'t> {
+        let starts = std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+            .collect();
+        Lines { text, starts }
+    }
+
+    /// The 1-based line of a byte offset.
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).max(1)
+    }
+
+    /// 1-based line and character column of a byte offset.
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let line = self.line_of(offset);
+        let start = self.starts[line - 1];
+        (line, self.text[start..offset].chars().count() + 1)
+    }
+
+    /// The line holding a byte offset, without its line ending.
+    fn line_at(&self, offset: usize) -> &'t str {
+        let start = self.starts[self.line_of(offset) - 1];
+        let end = self.text[offset..]
+            .find('\n')
+            .map_or(self.text.len(), |i| offset + i);
+        self.text[start..end].trim_end_matches('\r')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_characters() {
+        let text = "a = 1\nb = 'é'; dill.loads(x)\n";
+        let lines = Lines::new(text);
+        let offset = text.find("dill").unwrap();
+        assert_eq!(lines.position(offset), (2, 10));
+        assert_eq!(lines.position(0), (1, 1));
+        assert_eq!(lines.line_at(offset), "b = 'é'; dill.loads(x)");
+    }
+
+    #[test]
+    fn many_findings_are_counted_not_listed() {
+        let text = "import dill\n".to_string() + &"dill.loads(b)\n".repeat(3_000);
+        let file = SourceFile {
+            path: "many.py".into(),
+            bytes: text.into_bytes(),
+            kind: python::Kind::Source,
+        };
+        let outcome = check_file(&file, &Limits::for_stack(512 << 20));
+        assert_eq!(outcome.findings.len(), MAX_FINDINGS_PER_FILE);
+        assert!(outcome
+            .warnings
+            .iter()
+            .any(|w| w.message.starts_with("2000 more findings")));
+    }
+}
