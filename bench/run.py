@@ -4,6 +4,7 @@
     python3 bench/run.py            # everything (about 10 minutes on 2 cores)
     python3 bench/run.py --quick    # fewer repetitions; no bandit on the big corpus, no
                                     # 10,000-file or 10 MB inputs, no cold build
+    python3 bench/run.py --server   # only the server gate: push bombs and many refs
 
 It installs ruff and bandit into target/bench-venv (from PyPI), builds dill-guard in release
 mode, generates its inputs under target/bench, and prints Markdown tables: median, min and max
@@ -244,11 +245,161 @@ def build_time():
         return time.perf_counter() - start
 
 
+def loose_object(objects, kind, chunks):
+    """Writes a loose object from an iterable of byte chunks without holding it in memory (a
+    gigabyte blob compresses to a megabyte); returns its id."""
+    import hashlib
+    import zlib
+    chunks = list(chunks) if not isinstance(chunks, list) else chunks
+    size = sum(len(c) for c in chunks)
+    header = f"{kind} {size}".encode() + b"\0"
+    sha = hashlib.sha1(header)
+    for c in chunks:
+        sha.update(c)
+    oid = sha.hexdigest()
+    path = Path(objects) / oid[:2] / oid[2:]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    z = zlib.compressobj(9)
+    with open(path, "wb") as out:
+        out.write(z.compress(header))
+        for c in chunks:
+            out.write(z.compress(c))
+        out.write(z.flush())
+    return oid
+
+
+class Repeat(list):
+    """One chunk repeated, as an iterable that never materialises the whole."""
+    def __init__(self, chunk, times):
+        super().__init__()
+        self.chunk, self.times = chunk, times
+
+    def __iter__(self):
+        for _ in range(self.times):
+            yield self.chunk
+
+    def __len__(self):
+        return self.times
+
+
+def pushed_commit(repo, files):
+    """A commit on top of HEAD whose tree adds `files` (name -> blob id); returns its id."""
+    entries = sh(["git", "ls-tree", "HEAD"], cwd=repo).stdout
+    entries += "".join(f"100644 blob {oid}\t{name}\n" for name, oid in files.items())
+    tree = subprocess.run(["git", "mktree"], cwd=repo, env=GIT_ENV, input=entries, text=True,
+                          check=True, stdout=subprocess.PIPE).stdout.strip()
+    return sh(["git", "commit-tree", tree, "-p", "HEAD", "-m", "bomb"], cwd=repo).stdout.strip()
+
+
+def loose_size(objects, oids):
+    return sum((Path(objects) / o[:2] / o[2:]).stat().st_size for o in oids)
+
+
+def server_bench(runs):
+    """The pre-receive check on pushes built to exhaust it, beside what git itself does with
+    every push (the connectivity walk), and a mirror push of many refs."""
+    dg = str(DG)
+    base = WORK / "server"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    client = base / "client"
+    client.mkdir()
+    sh(["git", "init", "-q", "-b", "main"], cwd=client)
+    (client / "a.py").write_text(python_file(1))
+    sh(["git", "add", "-A"], cwd=client)
+    sh(["git", "commit", "-q", "-m", "base"], cwd=client)
+    old = sh(["git", "rev-parse", "HEAD"], cwd=client).stdout.strip()
+    objects = client / ".git" / "objects"
+    bombs = {
+        "1 GiB blob (`x=1` lines)": {"bomb.py": loose_object(objects, "blob", Repeat(b"x=1\n" * 4096, 65536))},
+        "32 MiB of `x=1` lines after `import dill`": {"bomb.py": loose_object(
+            objects, "blob", [b"import dill\n", *Repeat(b"x=1\n" * 4096, 2048)])},
+        "40 files of 1 MiB, each `import dill` then `x = 1` lines (full parse each)": {
+            f"m{i}.py": loose_object(objects, "blob", [f"import dill  # {i}\n".encode(),
+                                                     *Repeat(b"x = 1\n" * 1024, 170)])
+            for i in range(40)},
+        "2 MiB of one list (`x = [a,a,...]`, token scanner)": {"wide.py": loose_object(
+            objects, "blob", [b"import dill\nx = [", *Repeat(b"a," * 4096, 255), b"]\ndill.loads(x)\n"])},
+    }
+    print("\n### Server gate: pushes built to exhaust the check\n")
+    print("`dill-guard --pre-receive` run in the server with the push's ref line on stdin, beside "
+          "`git rev-list --objects` over the same push (the walk git does for every push). CPU "
+          "time is user + system; peak RSS includes the forking Python process.\n")
+    print("| push | compressed | tool | median wall | median CPU | peak RSS | exit |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+    for name, files in bombs.items():
+        new = pushed_commit(client, files)
+        size = loose_size(objects, files.values())
+        # The server holds the pushed objects as git's quarantine would (copied in: packing a
+        # gigabyte blob would take git longer than everything measured here).
+        server = base / "server.git"
+        shutil.rmtree(server, ignore_errors=True)
+        sh(["git", "init", "-q", "--bare", "-b", "main", str(server)])
+        shutil.copytree(objects, server / "objects", dirs_exist_ok=True)
+        sh(["git", "update-ref", "refs/heads/main", old], cwd=server)
+        line = f"{old} {new} refs/heads/main\n"
+        for tool, cmd in [("dill-guard", [dg, "--pre-receive", "-q"]),
+                          ("git", ["git", "rev-list", "--objects", new, f"^{old}"])]:
+            times, peaks, cpus, code = [], 0, [], None
+            for _ in range(runs):
+                start = time.perf_counter()
+                proc = subprocess.Popen(cmd, cwd=server, env=GIT_ENV, stdin=subprocess.PIPE,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                proc.stdin.write(line.encode())
+                proc.stdin.close()
+                _, status, usage = os.wait4(proc.pid, 0)
+                times.append(time.perf_counter() - start)
+                cpus.append(usage.ru_utime + usage.ru_stime)
+                peaks = max(peaks, usage.ru_maxrss / 1024)
+                code = os.waitstatus_to_exitcode(status)
+            print(f"| {name} | {size/1024:,.0f} KiB | {tool} | {statistics.median(times)*1000:,.0f} ms | "
+                  f"{statistics.median(cpus)*1000:,.0f} ms | {peaks:.0f} MiB | {code} |")
+
+    print("\n### Server gate: a mirror push of many refs (linear history, one tag per commit)\n")
+    print("Wall time of the whole `git push --mirror` into an empty bare server, with the "
+          "pre-receive hook and without it (git alone).\n")
+    print("| refs | git alone | with dill-guard | dill-guard's share |")
+    print("| ---: | ---: | ---: | ---: |")
+    for n in [100, 1000]:
+        repo = base / f"refs{n}"
+        repo.mkdir()
+        sh(["git", "init", "-q", "-b", "main"], cwd=repo)
+        for i in range(n):
+            (repo / f"m{i % 50}.py").write_text(python_file(i))
+            sh(["git", "add", "-A"], cwd=repo)
+            sh(["git", "commit", "-q", "-m", f"c{i}"], cwd=repo)
+            sh(["git", "tag", f"t{i}"], cwd=repo)
+        result = {}
+        for hooked in (False, True):
+            walls = []
+            for _ in range(3):
+                server = base / f"mirror{n}.git"
+                shutil.rmtree(server, ignore_errors=True)
+                sh(["git", "init", "-q", "--bare", "-b", "main", str(server)])
+                if hooked:
+                    hook = server / "hooks" / "pre-receive"
+                    hook.write_text(f"#!/bin/sh\nexec '{dg}' --pre-receive -q\n")
+                    hook.chmod(0o755)
+                start = time.perf_counter()
+                sh(["git", "push", "-q", "--mirror", str(server)], cwd=repo)
+                walls.append(time.perf_counter() - start)
+            result[hooked] = statistics.median(walls)
+        print(f"| {n + 1} | {result[False]*1000:,.0f} ms | {result[True]*1000:,.0f} ms | "
+              f"{(result[True]-result[False])*1000:,.0f} ms |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--server", action="store_true",
+                        help="only the server gate: push bombs and many refs")
     args = parser.parse_args()
     runs = 5 if args.quick else 21
+    if args.server:
+        WORK.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+        server_bench(3 if args.quick else 7)
+        return
     setup(args.quick)
     ruff = str(VENV / "bin" / "ruff")
     bandit = str(VENV / "bin" / "bandit")
@@ -343,6 +494,8 @@ def main():
         med = statistics.median(times)
         size = (repo_k / "big.py").stat().st_size
         print(f"| {size/1024:,.0f} KiB | {med*1000:.1f} ms | {size/med/1e6:.1f} MB/s |")
+
+    server_bench(3 if args.quick else 7)
 
     if not args.quick:
         print("\n### Build: cold `cargo install --path .` (crates already downloaded)\n")

@@ -70,11 +70,17 @@ const REFERENCE_DEPTH: usize = 100_000;
 const REFERENCE_CHAIN: usize = 150_000;
 
 impl Limits {
+    /// The deepest bracket nesting and the longest operator chain the full parse accepts.
+    pub fn depth_and_chain(&self) -> (usize, usize) {
+        (self.max_depth, self.max_chain)
+    }
+
     /// The limits for a thread with `stack` bytes of stack: the depth a tree may have shrinks
     /// with the stack, so a smaller stack routes more files to the token scanner instead of
     /// overflowing.
     pub fn for_stack(stack: usize) -> Limits {
-        let scale = |limit: usize| (limit as u128 * stack as u128 / REFERENCE_STACK as u128) as usize;
+        let scale =
+            |limit: usize| (limit as u128 * stack as u128 / REFERENCE_STACK as u128) as usize;
         Limits {
             max_depth: scale(REFERENCE_DEPTH),
             max_chain: scale(REFERENCE_CHAIN),
@@ -202,7 +208,6 @@ type Qual = Rc<str>;
 
 /// How many attribute, call or walrus levels name resolution follows.
 const RESOLVE_DEPTH: usize = 64;
-
 
 /// The names an import statement binds: `(local name, qualified origin)`.
 fn import_bindings(module: &str, asname: Option<&str>) -> (String, Qual) {

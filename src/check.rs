@@ -29,7 +29,7 @@ const MAX_FINDINGS_PER_FILE: usize = 1_000;
 /// and analysis recurses per level; the stack is reserved, not committed, but a limit on
 /// address space (`ulimit -v`) can refuse the largest. The nesting the full parse accepts is
 /// scaled to the stack obtained (see [`Limits::for_stack`]).
-const WORKER_STACKS: [usize; 4] = [512 << 20, 128 << 20, 32 << 20, 8 << 20];
+const WORKER_STACKS: [usize; 5] = [512 << 20, 128 << 20, 32 << 20, 8 << 20, 2 << 20];
 
 fn weight(file: &SourceFile) -> u64 {
     crate::limits::analysis_weight(file.bytes.len())
@@ -77,7 +77,9 @@ struct Queue {
 
 impl Queue {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Queues a file, waiting while the budget is spent (a file is always let in when nothing
@@ -131,7 +133,13 @@ pub fn while_reading<R>(read: impl FnOnce(&(dyn Fn(SourceFile) + Sync)) -> R) ->
     let result = std::thread::scope(|scope| {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut started = 0;
-        for stack in WORKER_STACKS {
+        // Under a limit on address space, stacks reserved whole would starve the heap: the
+        // workers' stacks together take at most a quarter of it.
+        let room = address_space_limit().map(|limit| limit / 4 / cores as u64);
+        let stacks = WORKER_STACKS
+            .into_iter()
+            .filter(|&s| room.is_none_or(|room| s as u64 <= room));
+        for stack in stacks {
             let limits = Limits::for_stack(stack);
             for _ in 0..cores {
                 let (queue, record) = (&queue, &record);
@@ -171,6 +179,15 @@ pub fn while_reading<R>(read: impl FnOnce(&(dyn Fn(SourceFile) + Sync)) -> R) ->
     // The order workers finish in depends on timing; what is reported must not.
     outcomes.sort_by(|a, b| outcome_path(a).cmp(outcome_path(b)));
     (result, outcomes)
+}
+
+/// The limit on this process's address space (`ulimit -v`), where the system says.
+fn address_space_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max address space"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 fn outcome_path(outcome: &Outcome) -> &str {
@@ -284,7 +301,10 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
         // Placed in full only while listed: columns cost a pass over the line.
         let allowed = matches!(
             directive,
-            Some((policy::Directive::Allow(Some(_)) | policy::Directive::Noqa, _))
+            Some((
+                policy::Directive::Allow(Some(_)) | policy::Directive::Noqa,
+                _
+            ))
         );
         let listed = if allowed {
             outcome.allowed.len()
@@ -443,5 +463,39 @@ mod tests {
             .warnings
             .iter()
             .any(|w| w.message.starts_with("2000 more findings")));
+    }
+}
+
+#[cfg(test)]
+mod stack_tests {
+    use super::*;
+
+    /// Sources just within the limits for a stack must be analysed on that stack without
+    /// overflowing it (an overflow aborts the whole test run).
+    #[test]
+    fn limits_hold_on_every_stack_workers_may_get() {
+        for stack in [2 << 20, 8 << 20, 32 << 20] {
+            let limits = Limits::for_stack(stack);
+            let (depth, chain) = limits.depth_and_chain();
+            let sources = [
+                format!("{}1{}", "(".repeat(depth), ")".repeat(depth)),
+                format!("{}{}", "[".repeat(depth), "]".repeat(depth)),
+                format!("{}1", "-".repeat(chain)),
+                format!("{}1", "not ".repeat(chain / 2)),
+                vec!["1"; chain].join("+"),
+                format!("a{}", ".b".repeat(chain / 2)),
+                format!("f{}", "()".repeat(depth)),
+            ];
+            for body in sources {
+                let text = format!("import dill\nx = {body}\ndill.loads(x)\n");
+                let found = std::thread::Builder::new()
+                    .stack_size(stack)
+                    .spawn(move || analyze::analyze_within(&[&text], &limits).hits.len())
+                    .unwrap()
+                    .join()
+                    .unwrap();
+                assert_eq!(found, 1, "stack {stack}");
+            }
+        }
     }
 }

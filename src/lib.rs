@@ -147,6 +147,8 @@ pub struct Report {
     /// How a blocking result is announced: `"commit blocked"` for the index, `"push blocked"`
     /// in push hooks, `"blocked"` for ranges and the working tree.
     pub blocked: &'static str,
+    /// Bytes of source handed to the analysis so far in this run.
+    analysed: std::sync::atomic::AtomicU64,
 }
 
 impl Report {
@@ -271,7 +273,8 @@ fn check_history(
             report.warnings.push(Issue::new("", note.clone()));
         }
         let excluded = |path: &str| policy.is_excluded(path);
-        let read = |keep: &source::Keep| Ok(source::gather_blobs(repo, &group.files, &excluded, keep));
+        let read =
+            |keep: &source::Keep| Ok(source::gather_blobs(repo, &group.files, &excluded, keep));
         // The base the change is measured against: A for `--range A..B`; a push is new
         // everywhere.
         let base: Option<Box<BaseContent>> = match &options.selection {
@@ -284,13 +287,7 @@ fn check_history(
             }
             _ => Some(Box::new(|_| Ok(None))),
         };
-        judge(
-            &policy,
-            &options.selection,
-            read,
-            base.as_deref(),
-            report,
-        )?;
+        judge(&policy, &options.selection, read, base.as_deref(), report)?;
     }
     Ok(())
 }
@@ -304,13 +301,38 @@ fn judge(
     base: Option<&BaseContent>,
     report: &mut Report,
 ) -> Result<(), Error> {
+    // What one change may give the analysis in all (a full check of a tree may give more).
+    let budget = match selection {
+        Selection::All | Selection::Paths(_) => u64::MAX,
+        _ => limits::MAX_CHANGE_ANALYSIS_BYTES,
+    };
+    let given = &report.analysed;
+    let refused: std::sync::Mutex<Vec<Issue>> = Default::default();
     let (sources, outcomes) = check::while_reading(|take| {
+        let within = |file: source::SourceFile| {
+            let len = file.bytes.len() as u64;
+            let before = given.fetch_add(len, std::sync::atomic::Ordering::Relaxed);
+            if before.saturating_add(len) > budget {
+                refused.lock().unwrap_or_else(|p| p.into_inner()).push(Issue::new(
+                    file.path,
+                    format!(
+                        "not analysed: this change holds more than {} of Python that mentions dill, the most one run analyses; check it in parts, or with --all",
+                        size_text(budget)
+                    ),
+                ));
+            } else {
+                take(file);
+            }
+        };
         read(&source::Keep {
             wants: &analyze::worth_analysing,
-            take,
+            take: &within,
         })
     });
-    let sources = sources?;
+    let mut sources = sources?;
+    let mut refused = refused.into_inner().unwrap_or_else(|p| p.into_inner());
+    refused.sort_by(|a, b| a.path.cmp(&b.path));
+    sources.errors.extend(refused);
     let mut files = Vec::new();
     let mut part = Report {
         errors: sources.errors,
@@ -450,4 +472,3 @@ fn apply_allowlist(
         }
     }
 }
-

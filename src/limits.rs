@@ -8,7 +8,9 @@
 //! - a file that mentions dill gets the full parse up to [`FULL_PARSE_BYTES`], the token scanner
 //!   up to [`SCAN_BYTES`], and is an error beyond;
 //! - the analyses in flight together stay within [`ANALYSIS_BUDGET`], as estimated by
-//!   [`analysis_weight`].
+//!   [`analysis_weight`];
+//! - one change gives the analysis at most [`MAX_CHANGE_ANALYSIS_BYTES`] in all, so a push's
+//!   time is bounded too.
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -26,6 +28,10 @@ pub const FULL_PARSE_BYTES: usize = 1 << 20;
 /// The largest source the token scanner takes (it holds up to about 45 bytes per byte). A file
 /// that mentions dill and is larger still cannot be vouched for: it is an error naming it.
 pub const SCAN_BYTES: usize = 2 << 20;
+
+/// What one change (a commit, a push, a range) may give the analysis in all: about ten seconds
+/// of parsing on two cores. A full check of a tree (`--all`, paths) has no such bound.
+pub const MAX_CHANGE_ANALYSIS_BYTES: u64 = 48 << 20;
 
 /// What the analyses in flight may hold at once (two full parses, or one scan beside nothing
 /// heavier than small files).

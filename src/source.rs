@@ -8,8 +8,8 @@ use std::path::{Component, Path, PathBuf};
 use gix::bstr::{BStr, BString, ByteSlice};
 
 use crate::git::{IndexFile, RefUpdate, Repo};
-use crate::{limits, parallel};
 use crate::python::{self, Kind};
+use crate::{limits, parallel};
 use crate::{Error, Issue};
 
 /// Which files a run checks.

@@ -395,3 +395,38 @@ fn a_mirror_push_of_many_refs_is_judged_once_per_new_file() {
     let (ok, shown) = server.push(&["--mirror"]);
     assert!(ok, "{shown}");
 }
+
+#[test]
+fn a_push_that_inflates_to_hundreds_of_megabytes_is_refused_within_bounds() {
+    // The server's hook runs under an address-space limit far below what holding (let alone
+    // parsing) the pushed file would take.
+    let server = Server::new("");
+    write_hook(
+        &server.bare.join("hooks/pre-receive"),
+        &format!(
+            "#!/bin/sh\nulimit -v 1048576\nexec '{}' --pre-receive --color never\n",
+            binary()
+        ),
+    );
+    let repo = &server.client;
+    let mut bomb = b"import dill\n".to_vec();
+    bomb.extend(b"x=1\n".repeat(50 << 20));
+    std::fs::write(repo.dir.join("bomb.py"), &bomb).unwrap();
+    drop(bomb);
+    repo.git(&["add", "bomb.py"]);
+    repo.git(&["commit", "-q", "--no-verify", "-m", "bomb"]);
+    let (ok, shown) = server.push(&["main"]);
+    assert!(!ok, "{shown}");
+    assert!(
+        shown.contains("bomb.py") && shown.contains("more than the 64.0 MiB dill-guard reads"),
+        "{shown}"
+    );
+    for word in [
+        "panicked",
+        "overflow",
+        "internal error",
+        "memory allocation",
+    ] {
+        assert!(!shown.contains(word), "{shown}");
+    }
+}

@@ -469,3 +469,65 @@ fn spellings_python_reads_as_dill_are_found() {
         );
     }
 }
+
+#[test]
+fn deep_nesting_under_an_address_space_limit() {
+    // Under `ulimit -v`, workers cannot reserve 512 MiB stacks: the check must fall back to
+    // smaller stacks with nesting limits to match, never overflow or run out of heap.
+    let dir = tempfile::tempdir().unwrap();
+    for (name, depth) in [("shallow.py", 10_000), ("deep.py", 100_000)] {
+        let source = format!(
+            "import dill\nx = {}1{}\ndill.loads(x)\n",
+            "(".repeat(depth),
+            ")".repeat(depth)
+        );
+        std::fs::write(dir.path().join(name), source).unwrap();
+    }
+    // From 1 GiB, where one 512 MiB stack may fit, down to 200 MiB, where only small ones do.
+    for limit in [1_048_576, 400_000, 200_000] {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -s 8192 && ulimit -v {limit} && exec '{}' --format json --no-config shallow.py deep.py",
+                binary()
+            ))
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_no_crash(&stderr);
+        assert_eq!(out.status.code(), Some(1), "ulimit -v {limit}: {stderr}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(paths(&json), ["deep.py", "shallow.py"], "ulimit -v {limit}");
+    }
+}
+
+#[test]
+fn one_change_gives_the_analysis_a_bounded_amount() {
+    // Thirteen 4 MiB files that mention dill: each is an error of its own (too large to
+    // analyse), and past 48 MiB in all the rest are not even handed to the analysis.
+    let repo = Repo::new();
+    let body = format!("import dill\n{}", "x = 1\n".repeat((4 << 20) / 6));
+    for i in 0..13 {
+        repo.write(&format!("big{i:02}.py"), &body);
+    }
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 2, "{json}");
+    let errors = json["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 13, "{json}");
+    let refused = errors
+        .iter()
+        .filter(|e| {
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains("more than 48.0 MiB of Python that mentions dill")
+        })
+        .count();
+    assert_eq!(refused, 2, "{json}");
+    // A full check of the tree has no such bound.
+    let (code, json) = repo.json(&["."]);
+    assert_eq!(code, 2);
+    assert!(!json.to_string().contains("not analysed"), "{json}");
+}

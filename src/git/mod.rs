@@ -356,7 +356,10 @@ fn read_object(
             match objects.try_find(&id, &mut again) {
                 Ok(Some(data)) => Ok((data.kind, data.data.to_vec())),
                 Ok(None) => Err(git_error(format!("object {id} ({}) vanished", what()), "")),
-                Err(err) => Err(git_error(format!("could not read object {id} ({})", what()), err)),
+                Err(err) => Err(git_error(
+                    format!("could not read object {id} ({})", what()),
+                    err,
+                )),
             }
         }
         Ok(None) => Err(git_error(
