@@ -58,6 +58,10 @@ struct PyprojectTool {
 
 const NAMES: [&str; 2] = ["dill-guard.toml", ".dill-guard.toml"];
 
+/// The largest policy file read (the largest real ones are a few kilobytes; a hundred thousand
+/// allow entries fit).
+const MAX_POLICY_BYTES: usize = 16 << 20;
+
 /// Where the policy files are read from.
 pub enum PolicyFrom<'r> {
     /// The index: `--staged` and `--all` judge the policy being committed.
@@ -97,7 +101,8 @@ impl PolicyFrom<'_> {
             return Ok(None);
         };
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        if name != "pyproject.toml" {
+        // A large file is compared as it is, never parsed: it may come from a stranger's push.
+        if name != "pyproject.toml" || bytes.len() > 1 << 20 {
             return Ok(Some((name, text)));
         }
         let table = toml::from_str::<toml::Table>(&text)
@@ -132,6 +137,14 @@ pub fn load(
             parse(&shown, &text, is_pyproject, today).map(|p| p.unwrap_or_default())
         }
         ConfigChoice::Discover => match from.find()? {
+            Some((name, text)) if text.len() > MAX_POLICY_BYTES => Err(config_error(
+                name,
+                format!(
+                    "is {}, more than the {} a policy may be",
+                    crate::size_text(text.len() as u64),
+                    crate::size_text(MAX_POLICY_BYTES as u64)
+                ),
+            )),
             Some((name, text)) => {
                 parse(name, &text, name == "pyproject.toml", today).map(|p| p.unwrap_or_default())
             }

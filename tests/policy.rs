@@ -336,3 +336,48 @@ fn new_only_does_not_make_allow_entries_look_unused() {
     assert!(warnings(&json).is_empty(), "{:?}", warnings(&json));
     assert_eq!(allowed(&json).len(), 1);
 }
+
+#[test]
+fn a_policy_that_switches_the_check_off_is_loud_in_every_mode() {
+    let repo = Repo::new();
+    repo.write("a.py", GOOD);
+    repo.commit_all("base");
+    let base = repo.head();
+    repo.write(
+        "dill-guard.toml",
+        "exclude = [\"**\"]\n\n[[allow]]\npaths = [\"**/*.py\", \"src/*.py\"]\nreason = \"everything\"\n\n[[allow]]\npaths = [\"legacy/\", \"docs/*.md\"]\nreason = \"typos\"\n",
+    );
+    repo.write("b.py", BAD);
+    repo.commit_all("policy");
+    let expect = [
+        "line 1: `exclude` = \"**\" excludes every Python file: nothing is checked at all",
+        "line 4: `allow[0].paths` = \"**/*.py\" allows every Python file: no finding can block",
+        "line 8: `allow[1].paths` = \"legacy/\" ends with `/` and so matches no file",
+        "line 8: `allow[1].paths` = \"docs/*.md\" can match no Python file",
+    ];
+    let range = format!("{base}..HEAD");
+    for mode in [
+        vec!["--all"],
+        vec!["."],
+        vec!["--staged"],
+        vec!["--range", "HEAD..HEAD"],
+        vec!["--range", range.as_str()],
+    ] {
+        let (_, json) = repo.json(&mode);
+        let shown = warnings(&json).join("\n");
+        if mode == ["--range", range.as_str()] {
+            // The policy at the base rules there, and it has none: the new one is a change.
+            assert!(shown.contains("the policy changes"), "{mode:?}: {shown}");
+            continue;
+        }
+        for line in expect {
+            assert!(shown.contains(line), "{mode:?}: {line}\n{shown}");
+        }
+        assert!(!shown.contains("`allow[0].paths` = \"src/*.py\""), "{shown}");
+    }
+    // Human output says it where a person sees it.
+    let (_, _, stderr) = repo.run(&["--all", "--color", "never"]);
+    let (_, stdout, _) = repo.run(&["--all", "--color", "never"]);
+    let shown = stdout + &stderr;
+    assert!(shown.contains("warning") && shown.contains("excludes every Python file"), "{shown}");
+}
