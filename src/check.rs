@@ -131,47 +131,50 @@ pub fn while_reading<R>(read: impl FnOnce(&(dyn Fn(SourceFile) + Sync)) -> R) ->
             .push(outcome)
     };
     let result = std::thread::scope(|scope| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut started = 0;
-        // Under a limit on address space, stacks reserved whole would starve the heap: the
-        // workers' stacks together take at most a quarter of it.
-        let room = address_space_limit().map(|limit| limit / 4 / cores as u64);
-        let stacks = WORKER_STACKS
-            .into_iter()
-            .filter(|&s| room.is_none_or(|room| s as u64 <= room));
-        for stack in stacks {
-            let limits = Limits::for_stack(stack);
-            for _ in 0..cores {
-                let (queue, record) = (&queue, &record);
-                let work = move || {
-                    while let Some(next) = queue.pop() {
-                        record(check_guarded(&next.file, &limits));
-                        queue.release(next.weight);
+        // Workers start with the first file worth analysing: most commits have none.
+        let workers: std::sync::OnceLock<Option<Limits>> = std::sync::OnceLock::new();
+        let start = || -> Option<Limits> {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            // Under a limit on address space, stacks reserved whole would starve the heap: the
+            // workers' stacks together take at most a quarter of it.
+            let room = address_space_limit().map(|limit| limit / 4 / cores as u64);
+            let stacks = WORKER_STACKS
+                .into_iter()
+                .filter(|&s| room.is_none_or(|room| s as u64 <= room));
+            for stack in stacks {
+                let limits = Limits::for_stack(stack);
+                let mut started = 0;
+                for _ in 0..cores {
+                    let (queue, record) = (&queue, &record);
+                    let work = move || {
+                        while let Some(next) = queue.pop() {
+                            record(check_guarded(&next.file, &limits));
+                            queue.release(next.weight);
+                        }
+                    };
+                    let spawned = std::thread::Builder::new()
+                        .name("dill-guard-worker".into())
+                        .stack_size(stack)
+                        .spawn_scoped(scope, work);
+                    if spawned.is_err() {
+                        break;
                     }
-                };
-                let spawned = std::thread::Builder::new()
-                    .name("dill-guard-worker".into())
-                    .stack_size(stack)
-                    .spawn_scoped(scope, work);
-                if spawned.is_err() {
-                    break;
+                    started += 1;
                 }
-                started += 1;
+                // Every worker gets the same stack, so what a file gets never depends on
+                // which worker takes it.
+                if started > 0 {
+                    return Some(limits);
+                }
             }
-            // Every worker gets the same stack, so what a file gets never depends on which
-            // worker takes it.
-            if started > 0 {
-                break;
-            }
-        }
-        let result = if started > 0 {
-            read(&|file| queue.push(file))
-        } else {
-            // No thread could start at all: analyse here, within what a main thread's stack
-            // is sure to allow.
-            let limits = Limits::for_stack(2 << 20);
-            read(&|file| record(check_guarded(&file, &limits)))
+            None
         };
+        let result = read(&|file| match workers.get_or_init(start) {
+            Some(_) => queue.push(file),
+            // No thread could start at all: analyse here, within what any thread's stack is
+            // sure to allow.
+            None => record(check_guarded(&file, &Limits::for_stack(2 << 20))),
+        });
         queue.close();
         result
     });

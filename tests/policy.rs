@@ -373,11 +373,17 @@ fn a_policy_that_switches_the_check_off_is_loud_in_every_mode() {
         for line in expect {
             assert!(shown.contains(line), "{mode:?}: {line}\n{shown}");
         }
-        assert!(!shown.contains("`allow[0].paths` = \"src/*.py\""), "{shown}");
+        assert!(
+            !shown.contains("`allow[0].paths` = \"src/*.py\""),
+            "{shown}"
+        );
     }
     // Human output says it where a person sees it.
     let (_, _, stderr) = repo.run(&["--all", "--color", "never"]);
     let (_, stdout, _) = repo.run(&["--all", "--color", "never"]);
     let shown = stdout + &stderr;
-    assert!(shown.contains("warning") && shown.contains("excludes every Python file"), "{shown}");
+    assert!(
+        shown.contains("warning") && shown.contains("excludes every Python file"),
+        "{shown}"
+    );
 }
