@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use gix::bstr::{BStr, BString, ByteSlice};
 
-use crate::git::{IndexFile, RefUpdate, Repo};
+use crate::git::{IndexFile, LinkTarget, RefUpdate, Repo};
 use crate::python::{self, Kind};
 use crate::{limits, parallel};
 use crate::{Error, Issue};
@@ -77,6 +77,8 @@ enum Read {
     /// Not Python after all (no Python shebang).
     NotPython,
     Failed(Issue),
+    /// Not read, with a warning saying why.
+    Noted(Issue),
     /// A Python file (handed over when `keep` wanted it).
     Checked(String),
 }
@@ -105,7 +107,7 @@ impl Read {
     fn path(&self) -> &str {
         match self {
             Read::NotPython => "",
-            Read::Failed(issue) => &issue.path,
+            Read::Failed(issue) | Read::Noted(issue) => &issue.path,
             Read::Checked(path) => path,
         }
     }
@@ -116,6 +118,7 @@ impl Sources {
         match read {
             Read::NotPython => {}
             Read::Failed(issue) => self.errors.push(issue),
+            Read::Noted(issue) => self.warnings.push(issue),
             Read::Checked(path) => self.checked.push(path),
         }
     }
@@ -156,7 +159,33 @@ pub fn gather(
                     "has unresolved merge conflicts; resolve them before committing",
                 ));
             }
-            read_index_files(repo, &listing.files, excluded, keep, &mut out);
+            // A link is judged when it changes, or when what it points at does.
+            let changed: std::collections::HashSet<&BStr> =
+                listing.files.iter().map(|f| f.path.as_bstr()).collect();
+            let links: Vec<&IndexFile> = listing
+                .links
+                .iter()
+                .filter(|(_, link_changed)| *link_changed)
+                .map(|(link, _)| link)
+                .collect();
+            let mut files = listing.files.clone();
+            files.extend(link_targets(repo, &links, excluded, &mut out, |_| true));
+            // Links that did not change, to targets that did.
+            let unchanged: Vec<&IndexFile> = listing
+                .links
+                .iter()
+                .filter(|(_, link_changed)| !*link_changed)
+                .map(|(link, _)| link)
+                .collect();
+            let mut quiet = Sources::default();
+            files.extend(link_targets(
+                repo,
+                &unchanged,
+                excluded,
+                &mut quiet,
+                |target| changed.contains(target.path.as_bstr()),
+            ));
+            read_index_files(repo, &files, excluded, keep, &mut out);
         }
         Selection::StagedPaths(paths) => {
             let repo = require_repo(repo, cwd, selection)?;
@@ -164,18 +193,40 @@ pub fn gather(
             let root = canonical(&repo.root())?;
             for arg in paths {
                 let absolute = normalize(&cwd.join(arg));
+                // Compared as bytes: a path need not be UTF-8, and git's are not re-spelled.
                 let relative = absolute
                     .strip_prefix(&root)
                     .ok()
-                    .map(|p| BString::from(path_to_slash(p)));
+                    .and_then(|p| gix::path::into_bstr(p).ok())
+                    .map(|p| gix::path::to_unix_separators_on_windows(p).into_owned());
+                let shown = relative
+                    .as_ref()
+                    .map_or_else(|| path_to_slash(arg), |r| lossy(r.as_bstr()));
+                if let Some(rel) = &relative {
+                    if listing.conflicts.iter().any(|c| c == rel) {
+                        out.errors.push(Issue::new(
+                            shown,
+                            "has unresolved merge conflicts; resolve them before committing",
+                        ));
+                        continue;
+                    }
+                    let link: Vec<&IndexFile> = listing
+                        .links
+                        .iter()
+                        .map(|(link, _)| link)
+                        .filter(|link| link.path == *rel)
+                        .collect();
+                    if !link.is_empty() {
+                        let targets = link_targets(repo, &link, excluded, &mut out, |_| true);
+                        read_index_files(repo, &targets, excluded, keep, &mut out);
+                        continue;
+                    }
+                }
                 let in_index = relative
                     .as_ref()
                     .map(|rel| entries_at(&listing.files, rel.as_bstr()))
                     .unwrap_or_default();
                 if in_index.is_empty() {
-                    let shown = relative
-                        .as_ref()
-                        .map_or_else(|| path_to_slash(arg), |r| lossy(r.as_bstr()));
                     out.warnings.push(Issue::new(
                         shown.clone(),
                         "is not in the index; checked the file on disk instead",
@@ -250,6 +301,43 @@ fn read_index_files<'f>(
     for read in reads {
         out.record(read);
     }
+}
+
+/// The files that Python-named links stand for: each link's path with its target's content,
+/// for the links whose target `wanted` accepts. A link out of the repository (or to nothing)
+/// is a warning: what it runs is not in what is committed.
+fn link_targets(
+    repo: &Repo,
+    links: &[&IndexFile],
+    excluded: &Excluded,
+    out: &mut Sources,
+    wanted: impl Fn(&IndexFile) -> bool,
+) -> Vec<IndexFile> {
+    let mut files = Vec::new();
+    for link in links {
+        let path = lossy(link.path.as_bstr());
+        if python::kind_by_name(&path).is_none() || excluded(&path) {
+            continue;
+        }
+        match repo.index_link_target(link) {
+            Ok(LinkTarget::File(target)) => {
+                if wanted(&target) {
+                    files.push(IndexFile {
+                        path: link.path.clone(),
+                        id: target.id,
+                    });
+                }
+            }
+            Ok(LinkTarget::Elsewhere(to)) => out.warnings.push(Issue::new(
+                path,
+                format!(
+                    "is a symbolic link to `{to}`, which is not a file of the repository; what it points at is not checked"
+                ),
+            )),
+            Err(err) => out.errors.push(Issue::new(path, err.one_line())),
+        }
+    }
+    files
 }
 
 fn require_repo<'r>(
@@ -340,6 +428,13 @@ fn walk_disk(
             return;
         }
     };
+    if !meta.is_file() && !meta.is_dir() {
+        out.warnings.push(Issue::new(
+            shown(absolute),
+            "is not a regular file (a FIFO, socket or device); not read",
+        ));
+        return;
+    }
     if meta.is_file() {
         // A file named explicitly is checked when it is Python by name or shebang.
         let read = read_disk_file(absolute, shown(absolute), excluded, keep, &mut Vec::new());
@@ -362,6 +457,33 @@ fn walk_disk(
                         return ignore::WalkState::Continue;
                     }
                     read_disk_file(path, shown(path), excluded, keep, &mut buffer)
+                }
+                // A Python-named link is judged by what it points at, when that is a file
+                // inside the tree being checked (the walk follows no links by itself).
+                Ok(entry) if entry.file_type().is_some_and(|t| t.is_symlink()) => {
+                    let path = entry.path();
+                    if python::kind_by_name(&path.to_string_lossy()).is_none() {
+                        return ignore::WalkState::Continue;
+                    }
+                    match std::fs::canonicalize(path) {
+                        Ok(real) if real.starts_with(base) && real.is_file() => {
+                            read_disk_file(path, shown(path), excluded, keep, &mut buffer)
+                        }
+                        _ => Read::Noted(Issue::new(
+                            shown(path),
+                            "is a symbolic link to something that is not a file of this tree; what it points at is not checked",
+                        )),
+                    }
+                }
+                Ok(entry) if entry.file_type().is_some_and(|t| !t.is_dir()) => {
+                    let path = entry.path();
+                    if candidate(&path.to_string_lossy()).is_none() {
+                        return ignore::WalkState::Continue;
+                    }
+                    Read::Noted(Issue::new(
+                        shown(path),
+                        "is not a regular file (a FIFO, socket or device); not read",
+                    ))
                 }
                 Ok(_) => return ignore::WalkState::Continue,
                 Err(err) => Read::Failed(Issue::new(path_to_slash(arg), err.to_string())),

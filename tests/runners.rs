@@ -126,6 +126,15 @@ fn commit_through(runner_name: &str, home_var: &str) {
     assert!(shown.contains("commit blocked"), "{shown}");
 
     repo.git(&["reset", "-q", "loader.py"]);
+
+    // An extensionless script with a python shebang and no execute bit: the frameworks tag it
+    // as plain text; dill-guard must still be given it, and judge it Python.
+    repo.write("tool", &format!("#!/usr/bin/env python3\n{BAD}"));
+    repo.git(&["add", "tool"]);
+    let (ok, shown) = hooked(&["commit", "-m", "add a script"]);
+    assert!(!ok, "{runner_name} let a python script through:\n{shown}");
+    assert!(shown.contains("tool:6:12"), "{shown}");
+    repo.git(&["reset", "-q", "tool"]);
     repo.write("clean.py", GOOD);
     repo.git(&["add", "clean.py"]);
     let (ok, shown) = hooked(&["commit", "-m", "add clean code"]);

@@ -346,35 +346,45 @@ impl Repo {
         Ok(())
     }
 
-    /// The content of `path` in a tree (regular files only).
-    pub fn blob_in_tree(&self, tree: ObjectId, path: &str) -> Result<Option<Vec<u8>>, Error> {
+    /// The entry at `path` in a tree: its mode and id.
+    pub(super) fn tree_entry(
+        &self,
+        tree: ObjectId,
+        path: &BStr,
+    ) -> Result<Option<(gix::objs::tree::EntryMode, ObjectId)>, Error> {
         let hash = self.repo.object_hash();
         let mut tree = tree;
-        let mut parts = path.split('/').peekable();
+        let mut parts = path.split_str("/").peekable();
         while let Some(part) = parts.next() {
             let data = self.tree_data(tree, &|| format!("tree holding {path}"))?;
             let mut found = None;
             for entry in gix::objs::TreeRefIter::from_bytes(&data, hash) {
                 let entry = entry.map_err(|err| git_error("a tree could not be read", err))?;
-                if entry.filename == part.as_bytes().as_bstr() {
+                if entry.filename == part.as_bstr() {
                     found = Some((entry.mode, entry.oid.to_owned()));
                     break;
                 }
             }
             match found {
-                Some((mode, id)) if parts.peek().is_none() && mode.is_blob() => {
-                    return self
-                        .blob(&IndexFile {
-                            path: path.into(),
-                            id,
-                        })
-                        .map(Some)
-                }
+                Some(found) if parts.peek().is_none() => return Ok(Some(found)),
                 Some((mode, id)) if mode.is_tree() => tree = id,
                 _ => return Ok(None),
             }
         }
         Ok(None)
+    }
+
+    /// The content of `path` in a tree (regular files only).
+    pub fn blob_in_tree(&self, tree: ObjectId, path: &str) -> Result<Option<Vec<u8>>, Error> {
+        match self.tree_entry(tree, path.as_bytes().as_bstr())? {
+            Some((mode, id)) if mode.is_blob() => self
+                .blob(&IndexFile {
+                    path: path.into(),
+                    id,
+                })
+                .map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// The content of `path` in a commit's tree.

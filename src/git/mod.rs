@@ -16,7 +16,7 @@ mod history;
 pub use history::{Peeled, RefUpdate};
 
 /// One file as the index records it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexFile {
     /// Path relative to the repository root, `/`-separated, as git stores it.
     pub path: BString,
@@ -38,6 +38,9 @@ impl Listed<'_> {
     }
 }
 
+/// The regular files of an index, the paths in conflict, and the symbolic links.
+type IndexListing<'s> = (Vec<Listed<'s>>, Vec<BString>, Vec<IndexFile>);
+
 /// What the index holds relative to HEAD.
 #[derive(Debug, Default)]
 pub struct Staged {
@@ -45,6 +48,41 @@ pub struct Staged {
     pub files: Vec<IndexFile>,
     /// Paths with unresolved merge conflicts (index stages 1-3).
     pub conflicts: Vec<BString>,
+    /// Symbolic links, each with whether it differs from HEAD: Python imports what a link
+    /// points at, so a link with a Python name is judged by its target's content.
+    pub links: Vec<(IndexFile, bool)>,
+}
+
+/// Where a symbolic link leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkTarget {
+    /// A regular file of the same tree or index (links to links followed).
+    File(IndexFile),
+    /// Outside the repository, to nothing, or through too many links: the text of the link.
+    Elsewhere(String),
+}
+
+/// How many links in a row are followed (the kernel's own limit is 40).
+const MAX_LINK_HOPS: usize = 40;
+
+/// The repository path a link at `link` with target text `target` points to, if it stays
+/// inside the repository.
+pub fn link_destination(link: &[u8], target: &[u8]) -> Option<BString> {
+    if target.first() == Some(&b'/') || target.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<&[u8]> = link.split(|&b| b == b'/').collect();
+    parts.pop();
+    for part in target.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    (!parts.is_empty()).then(|| BString::from(parts.join(&b'/')))
 }
 
 pub struct Repo {
@@ -132,7 +170,7 @@ impl Repo {
         if let Some(index) = self.index.get() {
             return Ok(index);
         }
-        let path = self.repo.index_path();
+        let path = self.index_path()?;
         // Like git everywhere but `git fsck`, the trailing checksum is not verified: hashing a
         // large index with collision detection costs more than decoding it, and a damaged
         // index still fails to decode.
@@ -144,6 +182,32 @@ impl Repo {
         )
         .map_err(|err| git_error(format!("could not read the index {}", path.display()), err))?;
         Ok(self.index.get_or_init(|| index))
+    }
+
+    /// The index file git uses. `GIT_INDEX_FILE`, when set, names it: git resolves a relative
+    /// value from the top of the work tree (where it runs hooks), not from wherever a hook
+    /// changed to, and so does this. An index named that way must exist: reading a missing file
+    /// as an empty index would pass every commit unchecked.
+    fn index_path(&self) -> Result<PathBuf, Error> {
+        let Some(named) = std::env::var_os("GIT_INDEX_FILE").filter(|v| !v.is_empty()) else {
+            return Ok(self.repo.index_path());
+        };
+        let named = PathBuf::from(named);
+        let path = match (named.is_absolute(), self.repo.workdir()) {
+            (false, Some(top)) => top.join(&named),
+            _ => self.repo.index_path(),
+        };
+        if !path.is_file() {
+            return Err(git_error(
+                format!(
+                    "GIT_INDEX_FILE names {}, which is not a file ({} from the top of the work tree)",
+                    named.display(),
+                    path.display()
+                ),
+                "git only sets it to an index that exists; a wrapper that changes directory must not make it relative to somewhere else",
+            ));
+        }
+        Ok(path)
     }
 
     /// The staged content of a file at `path` (relative to the root), if the index has it.
@@ -168,9 +232,10 @@ impl Repo {
     fn index_files<'s>(
         &self,
         state: &'s gix::index::State,
-    ) -> Result<(Vec<Listed<'s>>, Vec<BString>), Error> {
+    ) -> Result<IndexListing<'s>, Error> {
         let mut files = Vec::with_capacity(state.entries().len());
         let mut conflicts = Vec::new();
+        let mut links = Vec::new();
         for entry in state.entries() {
             let path = entry.path(state);
             if entry.stage() != Stage::Unconflicted {
@@ -188,7 +253,17 @@ impl Repo {
                     git_error(format!("could not expand sparse directory {path}"), err)
                 })?;
                 let prefix = path.strip_suffix(b"/").unwrap_or(path);
-                for inner in self.index_files(&sub)?.0 {
+                let (inner_files, _, inner_links) = self.index_files(&sub)?;
+                for inner in inner_links {
+                    let mut full = Vec::from(prefix.as_bytes());
+                    full.push(b'/');
+                    full.extend_from_slice(&inner.path);
+                    links.push(IndexFile {
+                        path: full.into(),
+                        id: inner.id,
+                    });
+                }
+                for inner in inner_files {
                     let mut full = Vec::from(prefix.as_bytes());
                     full.push(b'/');
                     full.extend_from_slice(&inner.path);
@@ -199,6 +274,13 @@ impl Repo {
                 }
                 continue;
             }
+            if entry.mode == Mode::SYMLINK {
+                links.push(IndexFile {
+                    path: path.to_owned(),
+                    id: entry.id,
+                });
+                continue;
+            }
             if entry.mode == Mode::FILE || entry.mode == Mode::FILE_EXECUTABLE {
                 files.push(Listed {
                     path: std::borrow::Cow::Borrowed(path.as_bytes()),
@@ -206,20 +288,63 @@ impl Repo {
                 });
             }
         }
-        Ok((files, conflicts))
+        Ok((files, conflicts, links))
     }
 
     /// Files of the index that differ from HEAD's tree (every file on an unborn HEAD).
     pub fn staged(&self) -> Result<Staged, Error> {
         let index = self.index()?;
-        let (files, conflicts) = self.index_files(index)?;
+        let (files, conflicts, links) = self.index_files(index)?;
         let head = self.head_tree()?;
         let mut out = Vec::new();
         self.diff_dir(b"", &files, index.tree(), head, &mut out)?;
+        let mut flagged = Vec::with_capacity(links.len());
+        for link in links {
+            let before = match head {
+                Some(tree) => self.tree_entry(tree, link.path.as_bstr())?,
+                None => None,
+            };
+            let changed = before.is_none_or(|(mode, id)| !mode.is_link() || id != link.id);
+            flagged.push((link, changed));
+        }
         Ok(Staged {
             files: out,
             conflicts,
+            links: flagged,
         })
+    }
+
+    /// Where a link of the index leads, in the index.
+    pub fn index_link_target(&self, link: &IndexFile) -> Result<LinkTarget, Error> {
+        let index = self.index()?;
+        let mut link = link.clone();
+        for _ in 0..MAX_LINK_HOPS {
+            let target = self.blob(&link)?;
+            let shown = || LinkTarget::Elsewhere(target.to_str_lossy().into_owned());
+            let Some(dest) = link_destination(&link.path, &target) else {
+                return Ok(shown());
+            };
+            let Some(entry) = index.entry_by_path(dest.as_bstr()) else {
+                return Ok(shown());
+            };
+            if entry.mode == Mode::SYMLINK {
+                link = IndexFile {
+                    path: dest,
+                    id: entry.id,
+                };
+                continue;
+            }
+            if entry.mode == Mode::FILE || entry.mode == Mode::FILE_EXECUTABLE {
+                return Ok(LinkTarget::File(IndexFile {
+                    path: dest,
+                    id: entry.id,
+                }));
+            }
+            return Ok(shown());
+        }
+        Ok(LinkTarget::Elsewhere(format!(
+            "more than {MAX_LINK_HOPS} links in a row"
+        )))
     }
 
     /// HEAD's commit, or `None` on an unborn HEAD.
@@ -263,8 +388,9 @@ impl Repo {
                 return Ok(());
             }
         }
-        // HEAD's entries of this directory: name -> (is a tree, id).
-        let mut in_head: std::collections::HashMap<Vec<u8>, (bool, ObjectId)> = Default::default();
+        // HEAD's entries of this directory: name -> (is a tree, is a regular file, id).
+        let mut in_head: std::collections::HashMap<Vec<u8>, (bool, bool, ObjectId)> =
+            Default::default();
         if let Some(head) = head {
             let data = self.tree_data(head, &|| format!("tree of {}", prefix.as_bstr()))?;
             for entry in gix::objs::TreeRefIter::from_bytes(&data, self.repo.object_hash()) {
@@ -272,7 +398,11 @@ impl Repo {
                     entry.map_err(|err| git_error(format!("tree {head} is malformed"), err))?;
                 in_head.insert(
                     entry.filename.to_vec(),
-                    (entry.mode.is_tree(), entry.oid.to_owned()),
+                    (
+                        entry.mode.is_tree(),
+                        entry.mode.is_blob(),
+                        entry.oid.to_owned(),
+                    ),
                 );
             }
         }
@@ -281,9 +411,11 @@ impl Repo {
             let rest = &files[i].path[prefix.len()..];
             match rest.find_byte(b'/') {
                 None => {
+                    // Same content as a regular file: a symlink turned into a file with the
+                    // bytes of its target path is a change.
                     let same = in_head
                         .get(rest)
-                        .is_some_and(|(tree, id)| !tree && *id == files[i].id);
+                        .is_some_and(|(_, file, id)| *file && *id == files[i].id);
                     if !same {
                         out.push(files[i].to_owned());
                     }
@@ -299,7 +431,9 @@ impl Repo {
                         .unwrap_or(files.len() - i);
                     let sub_cache =
                         cache.and_then(|c| c.children.iter().find(|t| t.name.as_slice() == dir));
-                    let sub_head = in_head.get(dir).and_then(|(tree, id)| tree.then_some(*id));
+                    let sub_head = in_head
+                        .get(dir)
+                        .and_then(|(tree, _, id)| tree.then_some(*id));
                     self.diff_dir(&sub, &files[i..end], sub_cache, sub_head, out)?;
                     i = end;
                 }
@@ -318,10 +452,11 @@ impl Repo {
 
     /// Every regular file in the index.
     pub fn all(&self) -> Result<Staged, Error> {
-        let (files, conflicts) = self.index_files(self.index()?)?;
+        let (files, conflicts, links) = self.index_files(self.index()?)?;
         Ok(Staged {
             files: files.iter().map(Listed::to_owned).collect(),
             conflicts,
+            links: links.into_iter().map(|link| (link, true)).collect(),
         })
     }
 
