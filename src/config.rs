@@ -76,7 +76,7 @@ impl PolicyFrom<'_> {
     fn read(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
         match self {
             PolicyFrom::Index(repo) => repo.index_blob(name),
-            PolicyFrom::Disk(dir) => read_optional(&dir.join(name)),
+            PolicyFrom::Disk(dir) => read_policy_file(dir, name),
             PolicyFrom::Tree(repo, Some(tree)) => repo.blob_in_tree(*tree, name),
             PolicyFrom::Tree(_, None) => Ok(None),
         }
@@ -153,15 +153,76 @@ pub fn load(
     }
 }
 
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, Error> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(Error::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
+/// Reads a policy file from disk, if there is one, the way a file committed by someone else
+/// must be read: never through a link out of `dir`, never anything but a regular file (a FIFO
+/// would hang the check, a device never end), never more than [`MAX_POLICY_BYTES`].
+fn read_policy_file(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, Error> {
+    use std::io::Read;
+    let path = dir.join(name);
+    let refuse = |why: &str| Error::Config {
+        file: name.to_string(),
+        message: why.to_string(),
+    };
+    let meta = match std::fs::symlink_metadata(&path) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(Error::Io { path, source }),
+    };
+    if meta.file_type().is_symlink() {
+        let inside = std::fs::canonicalize(&path)
+            .ok()
+            .zip(std::fs::canonicalize(dir).ok())
+            .is_some_and(|(real, dir)| real.starts_with(dir));
+        if !inside {
+            return Err(refuse(
+                "is a symbolic link that leads out of the repository (or nowhere); a policy is never read through one",
+            ));
+        }
     }
+    // Asked before opening: opening a FIFO waits for a writer.
+    let meta = std::fs::metadata(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    if !meta.is_file() {
+        return Err(refuse(
+            "is not a regular file (a FIFO, socket or device); not read",
+        ));
+    }
+    let file = std::fs::File::open(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_POLICY_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| Error::Io { path, source })?;
+    Ok(Some(bytes))
+}
+
+/// A parser's message about a file someone else wrote, fit to print: the few lines it quotes,
+/// each cut short, with control characters escaped (a secret, a terminal escape or a whole
+/// binary file must not reach the output through an error).
+fn excerpt(message: &str) -> String {
+    message
+        .lines()
+        .take(8)
+        .map(|line| {
+            let mut out = String::new();
+            for c in line.chars().take(160) {
+                if c.is_control() {
+                    out.extend(c.escape_default());
+                } else {
+                    out.push(c);
+                }
+            }
+            if line.chars().count() > 160 {
+                out.push_str("…");
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn config_error(file: &str, message: impl Into<String>) -> Error {
@@ -181,13 +242,14 @@ pub fn parse(
     let text = std::str::from_utf8(bytes).map_err(|_| config_error(file, "is not valid UTF-8"))?;
     let raw = if pyproject {
         let doc: Pyproject =
-            toml::from_str(text).map_err(|err| config_error(file, err.to_string()))?;
+            toml::from_str(text).map_err(|err| config_error(file, excerpt(&err.to_string())))?;
         match doc.tool.and_then(|t| t.dill_guard) {
             Some(raw) => raw,
             None => return Ok(None),
         }
     } else {
-        toml::from_str::<RawConfig>(text).map_err(|err| config_error(file, err.to_string()))?
+        toml::from_str::<RawConfig>(text)
+            .map_err(|err| config_error(file, excerpt(&err.to_string())))?
     };
     let prefix = if pyproject { "tool.dill-guard." } else { "" };
     // Line numbers from byte offsets by binary search: a policy may hold many entries.

@@ -191,3 +191,59 @@ fn path_mode_follows_python_named_links_inside_the_tree_and_names_what_it_skips(
     assert_eq!(code, 0);
     assert!(stdout.contains("not a regular file"), "{stdout}");
 }
+
+#[test]
+fn a_committed_policy_file_cannot_reach_out_of_the_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let secret = root.parent().unwrap().join(format!(
+        "secret-{}.txt",
+        root.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&secret, "API_TOKEN=hunter2-very-secret\n").unwrap();
+    std::fs::write(root.join("a.py"), GOOD).unwrap();
+    for target in [secret.as_path(), Path::new("/dev/zero")] {
+        let _ = std::fs::remove_file(root.join("dill-guard.toml"));
+        std::os::unix::fs::symlink(target, root.join("dill-guard.toml")).unwrap();
+        let (code, stdout, stderr) = run_in(&root, &["."]);
+        assert_eq!(code, 2, "{target:?}: {stdout}{stderr}");
+        assert!(
+            !stderr.contains("hunter2") && !stdout.contains("hunter2"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("symbolic link"), "{stderr}");
+    }
+    std::fs::remove_file(&secret).unwrap();
+    // A FIFO in the repository: an error, not a hang.
+    std::fs::remove_file(root.join("dill-guard.toml")).unwrap();
+    assert!(std::process::Command::new("mkfifo")
+        .arg(root.join("dill-guard.toml"))
+        .status()
+        .expect("mkfifo is needed for this test")
+        .success());
+    let (code, _, stderr) = run_in(&root, &["."]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+    // A parse error quotes at most the offending line, cut short and escaped.
+    std::fs::remove_file(root.join("dill-guard.toml")).unwrap();
+    let long = format!("exclude = [\"{}\x1b[31m", "A".repeat(5_000));
+    std::fs::write(root.join("dill-guard.toml"), &long).unwrap();
+    let (code, _, stderr) = run_in(&root, &["."]);
+    assert_eq!(code, 2);
+    assert!(!stderr.contains('\x1b'), "{stderr}");
+    assert!(stderr.len() < 2_000, "{stderr}");
+}
+
+#[test]
+fn file_names_cannot_write_to_the_terminal() {
+    let repo = Repo::new();
+    let name = "evil\x1b[2J\x1b[31m\nfake: 0 findings — ok\n.py";
+    repo.write(name, BAD);
+    repo.git(&["add", "-A"]);
+    let (code, stdout, stderr) = repo.run(&["--staged", "--color", "never"]);
+    assert_eq!(code, 1);
+    let shown = stdout + &stderr;
+    assert!(!shown.contains('\x1b'), "{shown:?}");
+    assert!(!shown.contains("\nfake:"), "{shown:?}");
+    assert!(shown.contains("evil\\u{1b}[2J"), "{shown:?}");
+}

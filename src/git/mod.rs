@@ -229,10 +229,7 @@ impl Repo {
     /// Every stage-0 regular file of `state`, sparse directories expanded, and the paths with
     /// conflicts. Paths are borrowed from the index where they can be: a large index holds tens
     /// of thousands of entries, and a commit usually needs a handful of them.
-    fn index_files<'s>(
-        &self,
-        state: &'s gix::index::State,
-    ) -> Result<IndexListing<'s>, Error> {
+    fn index_files<'s>(&self, state: &'s gix::index::State) -> Result<IndexListing<'s>, Error> {
         let mut files = Vec::with_capacity(state.entries().len());
         let mut conflicts = Vec::new();
         let mut links = Vec::new();

@@ -58,8 +58,8 @@ pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) 
             out,
             "{}: {}: {}",
             p.error("error"),
-            issue.path,
-            issue.message
+            printable(&issue.path),
+            printable(&issue.message)
         );
     }
     if quiet {
@@ -74,7 +74,7 @@ pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) 
             p.ok("allowed"),
             f.api,
             allowed.by,
-            allowed.reason
+            printable(&allowed.reason)
         );
     }
     for issue in &report.warnings {
@@ -82,8 +82,8 @@ pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) 
             out,
             "{}: {}: {}",
             p.warning("warning"),
-            issue.path,
-            issue.message
+            printable(&issue.path),
+            printable(&issue.message)
         );
     }
     summary(&mut out, report, p, exit_zero);
@@ -92,10 +92,29 @@ pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) 
 
 /// `path:line:col`, or `path:cell N:line:col` in a notebook.
 fn place(f: &Finding) -> String {
+    let path = printable(&f.path);
     match f.cell {
-        Some(cell) => format!("{}:cell {cell}:{}:{}", f.path, f.line, f.column),
-        None => format!("{}:{}:{}", f.path, f.line, f.column),
+        Some(cell) => format!("{path}:cell {cell}:{}:{}", f.line, f.column),
+        None => format!("{path}:{}:{}", f.line, f.column),
     }
+}
+
+/// Text from the repository (a file name, a link's target, a reason) as it may reach a
+/// terminal or a CI log: control characters escaped, so a name cannot move the cursor, colour
+/// the output or forge a line of its own.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
