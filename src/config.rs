@@ -217,7 +217,7 @@ fn excerpt(message: &str) -> String {
                 }
             }
             if line.chars().count() > 160 {
-                out.push_str("…");
+                out.push('…');
             }
             out
         })

@@ -66,6 +66,63 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
+/// Whether anything is at `path`, a link to nothing included.
+fn present(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// Keeps a copy of the hook at `path` under `side`, as it is: a link stays a link (to the same
+/// target, even one that does not exist), a file keeps its bytes and mode.
+fn keep_aside(path: &Path, side: &Path) -> Result<(), Error> {
+    if is_link(path) {
+        let target = std::fs::read_link(path).map_err(io_error(path))?;
+        #[cfg(unix)]
+        return std::os::unix::fs::symlink(&target, side).map_err(write_error(side));
+        #[cfg(not(unix))]
+        return Err(Error::Install(format!(
+            "{} is a symbolic link; move it away by hand first",
+            path.display()
+        )));
+    }
+    let old = std::fs::read(path).map_err(io_error(path))?;
+    write_atomically(side, &old, file_mode(path))
+}
+
+fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Held while a hook is installed or removed: two installs at once would each see the other's
+/// half-done state.
+struct Lock(PathBuf);
+
+impl Lock {
+    fn take(path: &Path) -> Result<Lock, Error> {
+        let lock = with_suffix(path, ".dill-guard-lock");
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+            Ok(_) => Ok(Lock(lock)),
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::Install(format!(
+                "{} exists: another `dill-guard install` or `uninstall` is running (or one was killed; then remove the file)",
+                lock.display()
+            ))),
+            Err(source) => Err(Error::Write { path: lock, source }),
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
@@ -101,12 +158,20 @@ fn script(hook: Hook, binary: &Path, chain: bool) -> String {
             // Both hooks read the refs being pushed from stdin: keep a copy for each.
             s.push_str(&format!(
                 "input=$(cat)\n\
-                 printf '%s\\n' \"$input\" | \"$0{LEGACY}\" \"$@\" || exit $?\n\
+                 if [ -x \"$0{LEGACY}\" ]; then\n\
+                 \x20 printf '%s\\n' \"$input\" | \"$0{LEGACY}\" \"$@\" || exit $?\n\
+                 fi\n\
                  printf '%s\\n' \"$input\" | {run}\n"
             ));
             return s;
         }
-        s.push_str(&format!("\"$0{LEGACY}\" \"$@\" || exit $?\n"));
+        // Like git, run the earlier hook only when it is executable (git ignores one that is
+        // not), and go on when it has been removed.
+        s.push_str(&format!(
+            "if [ -x \"$0{LEGACY}\" ]; then\n\
+             \x20 \"$0{LEGACY}\" \"$@\" || exit $?\n\
+             fi\n"
+        ));
     }
     s.push_str(&format!("exec {run}\n"));
     s
@@ -140,7 +205,37 @@ fn write_atomically(path: &Path, content: &[u8], mode: u32) -> Result<(), Error>
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(io_error(path))
+    result.map_err(write_error(path))
+}
+
+/// The hook manager that owns a hooks directory, if one does: husky points `core.hooksPath`
+/// at `.husky/_` and regenerates it.
+fn hook_manager(dir: &Path) -> Option<&'static str> {
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    if name(dir).as_deref() == Some("_") && dir.parent().and_then(name).as_deref() == Some(".husky")
+    {
+        return Some("husky");
+    }
+    None
+}
+
+/// The line to add to a hook manager's configuration instead of installing into its directory.
+fn manager_advice(manager: &str, hook: Hook) -> String {
+    let run = match hook {
+        Hook::PrePush => "dill-guard --pre-push",
+        _ => "dill-guard --staged",
+    };
+    match manager {
+        "husky" => format!("Add this line to .husky/{}:\n  {run}", hook.name()),
+        "lefthook" => {
+            format!(
+            "Add to lefthook.yml:\n  {}:\n    commands:\n      dill-guard:\n        run: {run}{}",
+            hook.name(),
+            if hook == Hook::PrePush { " {1}\n        use_stdin: true" } else { "" }
+        )
+        }
+        _ => "Add dill-guard to .pre-commit-config.yaml instead (see the README).".to_string(),
+    }
 }
 
 #[cfg(unix)]
@@ -162,25 +257,38 @@ pub fn install(
     binary: &Path,
 ) -> Result<String, Error> {
     let dir = repo.hooks_dir()?;
-    std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+    if let Some(manager) = hook_manager(&dir) {
+        return Err(Error::Install(format!(
+            "{} belongs to {manager}, which rewrites it; nothing was changed.\n{}",
+            dir.display(),
+            manager_advice(manager, hook)
+        )));
+    }
+    std::fs::create_dir_all(&dir).map_err(write_error(&dir))?;
     let path = dir.join(hook.name());
+    let _lock = Lock::take(&path)?;
     let legacy = with_suffix(&path, LEGACY);
     let backup = with_suffix(&path, BACKUP);
     let shown = path.display();
-    let foreign = path.exists() && !is_ours(&path);
+    let foreign = present(&path) && !is_ours(&path);
+    // `--chain` over our own hook: the hook an earlier `--force` kept aside becomes the one
+    // that runs first; without one, there is nothing to chain.
+    if !foreign && existing == Existing::Chain && !present(&legacy) && present(&backup) {
+        std::fs::rename(&backup, &legacy).map_err(write_error(&legacy))?;
+    }
     // Chaining continues when we installed with --chain before and the legacy hook is still there.
-    let chain = existing == Existing::Chain || (!foreign && legacy.exists());
+    let chain = (existing == Existing::Chain && (foreign || present(&legacy)))
+        || (!foreign && present(&legacy));
     let content = script(hook, binary, chain);
     if foreign {
         match existing {
             Existing::Refuse => {
                 let runner = std::fs::read_to_string(&path).unwrap_or_default();
-                let advice = if runner.contains("pre-commit") || runner.contains("prek") {
-                    "\nIt looks like the pre-commit framework's or prek's hook: add dill-guard to \
-                     .pre-commit-config.yaml instead (see the README)."
-                } else {
-                    ""
-                };
+                let advice = ["pre-commit", "prek", "lefthook", "husky"]
+                    .into_iter()
+                    .find(|m| runner.contains(m))
+                    .map(|m| format!("\nIt looks like {m}'s hook. {}", manager_advice(m, hook)))
+                    .unwrap_or_default();
                 return Err(Error::Install(format!(
                     "{shown} already exists and was not written by dill-guard; nothing was changed.\n\
                      Run `dill-guard install --hook {name} --chain` to keep it and run it before dill-guard,\n\
@@ -196,7 +304,7 @@ pub fn install(
                 } else {
                     &backup
                 };
-                if side.exists() {
+                if present(side) {
                     return Err(Error::Install(format!(
                         "{} already exists and holds an earlier hook; move it away before replacing {shown}",
                         side.display()
@@ -213,11 +321,11 @@ pub fn install(
         };
         // Copy the old hook to its new name first, then replace it: at every moment one of the
         // two files holds it.
-        let old = std::fs::read(&path).map_err(io_error(&path))?;
-        let mode = file_mode(&path);
-        write_atomically(side, &old, mode)?;
+        keep_aside(&path, side)?;
     }
-    if path.exists() && !foreign && std::fs::read(&path).ok().as_deref() == Some(content.as_bytes())
+    if present(&path)
+        && !foreign
+        && std::fs::read(&path).ok().as_deref() == Some(content.as_bytes())
     {
         return Ok(format!(
             "dill-guard {} hook already installed at {shown}",
@@ -230,11 +338,13 @@ pub fn install(
         hook.name(),
         hook.command()
     );
-    if foreign && existing == Existing::Chain {
+    if chain {
         message.push_str(&format!(
-            "\nthe previous hook is kept at {} and runs first",
+            "\nthe previous hook is kept at {} and runs first (when it is executable, as git requires)",
             legacy.display()
         ));
+    } else if existing == Existing::Chain {
+        message.push_str("\nthere was no earlier hook to chain");
     } else if foreign {
         message.push_str(&format!(
             "\nthe previous hook is backed up at {}",
@@ -260,7 +370,7 @@ pub fn uninstall(repo: &Repo, hook: Hook) -> Result<String, Error> {
     let dir = repo.hooks_dir()?;
     let path = dir.join(hook.name());
     let shown = path.display();
-    if !path.exists() {
+    if !present(&path) {
         return Ok(format!("no {} hook at {shown}; nothing to do", hook.name()));
     }
     if !is_ours(&path) {
@@ -268,13 +378,15 @@ pub fn uninstall(repo: &Repo, hook: Hook) -> Result<String, Error> {
             "{shown} was not written by dill-guard; nothing was changed"
         )));
     }
+    let _lock = Lock::take(&path)?;
     for side in [with_suffix(&path, LEGACY), with_suffix(&path, BACKUP)] {
-        if side.exists() {
-            std::fs::rename(&side, &path).map_err(io_error(&path))?;
+        if present(&side) {
+            // A rename moves a link as a link.
+            std::fs::rename(&side, &path).map_err(write_error(&path))?;
             return Ok(format!("removed the dill-guard hook and restored {shown}"));
         }
     }
-    std::fs::remove_file(&path).map_err(io_error(&path))?;
+    std::fs::remove_file(&path).map_err(write_error(&path))?;
     Ok(format!(
         "removed the dill-guard {} hook from {shown}",
         hook.name()

@@ -47,6 +47,12 @@ pub enum Error {
     Config { file: String, message: String },
     #[error("is {}, more than the {} dill-guard reads of one file", size_text(*size), size_text(*limit))]
     TooLarge { size: u64, limit: u64 },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot read {}", path.display())]
     Io {
         path: PathBuf,
@@ -69,7 +75,7 @@ impl Error {
         match self {
             Error::Git { detail, .. } => vec![detail.clone()],
             Error::Config { message, .. } => vec![message.clone()],
-            Error::Io { source, .. } => vec![source.to_string()],
+            Error::Io { source, .. } | Error::Write { source, .. } => vec![source.to_string()],
             Error::NotARepository { .. } | Error::Install(_) | Error::TooLarge { .. } => Vec::new(),
         }
     }

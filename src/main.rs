@@ -20,12 +20,12 @@ fn main() -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        eprintln!(
+        say(&format!(
             "dill-guard: internal error{place}: {what}\n\
              This is a bug in dill-guard {}; the check did not complete, so nothing was judged safe.\n\
              Please report it with the command you ran.",
             env!("CARGO_PKG_VERSION")
-        );
+        ));
         if std::thread::current().name() != Some("dill-guard-worker") {
             std::process::exit(2);
         }
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
     let command = match args::parse(std::env::args_os().skip(1)) {
         Ok(command) => command,
         Err(err) => {
-            eprintln!("dill-guard: error: {err}\n\n{}", args::USAGE);
+            say(&format!("dill-guard: error: {err}\n\n{}", args::USAGE));
             return ExitCode::from(2);
         }
     };
@@ -54,9 +54,9 @@ fn main() -> ExitCode {
             let cwd = match std::env::current_dir() {
                 Ok(cwd) => cwd,
                 Err(err) => {
-                    eprintln!(
+                    say(&format!(
                         "dill-guard: error: cannot read the current directory\n  caused by: {err}"
-                    );
+                    ));
                     return ExitCode::from(2);
                 }
             };
@@ -67,13 +67,13 @@ fn main() -> ExitCode {
                 // Ref names are bytes, and need not be UTF-8.
                 let mut input = Vec::new();
                 if let Err(err) = std::io::stdin().read_to_end(&mut input) {
-                    eprintln!("dill-guard: error: cannot read the refs git passes on stdin\n  caused by: {err}");
+                    say(&format!("dill-guard: error: cannot read the refs git passes on stdin\n  caused by: {err}"));
                     return ExitCode::from(2);
                 }
                 match dill_guard::pushes::parse_push_lines(&input, pre_push) {
                     Ok(parsed) => *updates = parsed,
                     Err(err) => {
-                        eprintln!("dill-guard: error: {err}");
+                        say(&format!("dill-guard: error: {err}"));
                         return ExitCode::from(2);
                     }
                 }
@@ -88,11 +88,18 @@ fn main() -> ExitCode {
                     Err(err) => return fail(&err),
                 }
             }
+            let today = match dill_guard::Date::today() {
+                Ok(today) => today,
+                Err(err) => {
+                    say(&format!("dill-guard: error: {err}"));
+                    return ExitCode::from(2);
+                }
+            };
             let options = dill_guard::Options {
                 selection,
                 config: check.config,
                 new_only: check.new_only,
-                today: dill_guard::Date::today(),
+                today,
             };
             match dill_guard::check(&options, &cwd) {
                 Ok(found) => {
@@ -114,18 +121,26 @@ fn main() -> ExitCode {
     {
         // A closed pipe (`dill-guard ... | head`) is the reader's choice, not a failure.
         if err.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("dill-guard: error: cannot write the report: {err}");
+            say(&format!(
+                "dill-guard: error: cannot write the report: {err}"
+            ));
             return ExitCode::from(2);
         }
     }
     ExitCode::from(code as u8)
 }
 
+/// Writes a line to stderr. A stderr that cannot be written (closed, or `2>/dev/full`) must not
+/// turn an error into a crash: the exit status still says what happened.
+fn say(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
 /// Prints an error with its causes; exit status 2.
 fn fail(err: &dill_guard::Error) -> ExitCode {
-    eprintln!("dill-guard: error: {err}");
+    say(&format!("dill-guard: error: {err}"));
     for cause in err.causes() {
-        eprintln!("  caused by: {cause}");
+        say(&format!("  caused by: {cause}"));
     }
     ExitCode::from(2)
 }
@@ -148,7 +163,8 @@ fn hook_command(
         .and_then(|repo| run(&repo));
     match result {
         Ok(message) => {
-            println!("{message}");
+            // The hook is written: a message that cannot be printed changes nothing.
+            let _ = writeln!(std::io::stdout(), "{message}");
             ExitCode::SUCCESS
         }
         Err(err) => fail(&err),

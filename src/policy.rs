@@ -20,7 +20,9 @@ impl Date {
     pub fn parse(text: &str) -> Option<Date> {
         let mut parts = text.trim().splitn(3, '-');
         let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        let digits =
+            |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+        if !digits(y, 4) || !digits(m, 2) || !digits(d, 2) {
             return None;
         }
         let (year, month, day) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
@@ -38,18 +40,19 @@ impl Date {
     }
 
     /// Today in UTC. `DILL_GUARD_TODAY=YYYY-MM-DD` fixes the date, so that tests and
-    /// reproductions never depend on the real clock.
-    pub fn today() -> Date {
-        if let Some(date) = std::env::var("DILL_GUARD_TODAY")
-            .ok()
-            .and_then(|t| Date::parse(&t))
-        {
-            return date;
+    /// reproductions never depend on the real clock; any other value of it is an error, since
+    /// expiry decides what blocks.
+    pub fn today() -> Result<Date, String> {
+        if let Some(fixed) = std::env::var_os("DILL_GUARD_TODAY") {
+            let text = fixed.to_string_lossy();
+            return Date::parse(&text).ok_or_else(|| {
+                format!("DILL_GUARD_TODAY is `{text}`, not a date of the form YYYY-MM-DD")
+            });
         }
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        Date::from_days((secs / 86_400) as i64)
+        Ok(Date::from_days((secs / 86_400) as i64))
     }
 
     /// The civil date `days` days after 1970-01-01.
@@ -204,6 +207,9 @@ mod tests {
         assert!(Date::parse("2023-02-29").is_none());
         assert!(Date::parse("2027-6-30").is_none());
         assert!(Date::parse("tomorrow").is_none());
+        assert!(Date::parse("2099-+1-01").is_none());
+        assert!(Date::parse("2099-01-+1").is_none());
+        assert!(Date::parse("+099-01-01").is_none());
         assert!(Date::parse("2027-06-30").unwrap() < Date::parse("2027-07-01").unwrap());
         assert_eq!(Date::from_days(0).to_string(), "1970-01-01");
         assert_eq!(Date::from_days(20_651).to_string(), "2026-07-17");

@@ -345,19 +345,33 @@ fn require_repo<'r>(
     cwd: &Path,
     selection: &Selection,
 ) -> Result<&'r Repo, Error> {
-    repo.ok_or_else(|| {
-        let flag = match selection {
-            Selection::All => "--all",
-            Selection::Range { .. } => "--range",
-            Selection::Push { .. } => "--pre-push",
-            Selection::Receive { .. } => "--pre-receive",
-            _ => "--staged",
-        };
-        Error::NotARepository {
-            flag,
-            cwd: cwd.to_path_buf(),
-        }
-    })
+    let flag = match selection {
+        Selection::All => "--all",
+        Selection::Range { .. } => "--range",
+        Selection::Push { .. } => "--pre-push",
+        Selection::Receive { .. } => "--pre-receive",
+        _ => "--staged",
+    };
+    let repo = repo.ok_or_else(|| Error::NotARepository {
+        flag,
+        cwd: cwd.to_path_buf(),
+    })?;
+    // A bare repository has no index of its own: "0 files checked" there would be a lie.
+    if repo.workdir().is_none()
+        && matches!(
+            selection,
+            Selection::Staged | Selection::StagedPaths(_) | Selection::All
+        )
+    {
+        return Err(Error::Git {
+            what: format!(
+                "`{flag}` reads the index of a work tree, and {} is a bare repository",
+                repo.root().display()
+            ),
+            detail: "on a server, use --pre-receive; to check a commit, --range A..B".into(),
+        });
+    }
+    Ok(repo)
 }
 
 fn lossy(path: &BStr) -> String {

@@ -247,3 +247,236 @@ fn file_names_cannot_write_to_the_terminal() {
     assert!(!shown.contains("\nfake:"), "{shown:?}");
     assert!(shown.contains("evil\\u{1b}[2J"), "{shown:?}");
 }
+
+fn hook_path(repo: &Repo) -> std::path::PathBuf {
+    repo.dir.join(".git/hooks/pre-commit")
+}
+
+#[test]
+fn install_keeps_links_as_links() {
+    let repo = Repo::new();
+    repo.write("scripts/hook.sh", "#!/bin/sh\necho OLD HOOK RAN\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        repo.dir.join("scripts/hook.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::create_dir_all(repo.dir.join(".git/hooks")).unwrap();
+    std::os::unix::fs::symlink("../../scripts/hook.sh", hook_path(&repo)).unwrap();
+    let (code, _, stderr) = repo.run(&["install", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = repo.run(&["uninstall"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_link(hook_path(&repo)).unwrap(),
+        Path::new("../../scripts/hook.sh")
+    );
+    // A link to nothing is a hook too: never replaced without a backup.
+    std::fs::remove_file(hook_path(&repo)).unwrap();
+    std::os::unix::fs::symlink("../../scripts/gone.sh", hook_path(&repo)).unwrap();
+    let (code, _, _) = repo.run(&["install"]);
+    assert_eq!(code, 2);
+    let (code, _, stderr) = repo.run(&["install", "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, _) = repo.run(&["uninstall"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        std::fs::read_link(hook_path(&repo)).unwrap(),
+        Path::new("../../scripts/gone.sh")
+    );
+}
+
+#[test]
+fn chaining_always_ends_in_a_working_hook() {
+    let repo = Repo::new();
+    repo.write("a.py", GOOD);
+    repo.commit_all("base");
+    write_hook(&hook_path(&repo), "#!/bin/sh\necho OLD HOOK RAN\n");
+    // --force, then --chain: the hook kept aside by --force becomes the one run first.
+    assert_eq!(repo.run(&["install", "--force"]).0, 0);
+    let (code, stdout, stderr) = repo.run(&["install", "--chain"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    repo.write("b.py", GOOD);
+    repo.git(&["add", "b.py"]);
+    let out = repo.git_try(&["commit", "-m", "b"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("OLD HOOK RAN"), "{}", text(&out));
+    assert_eq!(repo.run(&["uninstall"]).0, 0);
+
+    // --chain over a hook that is not executable (git ignores it): commits still work.
+    std::fs::write(hook_path(&repo), "#!/bin/sh\nexit 1\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(hook_path(&repo), std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(repo.run(&["install", "--chain"]).0, 0);
+    repo.write("c.py", GOOD);
+    repo.git(&["add", "c.py"]);
+    let out = repo.git_try(&["commit", "-m", "c"]);
+    assert!(out.status.success(), "{}", text(&out));
+    repo.write("d.py", BAD);
+    repo.git(&["add", "d.py"]);
+    let out = repo.git_try(&["commit", "-m", "d"]);
+    assert!(
+        !out.status.success(),
+        "the chained hook still blocks: {}",
+        text(&out)
+    );
+    repo.git(&["reset", "-q", "d.py"]);
+    assert_eq!(repo.run(&["uninstall"]).0, 0);
+
+    // Many installs at once: each finishes or refuses; the hook left behind works.
+    write_hook(&hook_path(&repo), "#!/bin/sh\necho OLD HOOK RAN\n");
+    let children: Vec<_> = (0..16)
+        .map(|i| {
+            std::process::Command::new(binary())
+                .args(["install", if i % 2 == 0 { "--chain" } else { "--force" }])
+                .current_dir(&repo.dir)
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let code = out.status.code();
+        assert!(code == Some(0) || code == Some(2), "{out:?}");
+    }
+    repo.write("e.py", GOOD);
+    repo.git(&["add", "e.py"]);
+    let out = repo.git_try(&["commit", "-m", "e"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn husky_gets_the_line_to_add() {
+    let repo = Repo::new();
+    std::fs::create_dir_all(repo.dir.join(".husky/_")).unwrap();
+    repo.git(&["config", "core.hooksPath", ".husky/_"]);
+    let (code, _, stderr) = repo.run(&["install"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("husky")
+            && stderr.contains(".husky/pre-commit")
+            && stderr.contains("dill-guard --staged"),
+        "{stderr}"
+    );
+    assert!(!repo.dir.join(".husky/_/pre-commit").exists());
+}
+
+#[test]
+fn output_that_cannot_be_written_is_no_crash() {
+    let repo = Repo::new();
+    repo.write("a.py", BAD);
+    repo.git(&["add", "a.py"]);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full is needed for this test");
+    // A usage error whose message cannot be written: still exit 2, no abort.
+    let out = std::process::Command::new(binary())
+        .arg("--bogus")
+        .stderr(full.try_clone().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // A report that cannot be written: still the exit status of the check... and the error
+    // about stdout goes to a stderr that cannot be written either.
+    let out = std::process::Command::new(binary())
+        .arg("--staged")
+        .current_dir(&repo.dir)
+        .stdout(full.try_clone().unwrap())
+        .stderr(full.try_clone().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // install with stdout unwritable: the hook is written, and it says nothing false.
+    let out = std::process::Command::new(binary())
+        .arg("install")
+        .current_dir(&repo.dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains("internal error"), "{}", text(&out));
+    assert!(hook_path(&repo).exists());
+    // A hooks directory that cannot be written is said to be so (as root, permissions stop
+    // nothing: a directory that would have to be made inside a file does).
+    repo.write("blocker", "a file\n");
+    repo.git(&["config", "core.hooksPath", "blocker/hooks"]);
+    let (code, _, stderr) = repo.run(&["install"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot write"), "{stderr}");
+}
+
+#[test]
+fn small_things_that_used_to_pass_quietly() {
+    let repo = Repo::new();
+    repo.write("a.py", BAD);
+    repo.git(&["add", "a.py"]);
+    // A reason of nothing visible is no reason; a date with a sign is no date.
+    for (policy, key) in [
+        (
+            "[[allow]]\npaths = [\"a.py\"]\nreason = \"\u{200b}\"\n",
+            "reason",
+        ),
+        (
+            "[[allow]]\npaths = [\"a.py\"]\nreason = \"ok\"\nexpires = \"2099-+1-01\"\n",
+            "expires",
+        ),
+    ] {
+        repo.write("dill-guard.toml", policy);
+        repo.git(&["add", "dill-guard.toml"]);
+        let (code, _, stderr) = repo.run(&["--staged"]);
+        assert_eq!(code, 2, "{policy}");
+        assert!(stderr.contains(key), "{stderr}");
+    }
+    repo.git(&["rm", "-q", "--cached", "dill-guard.toml"]);
+    // A date fixed wrongly is an error, not the real clock.
+    let out = std::process::Command::new(binary())
+        .arg("--staged")
+        .current_dir(&repo.dir)
+        .env("DILL_GUARD_TODAY", "tomorrow")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("DILL_GUARD_TODAY"), "{}", text(&out));
+    // A file whose name starts with `-`, as the framework passes it (after the entry's `--`).
+    repo.write("-dash.py", BAD);
+    repo.git(&["add", "--", "-dash.py"]);
+    let (code, json) = repo.json(&["--staged", "--", "-dash.py"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["-dash.py".to_string()]),
+        "{json}"
+    );
+    // --all and --staged in a bare repository: no index to read, and it says so.
+    repo.commit_all("x");
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = tmp.path().join("bare.git");
+    repo.git(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    for mode in ["--all", "--staged"] {
+        let (code, _, stderr) = run_in(&bare, &[mode]);
+        assert_eq!(code, 2, "{mode}: {stderr}");
+        assert!(stderr.contains("bare repository"), "{stderr}");
+    }
+}
+
+#[test]
+fn reftable_repositories_are_refused_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = git_command(tmp.path())
+        .args(["init", "-q", "--ref-format=reftable", "rt"])
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        panic!("this git cannot make reftable repositories: {}", text(&out));
+    }
+    let dir = tmp.path().join("rt");
+    std::fs::write(dir.join("a.py"), BAD).unwrap();
+    let (code, _, stderr) = run_in(&dir, &["--staged"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("reftable"), "{stderr}");
+}

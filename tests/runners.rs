@@ -135,6 +135,14 @@ fn commit_through(runner_name: &str, home_var: &str) {
     assert!(!ok, "{runner_name} let a python script through:\n{shown}");
     assert!(shown.contains("tool:6:12"), "{shown}");
     repo.git(&["reset", "-q", "tool"]);
+
+    // A file whose name starts with `-` is a file, not an option.
+    repo.write("-dash.py", BAD);
+    repo.git(&["add", "--", "-dash.py"]);
+    let (ok, shown) = hooked(&["commit", "-m", "add a dash"]);
+    assert!(!ok, "{runner_name} let -dash.py through:\n{shown}");
+    assert!(shown.contains("-dash.py:5:12"), "{shown}");
+    repo.git(&["reset", "-q", "--", "-dash.py"]);
     repo.write("clean.py", GOOD);
     repo.git(&["add", "clean.py"]);
     let (ok, shown) = hooked(&["commit", "-m", "add clean code"]);

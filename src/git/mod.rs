@@ -107,12 +107,25 @@ impl Repo {
     /// when `cwd` is not inside any repository.
     pub fn discover(cwd: &Path) -> Result<Option<Repo>, Error> {
         match gix::ThreadSafeRepository::discover_with_environment_overrides(cwd) {
-            Ok(repo) => Ok(Some(Repo {
-                repo: repo.to_thread_local(),
-                index: std::cell::OnceCell::new(),
-                cache: Default::default(),
-                quarantine: None,
-            })),
+            Ok(repo) => {
+                let repo = repo.to_thread_local();
+                let refs = repo.config_snapshot().string("extensions.refStorage");
+                if refs.is_some_and(|r| r.eq_ignore_ascii_case(b"reftable")) {
+                    return Err(git_error(
+                        format!(
+                            "{} keeps its refs in a reftable (extensions.refStorage = reftable), which dill-guard cannot read yet",
+                            repo.git_dir().display()
+                        ),
+                        "nothing was checked; `git refs migrate --ref-format=files` converts the repository",
+                    ));
+                }
+                Ok(Some(Repo {
+                    repo,
+                    index: std::cell::OnceCell::new(),
+                    cache: Default::default(),
+                    quarantine: None,
+                }))
+            }
             Err(err) => {
                 let not_found = err
                     .downcast_any_ref::<gix::discover::upwards::Error>()
