@@ -384,8 +384,10 @@ fn keep_new_lines(
     report: &mut Report,
 ) -> Result<(), Error> {
     let mut dropped: std::collections::BTreeMap<String, usize> = Default::default();
-    let mut changed: std::collections::HashMap<String, Option<std::collections::HashSet<usize>>> =
-        Default::default();
+    // Per file: the lines the change added or modified, the text of every line it touched
+    // (deleted ones too), and the file's text (`None`: new everywhere).
+    type Touched = Option<(std::collections::HashSet<usize>, Vec<String>, String)>;
+    let mut changed: std::collections::HashMap<String, Touched> = Default::default();
     let mut kept = Vec::new();
     for finding in std::mem::take(&mut report.findings) {
         if finding.cell.is_some() {
@@ -398,13 +400,29 @@ fn keep_new_lines(
                 Some(old) => files.iter().find(|f| f.path == finding.path).map(|file| {
                     // A file that cannot be decoded has an error, not findings.
                     let text = |bytes| python::decode(bytes).map(|d| d.text).unwrap_or_default();
-                    policy::changed_lines(&text(&old), &text(&file.bytes))
+                    let (before, now) = (text(&old), text(&file.bytes));
+                    let (lines, gone) = policy::changes(&before, &now);
+                    let all: Vec<&str> = now.lines().collect();
+                    let touched = lines
+                        .iter()
+                        .filter_map(|&n| all.get(n - 1))
+                        .chain(gone.iter())
+                        .map(|l| l.to_string())
+                        .collect();
+                    (lines, touched, now.into_owned())
                 }),
             };
             changed.insert(finding.path.clone(), lines);
         }
         match &changed[&finding.path] {
-            Some(lines) if !lines.contains(&finding.line) => {
+            Some((lines, touched, text))
+                if !lines.contains(&finding.line)
+                    && !policy::depends_on_change(
+                        &touched.iter().map(String::as_str).collect::<Vec<_>>(),
+                        text,
+                        &finding.source_line,
+                    ) =>
+            {
                 *dropped.entry(finding.path).or_default() += 1;
             }
             _ => kept.push(finding),

@@ -152,17 +152,112 @@ impl Policy {
 
 /// The 1-based lines of `new` that are added or changed relative to `old`.
 pub fn changed_lines(old: &str, new: &str) -> std::collections::HashSet<usize> {
+    changes(old, new).0
+}
+
+/// The 1-based lines of `new` that are added or changed relative to `old`, and the lines of
+/// `old` that are gone or changed.
+pub fn changes<'o>(old: &'o str, new: &str) -> (std::collections::HashSet<usize>, Vec<&'o str>) {
     let old: Vec<&str> = old.lines().collect();
     let new: Vec<&str> = new.lines().collect();
     // A diff that takes too long (huge rewrites) ends early and reports more lines as changed,
     // never fewer.
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
-    similar::capture_diff_slices_deadline(similar::Algorithm::Myers, &old, &new, Some(deadline))
+    let ops = similar::capture_diff_slices_deadline(
+        similar::Algorithm::Myers,
+        &old,
+        &new,
+        Some(deadline),
+    );
+    let changed = ops
         .iter()
         .filter(|op| op.tag() != similar::DiffTag::Equal)
         .flat_map(|op| op.new_range())
         .map(|i| i + 1)
-        .collect()
+        .collect();
+    let gone = ops
+        .iter()
+        .filter(|op| op.tag() != similar::DiffTag::Equal)
+        .flat_map(|op| op.old_range())
+        .map(|i| old[i])
+        .collect();
+    (changed, gone)
+}
+
+/// The names of a line of Python: its identifiers, keywords left out.
+fn names(line: &str) -> impl Iterator<Item = &str> {
+    const KEYWORDS: &[&str] = &[
+        "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+        "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
+        "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
+        "try", "while", "with", "yield",
+    ];
+    line.split(|c: char| !(c == '_' || c.is_alphanumeric()))
+        .filter(|w| !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit()))
+        .filter(|w| !KEYWORDS.contains(w))
+}
+
+/// Whether a finding on a line the change did not touch may still be the change's doing: a
+/// line the change adds, modifies or deletes binds a name the finding's resolution can pass
+/// through (`import pickle` made `import dill as pickle`, an alias reassigned, a shadowing
+/// assignment removed), or is a star import. Names are followed through the file's assignments,
+/// imports and `as` clauses (a name whose binding line holds another name depends on that one
+/// too): a superset of what the analysis resolves, so a finding is dropped only when nothing
+/// the change touched can have to do with it.
+pub fn depends_on_change(touched: &[&str], text: &str, finding_line: &str) -> bool {
+    if touched.iter().any(|line| star_import(line)) {
+        return true;
+    }
+    let mut followed: std::collections::HashSet<&str> = names(finding_line).collect();
+    let bindings: Vec<(Vec<&str>, Vec<&str>)> = text
+        .lines()
+        .filter_map(|line| Some((bound(line)?, names(line).collect())))
+        .collect();
+    loop {
+        let before = followed.len();
+        for (bound, all) in &bindings {
+            if bound.iter().any(|b| followed.contains(b)) {
+                followed.extend(all.iter().copied());
+            }
+        }
+        if followed.len() == before {
+            break;
+        }
+    }
+    touched
+        .iter()
+        .filter_map(|line| bound(line))
+        .any(|bound| bound.iter().any(|n| followed.contains(n)))
+}
+
+fn star_import(line: &str) -> bool {
+    line.contains("import") && line.contains('*')
+}
+
+/// The names a line binds, if it binds any: before `=` or `:=` in an assignment, every name of
+/// an import, `as`, `for`, `def`, `class`, `global` or `nonlocal` line (a superset).
+fn bound(line: &str) -> Option<Vec<&str>> {
+    if let Some(at) = assignment(line) {
+        return Some(names(&line[..at]).collect());
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let binds = words.iter().any(|w| {
+        matches!(
+            *w,
+            "import" | "as" | "for" | "def" | "class" | "global" | "nonlocal"
+        )
+    });
+    binds.then(|| names(line).collect())
+}
+
+/// Where the `=` of an assignment (or `:=`, or an augmented one) is in a line, if it has one.
+fn assignment(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    (0..bytes.len()).find(|&i| {
+        bytes[i] == b'='
+            && bytes.get(i + 1) != Some(&b'=')
+            && !(i > 0 && matches!(bytes[i - 1], b'=' | b'!' | b'<' | b'>'))
+    })
 }
 
 /// A directive written in a comment.

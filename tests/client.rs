@@ -480,3 +480,41 @@ fn reftable_repositories_are_refused_clearly() {
     assert_eq!(code, 2);
     assert!(stderr.contains("reftable"), "{stderr}");
 }
+
+#[test]
+fn new_only_keeps_findings_whose_resolution_the_change_touched() {
+    // Each "after" was run under CPython with a recording `dill` module: `f(b)` calls
+    // dill.loads. Only the binding changes; the line of the call does not.
+    let cases = [
+        (
+            "import pickle\n\n\ndef f(b):\n    return pickle.loads(b)\n",
+            "import dill as pickle\n\n\ndef f(b):\n    return pickle.loads(b)\n",
+        ),
+        (
+            "import json\nimport dill\n\nloader = json.loads\n\n\ndef f(b):\n    return loader(b)\n",
+            "import json\nimport dill\n\nloader = dill.loads\n\n\ndef f(b):\n    return loader(b)\n",
+        ),
+        (
+            "import json\nimport dill\ndill = json\n\n\ndef f(b):\n    return dill.loads(b)\n",
+            "import json\nimport dill\n\n\ndef f(b):\n    return dill.loads(b)\n",
+        ),
+    ];
+    for (before, after) in cases {
+        let repo = Repo::new();
+        repo.write("app.py", before);
+        repo.commit_all("before");
+        repo.write("app.py", after);
+        repo.git(&["add", "app.py"]);
+        let (code, json) = repo.json(&["--staged", "--new-only"]);
+        assert_eq!(code, 1, "{after}\n{json}");
+    }
+    // An unrelated binding changes nothing for an old finding.
+    let repo = Repo::new();
+    let legacy = "import dill\n\n\ndef f(b):\n    return dill.loads(b)\n\n\nLIMIT = 1\n";
+    repo.write("app.py", legacy);
+    repo.commit_all("legacy");
+    repo.write("app.py", &legacy.replace("LIMIT = 1", "LIMIT = 2"));
+    repo.git(&["add", "app.py"]);
+    let (code, json) = repo.json(&["--staged", "--new-only"]);
+    assert_eq!(code, 0, "{json}");
+}
