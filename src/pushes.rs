@@ -10,7 +10,7 @@ use std::path::Path;
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::ObjectId;
 
-use crate::git::{IndexFile, Peeled, RefUpdate, Repo};
+use crate::git::{IndexFile, LinkTarget, Peeled, RefUpdate, Repo};
 use crate::source::Selection;
 use crate::Error;
 
@@ -37,20 +37,21 @@ pub fn plan(selection: &Selection, repo: &Repo) -> Result<Vec<Group>, Error> {
             let tree = repo
                 .tree_of(Peeled::Commit(new))?
                 .expect("commits have trees");
-            let (policy, files) = match old {
+            let (policy, bases) = match old {
                 Some(old) => {
                     let old = repo.resolve_commit(old)?;
-                    (old, repo.changed_between(Some(old), new)?)
+                    (old, vec![repo.commit_tree(old)?])
                 }
                 // No base: a full check of B, like `--all`, under B's own policy.
-                None => (new, repo.changed_between(None, new)?),
+                None => (new, Vec::new()),
             };
-            Ok(vec![Group {
+            let mut group = Group {
                 policy: Some(policy),
-                files,
                 tips: vec![("B".into(), tree)],
-                notes: Vec::new(),
-            }])
+                ..Group::default()
+            };
+            bring(repo, tree, &bases, &mut HashSet::new(), &mut group)?;
+            Ok(vec![group])
         }
         Selection::Receive { updates } => {
             // On the server: every ref it has is already accepted.
@@ -152,9 +153,14 @@ fn judge_updates(
                 _ => (default, Vec::new()),
             },
         };
-        let files = repo.files_not_in(tree, &bases, listed.entry(policy).or_default())?;
         let at = index_of(&mut groups, &mut index, policy);
-        groups[at].files.extend(files);
+        bring(
+            repo,
+            tree,
+            &bases,
+            listed.entry(policy).or_default(),
+            &mut groups[at],
+        )?;
         groups[at].tips.push((name, tree));
     }
     for group in &mut groups {
@@ -166,6 +172,32 @@ fn judge_updates(
             .dedup_by(|a, b| a.path == b.path && a.id == b.id);
     }
     Ok(groups)
+}
+
+/// Adds to `group` what `tree` brings beyond `bases`: its files, and its Python-named links,
+/// each judged by what it points at in the same tree.
+fn bring(
+    repo: &Repo,
+    tree: ObjectId,
+    bases: &[ObjectId],
+    listed: &mut HashSet<(BString, ObjectId)>,
+    group: &mut Group,
+) -> Result<(), Error> {
+    let (files, links) = repo.brought(tree, bases, listed)?;
+    group.files.extend(files);
+    for (path, target) in links {
+        if crate::python::kind_by_name(&path.to_str_lossy()).is_none() {
+            continue;
+        }
+        match target {
+            LinkTarget::File(file) => group.files.push(IndexFile { path, id: file.id }),
+            LinkTarget::Elsewhere(to) => group.notes.push(format!(
+                "{} is a symbolic link to `{to}`, which is not a file of the repository; what it points at is not checked",
+                path.as_bstr()
+            )),
+        }
+    }
+    Ok(())
 }
 
 fn index_of(

@@ -430,3 +430,22 @@ fn a_push_that_inflates_to_hundreds_of_megabytes_is_refused_within_bounds() {
         assert!(!shown.contains(word), "{shown}");
     }
 }
+
+#[test]
+fn a_pushed_python_named_link_is_judged_by_its_target() {
+    let server = Server::new("");
+    let repo = &server.client;
+    repo.write("data/payload.txt", BAD);
+    std::os::unix::fs::symlink("data/payload.txt", repo.dir.join("app.py")).unwrap();
+    repo.commit_all("link");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("app.py:5:12"), "{shown}");
+    // The same through --range.
+    let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["app.py".to_string()]),
+        "{json}"
+    );
+}

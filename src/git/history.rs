@@ -270,9 +270,50 @@ impl Repo {
         bases: &[ObjectId],
         listed: &mut HashSet<(BString, ObjectId)>,
     ) -> Result<Vec<IndexFile>, Error> {
+        Ok(self.brought(tree, bases, listed)?.0)
+    }
+
+    /// [`Repo::files_not_in`], and the symbolic links `tree` brings (new, or pointing elsewhere
+    /// than in every base), with where each leads in `tree`.
+    pub fn brought(
+        &self,
+        tree: ObjectId,
+        bases: &[ObjectId],
+        listed: &mut HashSet<(BString, ObjectId)>,
+    ) -> Result<(Vec<IndexFile>, Vec<(BString, super::LinkTarget)>), Error> {
         let mut out = Vec::new();
-        self.diff_trees(&mut Vec::new(), tree, bases, listed, &mut out)?;
-        Ok(out)
+        let mut links = Vec::new();
+        self.diff_trees(&mut Vec::new(), tree, bases, listed, &mut out, &mut links)?;
+        let mut targets = Vec::with_capacity(links.len());
+        for link in links {
+            let target = self.tree_link_target(tree, &link)?;
+            targets.push((link.path, target));
+        }
+        Ok((out, targets))
+    }
+
+    /// Where a link of a tree leads, in that tree.
+    fn tree_link_target(
+        &self,
+        tree: ObjectId,
+        link: &IndexFile,
+    ) -> Result<super::LinkTarget, Error> {
+        let mut link = link.clone();
+        for _ in 0..super::MAX_LINK_HOPS {
+            let target = self.blob(&link)?;
+            let elsewhere = || super::LinkTarget::Elsewhere(target.to_str_lossy().into_owned());
+            let Some(dest) = super::link_destination(&link.path, &target) else {
+                return Ok(elsewhere());
+            };
+            match self.tree_entry(tree, dest.as_bstr())? {
+                Some((mode, id)) if mode.is_link() => link = IndexFile { path: dest, id },
+                Some((mode, id)) if mode.is_blob() => {
+                    return Ok(super::LinkTarget::File(IndexFile { path: dest, id }))
+                }
+                _ => return Ok(elsewhere()),
+            }
+        }
+        Ok(super::LinkTarget::Elsewhere("a chain of links".into()))
     }
 
     fn diff_trees(
@@ -282,6 +323,7 @@ impl Repo {
         bases: &[ObjectId],
         listed: &mut HashSet<(BString, ObjectId)>,
         out: &mut Vec<IndexFile>,
+        links: &mut Vec<IndexFile>,
     ) -> Result<(), Error> {
         if bases.contains(&tree) {
             return Ok(());
@@ -329,7 +371,18 @@ impl Repo {
                     .iter()
                     .filter_map(|b| b.get(name).and_then(|(tree, _, id)| tree.then_some(*id)))
                     .collect();
-                self.diff_trees(prefix, id, &sub_bases, listed, out)?;
+                self.diff_trees(prefix, id, &sub_bases, listed, out, links)?;
+            } else if entry.mode.is_link() {
+                let had = base_entries.iter().any(|b| {
+                    b.get(name)
+                        .is_some_and(|(tree, file, old)| !tree && !file && *old == id)
+                });
+                if !had {
+                    links.push(IndexFile {
+                        path: BString::from(prefix.as_slice()),
+                        id,
+                    });
+                }
             } else if entry.mode.is_blob() {
                 let had = base_entries
                     .iter()
