@@ -47,6 +47,9 @@ pub(super) struct Cache {
     trees: RefCell<HashMap<ObjectId, Rc<[u8]>>>,
 }
 
+/// The regular files a tree brings, and its links with where each leads.
+pub type Brought = (Vec<IndexFile>, Vec<(BString, super::LinkTarget)>);
+
 /// A directory's entries by name: (is a tree, is a regular file, id).
 type Entries<'d> = HashMap<&'d [u8], (bool, bool, ObjectId)>;
 
@@ -280,7 +283,7 @@ impl Repo {
         tree: ObjectId,
         bases: &[ObjectId],
         listed: &mut HashSet<(BString, ObjectId)>,
-    ) -> Result<(Vec<IndexFile>, Vec<(BString, super::LinkTarget)>), Error> {
+    ) -> Result<Brought, Error> {
         let mut out = Vec::new();
         let mut links = Vec::new();
         self.diff_trees(&mut Vec::new(), tree, bases, listed, &mut out, &mut links)?;
