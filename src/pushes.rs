@@ -183,8 +183,25 @@ fn bring(
     listed: &mut HashSet<(BString, ObjectId)>,
     group: &mut Group,
 ) -> Result<(), Error> {
-    let (files, links) = repo.brought(tree, bases, listed)?;
+    let (files, mut links) = repo.brought(tree, bases, listed)?;
+    // Links the change leaves as they were, to files it changes: what they run changed.
+    let changed: HashSet<&[u8]> = files.iter().map(|f| f.path.as_slice()).collect();
+    let brought: HashSet<BString> = links.iter().map(|(p, _)| p.clone()).collect();
+    let mut also = Vec::new();
+    for link in repo.links_in(tree)?.iter() {
+        if brought.contains(&link.path)
+            || crate::python::kind_by_name(&link.path.to_str_lossy()).is_none()
+        {
+            continue;
+        }
+        if let LinkTarget::File(target) = repo.tree_link_target(tree, link)? {
+            if changed.contains(target.path.as_slice()) {
+                also.push((link.path.clone(), LinkTarget::File(target)));
+            }
+        }
+    }
     group.files.extend(files);
+    links.extend(also);
     for (path, target) in links {
         if crate::python::kind_by_name(&path.to_str_lossy()).is_none() {
             continue;

@@ -449,3 +449,20 @@ fn a_pushed_python_named_link_is_judged_by_its_target() {
         "{json}"
     );
 }
+
+#[test]
+fn a_link_pushed_first_and_its_payload_later_is_caught() {
+    let server = Server::new("");
+    let repo = &server.client;
+    repo.write("data/payload.txt", GOOD);
+    std::os::unix::fs::symlink("data/payload.txt", repo.dir.join("app.py")).unwrap();
+    repo.commit_all("a link to something harmless");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(ok, "{shown}");
+    // The next push changes only the payload.
+    repo.write("data/payload.txt", BAD);
+    repo.commit_all("payload");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("app.py:5:12"), "{shown}");
+}

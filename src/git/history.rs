@@ -45,6 +45,7 @@ pub(super) struct Commit {
 pub(super) struct Cache {
     commits: RefCell<HashMap<ObjectId, Rc<Commit>>>,
     trees: RefCell<HashMap<ObjectId, Rc<[u8]>>>,
+    links: RefCell<HashMap<ObjectId, Rc<Vec<IndexFile>>>>,
 }
 
 /// The regular files a tree brings, and its links with where each leads.
@@ -295,8 +296,37 @@ impl Repo {
         Ok((out, targets))
     }
 
+    /// Every symbolic link below `tree`, with its path. Subtrees are listed once per run, so
+    /// the trees of many refs cost what they differ in.
+    pub fn links_in(&self, tree: ObjectId) -> Result<Rc<Vec<IndexFile>>, Error> {
+        if let Some(found) = self.cache.links.borrow().get(&tree) {
+            return Ok(found.clone());
+        }
+        let data = self.tree_data(tree, &|| "a tree".into())?;
+        let mut found = Vec::new();
+        for entry in gix::objs::TreeRefIter::from_bytes(&data, self.repo.object_hash()) {
+            let entry = entry.map_err(|err| git_error("a tree could not be read", err))?;
+            if entry.mode.is_link() {
+                found.push(IndexFile {
+                    path: entry.filename.to_owned(),
+                    id: entry.oid.to_owned(),
+                });
+            } else if entry.mode.is_tree() {
+                for inner in self.links_in(entry.oid.to_owned())?.iter() {
+                    let mut path = entry.filename.to_owned();
+                    path.push(b'/');
+                    path.extend_from_slice(&inner.path);
+                    found.push(IndexFile { path, id: inner.id });
+                }
+            }
+        }
+        let found = Rc::new(found);
+        self.cache.links.borrow_mut().insert(tree, found.clone());
+        Ok(found)
+    }
+
     /// Where a link of a tree leads, in that tree.
-    fn tree_link_target(
+    pub fn tree_link_target(
         &self,
         tree: ObjectId,
         link: &IndexFile,
