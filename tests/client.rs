@@ -7,13 +7,6 @@ use std::path::Path;
 
 use common::*;
 
-fn write_hook(path: &Path, body: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, body).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 #[test]
 fn a_hook_that_runs_the_check_from_a_subdirectory() {
     let repo = Repo::new();

@@ -124,6 +124,14 @@ impl Repo {
     }
 }
 
+/// Writes an executable hook script (its directory made as needed).
+pub fn write_hook(path: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, body).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 /// Creates an empty bare repository at `dir/name`.
 pub fn bare_repository(dir: &Path, name: &str) -> PathBuf {
     let bare = dir.join(name);
