@@ -318,6 +318,10 @@ def server_bench(runs):
             f"m{i}.py": loose_object(objects, "blob", [f"import dill  # {i}\n".encode(),
                                                      *Repeat(b"x = 1\n" * 1024, 170)])
             for i in range(40)},
+        "120 files of 1 MiB like the above (more than one change may analyse: 48 MiB)": {
+            f"n{i}.py": loose_object(objects, "blob", [f"import dill  # n{i}\n".encode(),
+                                                     *Repeat(b"x = 1\n" * 1024, 170)])
+            for i in range(120)},
         "2 MiB of one list (`x = [a,a,...]`, token scanner)": {"wide.py": loose_object(
             objects, "blob", [b"import dill\nx = [", *Repeat(b"a," * 4096, 255), b"]\ndill.loads(x)\n"])},
     }

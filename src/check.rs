@@ -64,6 +64,11 @@ struct State {
     waiting: std::collections::BinaryHeap<Queued>,
     held: u64,
     closed: bool,
+    /// Workers waiting for a file: only they need waking (a wake-up is a system call, and a
+    /// commit of thousands of files would make thousands).
+    idle: usize,
+    /// Readers waiting for room in the budget.
+    blocked: usize,
 }
 
 #[derive(Default)]
@@ -88,15 +93,31 @@ impl Queue {
         let weight = weight(&file);
         let mut state = self.lock();
         while state.held > 0 && state.held + weight > crate::limits::ANALYSIS_BUDGET {
+            state.blocked += 1;
             state = self.room.wait(state).unwrap_or_else(|p| p.into_inner());
+            state.blocked -= 1;
         }
         state.held += weight;
         state.waiting.push(Queued { weight, file });
-        self.ready.notify_one();
+        if state.idle > 0 {
+            self.ready.notify_one();
+        }
     }
 
-    fn pop(&self) -> Option<Queued> {
+    /// Releases the weight of the file just analysed (0 for none) and takes the next, under
+    /// one lock.
+    fn next(&self, done: u64) -> Option<Queued> {
         let mut state = self.lock();
+        if done > 0 {
+            state.held -= done;
+            // Readers are woken once a quarter of the budget is free, not for every file
+            // done: one wake-up per file made a context switch per file.
+            let budget = crate::limits::ANALYSIS_BUDGET;
+            if state.blocked > 0 && (state.held <= budget - budget / 4 || state.waiting.is_empty())
+            {
+                self.room.notify_all();
+            }
+        }
         loop {
             if let Some(next) = state.waiting.pop() {
                 return Some(next);
@@ -104,13 +125,10 @@ impl Queue {
             if state.closed {
                 return None;
             }
+            state.idle += 1;
             state = self.ready.wait(state).unwrap_or_else(|p| p.into_inner());
+            state.idle -= 1;
         }
-    }
-
-    fn release(&self, weight: u64) {
-        self.lock().held -= weight;
-        self.room.notify_all();
     }
 
     fn close(&self) {
@@ -124,11 +142,11 @@ impl Queue {
 pub fn while_reading<R>(read: impl FnOnce(&(dyn Fn(SourceFile) + Sync)) -> R) -> (R, Vec<Outcome>) {
     let queue = Queue::default();
     let outcomes: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
-    let record = |outcome: Outcome| {
+    let record = |mut more: Vec<Outcome>| {
         outcomes
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(outcome)
+            .append(&mut more)
     };
     let result = std::thread::scope(|scope| {
         // Workers start with the first file worth analysing: most commits have none.
@@ -147,10 +165,13 @@ pub fn while_reading<R>(read: impl FnOnce(&(dyn Fn(SourceFile) + Sync)) -> R) ->
                 for _ in 0..cores {
                     let (queue, record) = (&queue, &record);
                     let work = move || {
-                        while let Some(next) = queue.pop() {
-                            record(check_guarded(&next.file, &limits));
-                            queue.release(next.weight);
+                        let mut mine = Vec::new();
+                        let mut done = 0;
+                        while let Some(next) = queue.next(done) {
+                            mine.push(check_guarded(&next.file, &limits));
+                            done = next.weight;
                         }
+                        record(mine);
                     };
                     let spawned = std::thread::Builder::new()
                         .name("dill-guard-worker".into())
@@ -173,7 +194,7 @@ pub fn while_reading<R>(read: impl FnOnce(&(dyn Fn(SourceFile) + Sync)) -> R) ->
             Some(_) => queue.push(file),
             // No thread could start at all: analyse here, within what any thread's stack is
             // sure to allow.
-            None => record(check_guarded(&file, &Limits::for_stack(2 << 20))),
+            None => record(vec![check_guarded(&file, &Limits::for_stack(2 << 20))]),
         });
         queue.close();
         result

@@ -191,6 +191,7 @@ pub fn gather(
             let repo = require_repo(repo, cwd, selection)?;
             let listing = repo.all()?;
             let root = canonical(&repo.root())?;
+            let mut named: std::collections::HashSet<BString> = Default::default();
             for arg in paths {
                 let absolute = normalize(&cwd.join(arg));
                 // Compared as bytes: a path need not be UTF-8, and git's are not re-spelled.
@@ -202,6 +203,7 @@ pub fn gather(
                 let shown = relative
                     .as_ref()
                     .map_or_else(|| path_to_slash(arg), |r| lossy(r.as_bstr()));
+                named.extend(relative.clone());
                 if let Some(rel) = &relative {
                     if listing.conflicts.iter().any(|c| c == rel) {
                         out.errors.push(Issue::new(
@@ -236,6 +238,19 @@ pub fn gather(
                 }
                 read_index_files(repo, in_index, excluded, keep, &mut out);
             }
+            // A hook manager names the files that changed: a link it did not name is judged
+            // when what it points at is among them.
+            let unnamed: Vec<&IndexFile> = listing
+                .links
+                .iter()
+                .map(|(link, _)| link)
+                .filter(|link| !named.contains(&link.path))
+                .collect();
+            let mut quiet = Sources::default();
+            let targets = link_targets(repo, &unnamed, excluded, &mut quiet, |target| {
+                named.contains(&target.path)
+            });
+            read_index_files(repo, &targets, excluded, keep, &mut out);
         }
         Selection::Range { .. } | Selection::Push { .. } | Selection::Receive { .. } => {
             // History selections are planned by `pushes` and read with `gather_blobs`.

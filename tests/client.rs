@@ -75,6 +75,13 @@ fn a_python_named_link_is_judged_by_what_it_points_at() {
     let (code, json) = repo.json(&["--staged"]);
     assert_eq!(code, 1, "{json}");
     assert_eq!(paths(&json), ["app.py"]);
+    // As a hook manager calls it, naming only the changed file.
+    let (code, json) = repo.json(&["--staged", "--", "data/payload.txt"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["app.py".to_string()]),
+        "{json}"
+    );
     // A new link to a committed payload.
     repo.commit_all("payload");
     std::fs::create_dir_all(repo.dir.join("lib")).unwrap();
