@@ -349,8 +349,11 @@ def server_bench(runs):
                 start = time.perf_counter()
                 proc = subprocess.Popen(cmd, cwd=server, env=GIT_ENV, stdin=subprocess.PIPE,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                proc.stdin.write(line.encode())
-                proc.stdin.close()
+                try:
+                    proc.stdin.write(line.encode())
+                    proc.stdin.close()
+                except BrokenPipeError:
+                    pass  # git rev-list does not read its stdin, and may be gone already
                 _, status, usage = os.wait4(proc.pid, 0)
                 times.append(time.perf_counter() - start)
                 cpus.append(usage.ru_utime + usage.ru_stime)
