@@ -423,16 +423,22 @@ fn cell_prefix(cell: Option<usize>) -> String {
 }
 
 /// Where each line of a text starts, to place byte offsets by binary search: a file with many
-/// findings costs what its findings do, not their number times its length. Lines end at `\n`.
+/// findings costs what its findings do, not their number times its length.
 struct Lines<'t> {
     text: &'t str,
     starts: Vec<usize>,
 }
 
 impl<'t> Lines<'t> {
+    /// Lines end where Python ends them: at `\n`, `\r\n`, or a lone `\r`.
     fn new(text: &'t str) -> Lines<'t> {
+        let bytes = text.as_bytes();
         let starts = std::iter::once(0)
-            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+            .chain(
+                memchr::memchr2_iter(b'\n', b'\r', bytes)
+                    .filter(|&i| !(bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n')))
+                    .map(|i| i + 1),
+            )
             .collect();
         Lines { text, starts }
     }
@@ -453,9 +459,9 @@ impl<'t> Lines<'t> {
     fn line_at(&self, offset: usize) -> &'t str {
         let start = self.starts[self.line_of(offset) - 1];
         let end = self.text[offset..]
-            .find('\n')
+            .find(['\n', '\r'])
             .map_or(self.text.len(), |i| offset + i);
-        self.text[start..end].trim_end_matches('\r')
+        &self.text[start..end]
     }
 }
 
@@ -471,6 +477,13 @@ mod tests {
         assert_eq!(lines.position(offset), (2, 10));
         assert_eq!(lines.position(0), (1, 1));
         assert_eq!(lines.line_at(offset), "b = 'é'; dill.loads(x)");
+        // A lone carriage return ends a line for Python (checked with CPython's ast), and
+        // `\r\n` is one line end.
+        let text = "import dill\r\rdef f(b):\r\n    return dill.loads(b)\r";
+        let lines = Lines::new(text);
+        let offset = text.find("dill.loads").unwrap();
+        assert_eq!(lines.position(offset), (4, 12));
+        assert_eq!(lines.line_at(offset), "    return dill.loads(b)");
     }
 
     #[test]

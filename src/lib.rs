@@ -402,7 +402,7 @@ fn keep_new_lines(
                     let text = |bytes| python::decode(bytes).map(|d| d.text).unwrap_or_default();
                     let (before, now) = (text(&old), text(&file.bytes));
                     let (lines, gone) = policy::changes(&before, &now);
-                    let all: Vec<&str> = now.lines().collect();
+                    let all = policy::python_lines(&now);
                     let touched = lines
                         .iter()
                         .filter_map(|&n| all.get(n - 1))

@@ -150,6 +150,35 @@ impl Policy {
     }
 }
 
+/// The lines of a text as Python counts them: ended by `\n`, `\r\n` or a lone `\r`.
+pub fn python_lines(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                lines.push(&text[start..i]);
+                start = i + 1;
+            }
+            b'\r' => {
+                lines.push(&text[start..i]);
+                if bytes.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if start < bytes.len() {
+        lines.push(&text[start..]);
+    }
+    lines
+}
+
 /// The 1-based lines of `new` that are added or changed relative to `old`.
 pub fn changed_lines(old: &str, new: &str) -> std::collections::HashSet<usize> {
     changes(old, new).0
@@ -158,8 +187,8 @@ pub fn changed_lines(old: &str, new: &str) -> std::collections::HashSet<usize> {
 /// The 1-based lines of `new` that are added or changed relative to `old`, and the lines of
 /// `old` that are gone or changed.
 pub fn changes<'o>(old: &'o str, new: &str) -> (std::collections::HashSet<usize>, Vec<&'o str>) {
-    let old: Vec<&str> = old.lines().collect();
-    let new: Vec<&str> = new.lines().collect();
+    let old: Vec<&str> = python_lines(old);
+    let new: Vec<&str> = python_lines(new);
     // A diff that takes too long (huge rewrites) ends early and reports more lines as changed,
     // never fewer.
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
@@ -209,8 +238,8 @@ pub fn depends_on_change(touched: &[&str], text: &str, finding_line: &str) -> bo
         return true;
     }
     let mut followed: std::collections::HashSet<&str> = names(finding_line).collect();
-    let bindings: Vec<(Vec<&str>, Vec<&str>)> = text
-        .lines()
+    let bindings: Vec<(Vec<&str>, Vec<&str>)> = python_lines(text)
+        .into_iter()
         .filter_map(|line| Some((bound(line)?, names(line).collect())))
         .collect();
     loop {

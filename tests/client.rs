@@ -518,3 +518,32 @@ fn new_only_keeps_findings_whose_resolution_the_change_touched() {
     let (code, json) = repo.json(&["--staged", "--new-only"]);
     assert_eq!(code, 0, "{json}");
 }
+
+#[test]
+fn lone_carriage_returns_end_lines_as_python_counts_them() {
+    // CPython's ast puts the call on line 4, column 12.
+    let repo = Repo::new();
+    let text = "import dill\r\rdef f(b):\r    return dill.loads(b)\r";
+    repo.write("cr.py", text);
+    repo.git(&["add", "cr.py"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        (
+            json["findings"][0]["line"].as_u64(),
+            json["findings"][0]["column"].as_u64()
+        ),
+        (Some(4), Some(12))
+    );
+    // --new-only counts the same lines: a file new to HEAD keeps its finding; an old one whose
+    // line is untouched drops it.
+    repo.commit_all("cr");
+    repo.write("cr.py", &format!("{text}X = 1\r"));
+    repo.git(&["add", "cr.py"]);
+    let (code, json) = repo.json(&["--staged", "--new-only"]);
+    assert_eq!(code, 0, "{json}");
+    repo.write("cr.py", &text.replace("f(b)", "f(b, c=None)"));
+    repo.git(&["add", "cr.py"]);
+    let (code, json) = repo.json(&["--staged", "--new-only"]);
+    assert_eq!(code, 1, "{json}");
+}
