@@ -206,6 +206,16 @@ fn sort_hits(hits: &mut Vec<Hit>) {
 
 type Qual = Rc<str>;
 
+/// Attributes that describe a function or class without calling it or handing it on.
+const METADATA: &[&str] = &[
+    "__name__",
+    "__qualname__",
+    "__doc__",
+    "__module__",
+    "__mro__",
+    "__annotations__",
+];
+
 /// How many attribute, call or walrus levels name resolution follows.
 const RESOLVE_DEPTH: usize = 64;
 
@@ -838,7 +848,11 @@ impl<'a> Binder<'a> {
     fn visit_pattern(&mut self, s: usize, pattern: &'a ast::Pattern) {
         use ast::Pattern;
         match pattern {
-            Pattern::MatchValue(v) => self.visit_expr(s, &v.value),
+            // A value pattern compares the subject with the value, and a class pattern checks
+            // `isinstance`: neither calls a sink nor hands it on. Their names are still read.
+            Pattern::MatchValue(v) => {
+                let _ = self.resolve(s, &v.value);
+            }
             Pattern::MatchSingleton(_) => {}
             Pattern::MatchSequence(p) => p.patterns.iter().for_each(|p| self.visit_pattern(s, p)),
             Pattern::MatchMapping(m) => {
@@ -849,7 +863,7 @@ impl<'a> Binder<'a> {
                 }
             }
             Pattern::MatchClass(c) => {
-                self.visit_expr(s, &c.cls);
+                let _ = self.resolve(s, &c.cls);
                 c.patterns.iter().for_each(|p| self.visit_pattern(s, p));
                 c.kwd_patterns.iter().for_each(|p| self.visit_pattern(s, p));
             }
@@ -919,10 +933,15 @@ impl<'a> Binder<'a> {
         use ast::Expr;
         match expr {
             Expr::Call(call) => {
-                match self.sink_of(s, &call.func) {
+                // `dill.loads.__call__(raw)` calls `dill.loads`.
+                let callee = match &*call.func {
+                    Expr::Attribute(a) if a.attr.as_str() == "__call__" => &a.value,
+                    _ => &call.func,
+                };
+                match self.sink_of(s, callee) {
                     Some(sink) => {
                         self.report(call.range, sink, UseKind::Call);
-                        self.visit_children_of_callee(s, &call.func);
+                        self.visit_children_of_callee(s, callee);
                     }
                     None => self.visit_expr(s, &call.func),
                 }
@@ -935,7 +954,14 @@ impl<'a> Binder<'a> {
                 Some(sink) => self.report(expr.range(), sink, UseKind::Reference),
                 None => {
                     if let Expr::Attribute(a) = expr {
-                        self.visit_expr(s, &a.value);
+                        // `dill.loads.__name__` reads a sink's metadata: no call, no hand-off.
+                        if METADATA.contains(&a.attr.as_str())
+                            && self.sink_of(s, &a.value).is_some()
+                        {
+                            self.visit_children_of_callee(s, &a.value);
+                        } else {
+                            self.visit_expr(s, &a.value);
+                        }
                     }
                 }
             },

@@ -152,6 +152,7 @@ fixture_tests! {
     syntax_error_is_scanned_degraded => "syntax_error.py",
     utf8_bom_and_crlf => "bom_crlf.py",
     pep263_latin1 => "latin1.py",
+    metadata_reads_and_match_patterns => "precision.py",
 }
 
 #[test]
