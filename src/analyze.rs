@@ -104,12 +104,73 @@ pub fn worth_analysing(bytes: &[u8], kind: crate::python::Kind) -> bool {
     if kind == Kind::Source && python::declares_other_encoding(bytes) {
         return true;
     }
+    if dynamic_import_spells_a_name(bytes) {
+        return true;
+    }
     // Names as Python reads them; text already in NFKC comes back as it was, cheaply.
     !bytes.is_ascii()
         && match python::normalize_identifiers(&String::from_utf8_lossy(bytes)) {
             std::borrow::Cow::Borrowed(_) => false,
             std::borrow::Cow::Owned(normalized) => mentions_dill(normalized.as_bytes()),
         }
+}
+
+/// Whether a dynamic import (`__import__(...)`, `import_module(...)`) is given a module name
+/// whose spelling the bytes do not show, in a form the analysis resolves: a string with an
+/// escape (`"\x64ill"`, `"\N{LATIN SMALL LETTER D}ill"`), or literals Python joins
+/// (`"di" "ll"`). Only the first argument counts (the module name); it is followed to its comma
+/// or closing bracket with strings skipped whole, so a bracket or comma inside a string cannot
+/// end it early. A plain literal would show `dill` in the bytes; a variable or an f-string the
+/// analysis cannot resolve, parsed or not.
+fn dynamic_import_spells_a_name(bytes: &[u8]) -> bool {
+    for needle in [&b"__import__"[..], b"import_module"] {
+        for at in memchr::memmem::find_iter(bytes, needle) {
+            let mut i = at + needle.len();
+            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            if bytes.get(i) != Some(&b'(') {
+                continue;
+            }
+            let mut depth = 0usize;
+            let mut after_string = false;
+            while i < bytes.len() {
+                let c = bytes[i];
+                match c {
+                    b'(' | b'[' | b'{' => depth += 1,
+                    b')' | b']' | b'}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    b',' if depth == 1 => break,
+                    // A comment between two literals still lets Python join them.
+                    b'#' => {
+                        while i < bytes.len() && !matches!(bytes[i], b'\n' | b'\r') {
+                            i += 1;
+                        }
+                        continue;
+                    }
+                    b'\'' | b'"' => {
+                        let end = skip_string(bytes, i);
+                        if after_string || bytes[i..end].contains(&b'\\') {
+                            return true;
+                        }
+                        after_string = true;
+                        i = end;
+                        continue;
+                    }
+                    _ => {}
+                }
+                if !c.is_ascii_whitespace() && !matches!(c, b'(' | b'\\') {
+                    after_string = false;
+                }
+                i += 1;
+            }
+        }
+    }
+    false
 }
 
 /// The cheap test every file passes through first: a file that never has `dill` as a word of
@@ -1593,6 +1654,28 @@ mod tests {
             .iter()
             .map(|h| (src[..h.start].matches('\n').count() + 1, h.sink.api, h.kind))
             .collect()
+    }
+
+    #[test]
+    fn prefilter_sees_names_spelled_by_escapes_and_joined_literals() {
+        use crate::python::Kind;
+        // Each of these imports dill under CPython (checked with a recording dill module).
+        for text in [
+            "m = __import__(\"di\" \"ll\")\n",
+            "m = __import__(\n  'di'  # joined\n  'll')\n",
+            "import importlib\nm = importlib.import_module(\"\\x64ill\")\n",
+            "import importlib\nm = importlib.import_module(\"\\N{LATIN SMALL LETTER D}ill\")\n",
+            "m = __import__(\")\"[:0] + \"\\x64ill\")\n",
+        ] {
+            assert!(worth_analysing(text.as_bytes(), Kind::Source), "{text}");
+        }
+        for text in [
+            "m = __import__(name)\n",
+            "m = importlib.import_module(\"json\", package=\"x\" \"y\")\n",
+            "m = importlib.import_module(f\"encodings.{name}\")\n",
+        ] {
+            assert!(!worth_analysing(text.as_bytes(), Kind::Source), "{text}");
+        }
     }
 
     #[test]

@@ -153,6 +153,7 @@ fixture_tests! {
     utf8_bom_and_crlf => "bom_crlf.py",
     pep263_latin1 => "latin1.py",
     metadata_reads_and_match_patterns => "precision.py",
+    dynamic_imports_spelled_by_escapes => "dynamic_escapes.py",
 }
 
 #[test]
