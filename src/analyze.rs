@@ -98,8 +98,20 @@ pub fn worth_analysing(bytes: &[u8], kind: crate::python::Kind) -> bool {
     if mentions_dill(bytes) {
         return true;
     }
-    if kind == Kind::Notebook && memchr::memmem::find(bytes, b"\\u").is_some() {
-        return true;
+    if kind == Kind::Notebook {
+        if memchr::memmem::find(bytes, b"\\u").is_some() {
+            return true;
+        }
+        // A cell's source is a list of strings Jupyter joins as they are:
+        // `["import di", "ll\n"]` is `import dill`. Judge the code as it will run; a notebook
+        // that cannot be read is left to the analysis, which reports it.
+        return match python::notebook_cells(bytes) {
+            Ok(cells) => {
+                let joined: Vec<&str> = cells.iter().map(|c| c.source.as_str()).collect();
+                worth_analysing(joined.join("\n").as_bytes(), Kind::Source)
+            }
+            Err(_) => true,
+        };
     }
     if kind == Kind::Source && python::declares_other_encoding(bytes) {
         return true;

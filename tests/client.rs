@@ -547,3 +547,22 @@ fn lone_carriage_returns_end_lines_as_python_counts_them() {
     let (code, json) = repo.json(&["--staged", "--new-only"]);
     assert_eq!(code, 1, "{json}");
 }
+
+#[test]
+fn a_notebook_cell_split_across_source_strings_is_read_joined() {
+    // Jupyter joins a cell's source list as it is: this cell is `import dill` and
+    // `dill.loads(b)`.
+    let notebook = r#"{"cells": [{"cell_type": "code", "metadata": {}, "outputs": [],
+        "execution_count": null,
+        "source": ["import di", "ll\n", "di", "ll.lo", "ads(b)\n"]}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
+    let repo = Repo::new();
+    repo.write("split.ipynb", notebook);
+    repo.git(&["add", "split.ipynb"]);
+    for mode in [&["--staged"][..], &["--all"], &["."]] {
+        let (code, json) = repo.json(mode);
+        assert_eq!(code, 1, "{mode:?}: {json}");
+        assert_eq!(json["findings"][0]["cell"], 1, "{json}");
+        assert_eq!(json["findings"][0]["line"], 2, "{json}");
+    }
+}
