@@ -325,9 +325,8 @@ pub struct Cell {
     pub source: String,
 }
 
-/// Reads the code cells of a notebook. IPython magics and shell escapes are blanked (the line
-/// stays, so line numbers inside the cell are kept); a cell magic other than timing makes the
-/// whole cell non-Python.
+/// Reads the code cells of a notebook, as Python: see [`neutralise_magics`] for IPython's own
+/// syntax. Line numbers and columns inside each cell are kept.
 pub fn notebook_cells(bytes: &[u8]) -> Result<Vec<Cell>, String> {
     let doc: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|err| format!("not a valid notebook: {err}"))?;
@@ -370,11 +369,26 @@ pub fn notebook_cells(bytes: &[u8]) -> Result<Vec<Cell>, String> {
     Ok(out)
 }
 
+/// IPython syntax that is not Python, made Python with every line and column kept: magics and
+/// shell escapes that run no Python are blanked; magics that run the Python after them
+/// (`%time`, `%timeit`, `%prun`; cells under `%%time`, `%%timeit`, `%%prun`, `%%capture`,
+/// `%%debug`, `%%python`, `%%script python3`) keep that Python, their own words turned to spaces;
+/// help requests (`?name`, `name?`, `name??`) are blanked.
 fn neutralise_magics(source: &str) -> String {
     let first = source.lines().next().unwrap_or("").trim_start();
     if let Some(magic) = first.strip_prefix("%%") {
-        let name = magic.split_whitespace().next().unwrap_or("");
-        if !matches!(name, "time" | "timeit" | "capture" | "prun") {
+        let mut words = magic.split_whitespace();
+        let name = words.next().unwrap_or("");
+        let python_body = match name {
+            "time" | "timeit" | "capture" | "prun" | "debug" | "python" | "python2" | "python3"
+            | "pypy" => true,
+            "script" => words.next().is_some_and(|w| {
+                let program = w.rsplit('/').next().unwrap_or(w);
+                program.starts_with("python") || program.starts_with("pypy")
+            }),
+            _ => false,
+        };
+        if !python_body {
             // %%bash, %%html, %%writefile...: the body is not Python.
             return source.lines().map(|_| "\n").collect();
         }
@@ -382,8 +396,21 @@ fn neutralise_magics(source: &str) -> String {
     let mut out = String::with_capacity(source.len());
     for line in source.split_inclusive('\n') {
         let body = line.trim_start();
-        if body.starts_with('%') || body.starts_with('!') || body.starts_with('?') {
-            out.push_str(if line.ends_with('\n') { "\n" } else { "" });
+        let indent = line.len() - body.len();
+        let newline = if line.ends_with('\n') { "\n" } else { "" };
+        if let Some(start) = line_magic_code(body) {
+            // `%time x = dill.load(f)` runs `x = dill.load(f)`: keep it where it stands, the
+            // magic's words turned into `pass;` and spaces (spaces alone would indent it).
+            out.push_str(&line[..indent]);
+            out.push_str("pass;");
+            out.extend(std::iter::repeat_n(' ', start.saturating_sub(5)));
+            out.push_str(&body[start..]);
+        } else if body.starts_with('%')
+            || body.starts_with('!')
+            || body.starts_with('?')
+            || is_help_request(body.trim_end())
+        {
+            out.push_str(newline);
         } else {
             out.push_str(line);
         }
@@ -391,9 +418,99 @@ fn neutralise_magics(source: &str) -> String {
     out
 }
 
+/// For a line magic that runs the Python after it, where that Python starts in `body`.
+fn line_magic_code(body: &str) -> Option<usize> {
+    let rest = body.strip_prefix('%')?;
+    if rest.starts_with('%') {
+        return None;
+    }
+    let name_len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    // Options that take a value, for each magic that runs code.
+    let with_value: &[&str] = match &rest[..name_len] {
+        "time" => &[],
+        "timeit" => &["-n", "-r", "-p"],
+        "prun" => &["-l", "-s", "-T", "-D"],
+        _ => return None,
+    };
+    let mut at = 1 + name_len;
+    let mut expect_value = false;
+    loop {
+        let tail = &body[at..];
+        let skipped = tail.len() - tail.trim_start().len();
+        let word_start = at + skipped;
+        let word = body[word_start..].split_whitespace().next().unwrap_or("");
+        if word.is_empty() {
+            return Some(word_start);
+        }
+        if expect_value {
+            expect_value = false;
+        } else if word.starts_with('-')
+            && word.len() > 1
+            && !word[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        {
+            expect_value = with_value.contains(&word);
+        } else {
+            return Some(word_start);
+        }
+        at = word_start + word.len();
+    }
+}
+
+/// `name?`, `obj.attr??`: IPython's help, not Python.
+fn is_help_request(line: &str) -> bool {
+    let name = line.trim_end_matches('?');
+    line.len() > name.len()
+        && line.len() - name.len() <= 2
+        && !name.is_empty()
+        && name.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c == '_' || c.is_alphabetic())
+                && part.chars().all(|c| c == '_' || c.is_alphanumeric())
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn magics_that_run_python_keep_their_python_in_place() {
+        assert_eq!(
+            neutralise_magics("%time x = dill.load(f)\n"),
+            "pass; x = dill.load(f)\n"
+        );
+        assert_eq!(
+            neutralise_magics("  %timeit -n 10 -r 3 dill.loads(b)\n"),
+            "  pass;              dill.loads(b)\n"
+        );
+        assert_eq!(
+            neutralise_magics("%prun -l 5 -q f(x)"),
+            "pass;         f(x)"
+        );
+        assert_eq!(
+            neutralise_magics("%matplotlib inline\n!pip install dill\n"),
+            "\n\n"
+        );
+        assert_eq!(
+            neutralise_magics("len?\nos.path.join??\n?x\nx = 1\n"),
+            "\n\n\nx = 1\n"
+        );
+        assert_eq!(neutralise_magics("%%bash\necho dill.loads\n"), "\n\n");
+        for cell in [
+            "%%debug",
+            "%%python3",
+            "%%script python3",
+            "%%script /usr/bin/python",
+            "%%capture out",
+        ] {
+            let text = format!("{cell}\ndill.loads(b)\n");
+            assert_eq!(neutralise_magics(&text), "\ndill.loads(b)\n", "{cell}");
+        }
+        assert_eq!(neutralise_magics("%%script bash\ndill.loads(b)\n"), "\n\n");
+    }
 
     #[test]
     fn classifies_by_extension_and_shebang() {

@@ -566,3 +566,35 @@ fn a_notebook_cell_split_across_source_strings_is_read_joined() {
         assert_eq!(json["findings"][0]["line"], 2, "{json}");
     }
 }
+
+#[test]
+fn notebook_magics_that_run_python_are_analysed() {
+    // IPython runs the statement after `%time` and the body of `%%python3`; `len?` asks for
+    // help and is no syntax error.
+    let notebook = r#"{"cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": null,
+         "source": ["import dill\n", "len?\n", "%time model = dill.load(f)\n"]},
+        {"cell_type": "markdown", "metadata": {}, "source": ["notes"]},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": null,
+         "source": ["%%python3\n", "import dill\n", "dill.loads(b)\n"]}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
+    let repo = Repo::new();
+    repo.write("magic.ipynb", notebook);
+    repo.git(&["add", "magic.ipynb"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1, "{json}");
+    let found: Vec<(u64, u64, u64, bool)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["cell"].as_u64().unwrap(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+                f["degraded"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(found, [(1, 3, 15, false), (3, 3, 1, false)], "{json}");
+}
