@@ -50,6 +50,9 @@ pub struct Analysis {
     pub degraded: Option<String>,
     /// Set when the source could not be analysed at all (too large even for the token scan).
     pub failed: Option<String>,
+    /// The piece the parser rejected, when one did (its message says `piece N`, 1-based: the
+    /// caller knows what a piece is called, such as a notebook's cell number).
+    pub degraded_piece: Option<usize>,
 }
 
 use crate::limits::{FULL_PARSE_BYTES, SCAN_BYTES};
@@ -240,9 +243,16 @@ pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
             Ok(_) => unreachable!("Mode::Module always yields a module"),
             Err(err) => {
                 let offset = usize::from(err.offset).min(text.len());
-                let line = text[..offset].matches('\n').count() + 1;
+                // Lines end at `\n`, `\r\n` or a lone `\r`, as Python counts them.
+                let before = &text.as_bytes()[..offset];
+                let line = memchr::memchr2_iter(b'\n', b'\r', before)
+                    .filter(|&j| {
+                        !(before[j] == b'\r' && text.as_bytes().get(j + 1) == Some(&b'\n'))
+                    })
+                    .count()
+                    + 1;
                 let place = if pieces.len() > 1 {
-                    format!("cell {}, line {line}", i + 1)
+                    format!("piece {}, line {line}", i + 1)
                 } else {
                     format!("line {line}")
                 };
@@ -251,6 +261,7 @@ pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
                     "the parser rejected it ({place}: {}); checked with the token scanner instead",
                     err.error
                 ));
+                analysis.degraded_piece = Some(i);
                 return analysis;
             }
         }

@@ -287,6 +287,15 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
         return outcome;
     }
     if let Some(why) = &analysis.degraded {
+        // A notebook's pieces are its code cells: name the cell as findings do, by its index
+        // in `cells`.
+        let why = match analysis.degraded_piece {
+            Some(piece) => why.replace(
+                &format!("(piece {}, ", piece + 1),
+                &format!("(cell {}, ", cell_numbers[piece].unwrap_or(piece + 1)),
+            ),
+            None => why.clone(),
+        };
         outcome.warnings.push(Issue::new(
             file.path.clone(),
             format!("checked in degraded mode: {why}"),

@@ -598,3 +598,28 @@ fn notebook_magics_that_run_python_are_analysed() {
         .collect();
     assert_eq!(found, [(1, 3, 15, false), (3, 3, 1, false)], "{json}");
 }
+
+#[test]
+fn a_degraded_notebook_names_the_cell_by_its_index() {
+    // The syntax error is in the third cell of `cells` (the second code cell).
+    let notebook = r#"{"cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": null,
+         "source": ["import dill\n"]},
+        {"cell_type": "markdown", "metadata": {}, "source": ["notes"]},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": null,
+         "source": ["x = (\n", "dill.loads(b)\n"]}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
+    let repo = Repo::new();
+    repo.write("broken.ipynb", notebook);
+    repo.git(&["add", "broken.ipynb"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1, "{json}");
+    let warning = json["warnings"][0]["message"].as_str().unwrap();
+    assert!(warning.contains("(cell 3, line"), "{warning}");
+    // A plain file keeps its line, counted as Python counts lines.
+    repo.write("bad.py", "import dill\rx = (\rdill.loads(b)\r");
+    repo.git(&["add", "bad.py"]);
+    let (_, json) = repo.json(&["--staged", "bad.py"]);
+    let warning = json["warnings"][0]["message"].as_str().unwrap();
+    assert!(warning.contains("(line 4:"), "{warning}");
+}
