@@ -300,6 +300,10 @@ const METADATA: &[&str] = &[
     "__annotations__",
 ];
 
+/// Loops nested deeper than this inside re-visited loop bodies are visited once: each level
+/// doubles the work.
+const MAX_LOOP_RERUN_DEPTH: usize = 4;
+
 /// How many attribute, call or walrus levels name resolution follows.
 const RESOLVE_DEPTH: usize = 64;
 
@@ -403,6 +407,8 @@ struct Binder<'a> {
     /// `name = <sink>` aliases, reported at the end if the name is never read in the file: an
     /// alias made only to be imported elsewhere still hands the sink on.
     aliases: Vec<(String, Hit)>,
+    /// How many loop bodies are being visited a second time (see `visit_loop_body`).
+    loop_depth: usize,
 }
 
 impl<'a> Binder<'a> {
@@ -415,6 +421,7 @@ impl<'a> Binder<'a> {
             stmt: 0,
             loaded: Default::default(),
             aliases: Vec::new(),
+            loop_depth: 0,
         }
     }
 
@@ -457,7 +464,9 @@ impl<'a> Binder<'a> {
             .chain(&args.kwonlyargs)
         {
             scope.locals.insert(arg.def.arg.to_string());
-            scope.flow.insert(arg.def.arg.as_str().into(), None);
+            // A parameter is its default when the caller passes nothing: `dill=dill`.
+            let default = arg.default.as_deref().and_then(|d| self.resolve(parent, d));
+            scope.flow.insert(arg.def.arg.as_str().into(), default);
         }
         for arg in args.vararg.iter().chain(&args.kwarg) {
             scope.locals.insert(arg.arg.to_string());
@@ -579,6 +588,14 @@ impl<'a> Binder<'a> {
             }
             ast::Expr::NamedExpr(w) => self.resolve_within(s, &w.value, budget),
             ast::Expr::Call(call) => self.resolve_dynamic(s, call, budget),
+            // `dill if c else json`, `a or dill`: either value may be the one.
+            ast::Expr::IfExp(e) => either([
+                self.resolve_within(s, &e.body, budget),
+                self.resolve_within(s, &e.orelse, budget),
+            ]),
+            ast::Expr::BoolOp(e) => {
+                either(e.values.iter().map(|v| self.resolve_within(s, v, budget)))
+            }
             _ => None,
         }
     }
@@ -728,7 +745,9 @@ impl<'a> Binder<'a> {
                 self.branches(
                     s,
                     true,
-                    vec![Box::new(move |b: &mut Self| b.visit_body(s, body))],
+                    vec![Box::new(move |b: &mut Self| {
+                        b.visit_loop_body(s, &|b: &mut Self| b.visit_body(s, body))
+                    })],
                 );
                 self.visit_body(s, orelse);
             }
@@ -862,9 +881,28 @@ impl<'a> Binder<'a> {
             _ => self.visit_expr(s, value),
         }
         for target in targets {
-            match target {
-                ast::Expr::Name(n) => self.bind(s, &n.id, qual.clone()),
-                other => self.bind_target(s, other),
+            match (target, value) {
+                (ast::Expr::Name(n), _) => self.bind(s, &n.id, qual.clone()),
+                // `pik, mode = dill, "rb"`: element by element.
+                (
+                    ast::Expr::Tuple(ast::ExprTuple { elts: names, .. })
+                    | ast::Expr::List(ast::ExprList { elts: names, .. }),
+                    ast::Expr::Tuple(ast::ExprTuple { elts: values, .. })
+                    | ast::Expr::List(ast::ExprList { elts: values, .. }),
+                ) if names.len() == values.len()
+                    && !names.iter().any(|n| matches!(n, ast::Expr::Starred(_))) =>
+                {
+                    for (name, value) in names.iter().zip(values) {
+                        match name {
+                            ast::Expr::Name(n) => {
+                                let qual = self.resolve(s, value);
+                                self.bind(s, &n.id, qual);
+                            }
+                            other => self.bind_target(s, other),
+                        }
+                    }
+                }
+                (other, _) => self.bind_target(s, other),
             }
         }
     }
@@ -882,11 +920,36 @@ impl<'a> Binder<'a> {
             s,
             true,
             vec![Box::new(move |b: &mut Self| {
-                b.bind_target(s, target);
-                b.visit_body(s, body);
+                b.visit_loop_body(s, &|b: &mut Self| {
+                    b.bind_target(s, target);
+                    b.visit_body(s, body);
+                })
             })],
         );
         self.visit_body(s, orelse);
+    }
+
+    /// A loop body runs again with what its last run bound: `decode(x)` before
+    /// `decode = dill.loads` in the same body calls dill from the second time round. When a run
+    /// binds a name to something that may be dill, the body is visited once more from the
+    /// merged state (findings are kept once). Nested loops are re-run to a bounded depth.
+    fn visit_loop_body(&mut self, s: usize, run: &dyn Fn(&mut Self)) {
+        let start = self.scopes[s].flow.clone();
+        run(self);
+        if self.loop_depth >= MAX_LOOP_RERUN_DEPTH {
+            return;
+        }
+        let end = &self.scopes[s].flow;
+        let grew = end.iter().any(|(name, value)| {
+            matches!(value, Some(q) if may_be_dill(q)) && start.get(name) != Some(value)
+        });
+        if grew {
+            let end = std::mem::take(&mut self.scopes[s].flow);
+            self.scopes[s].flow = merge(start, end);
+            self.loop_depth += 1;
+            run(self);
+            self.loop_depth -= 1;
+        }
     }
 
     fn visit_with(&mut self, s: usize, items: &'a [ast::WithItem], body: &'a [ast::Stmt]) {
@@ -1150,14 +1213,35 @@ fn is_empty_literal(expr: &ast::Expr) -> bool {
 
 fn merge(mut into: Flow, other: Flow) -> Flow {
     for (name, value) in other {
-        match into.get(&name) {
-            Some(Some(_)) => {}
+        match (into.get(&name), &value) {
+            // Two ways through bind the name differently: a name that may be dill is dill.
+            (Some(Some(kept)), Some(new)) if !may_be_dill(kept) && may_be_dill(new) => {
+                into.insert(name, value);
+            }
+            (Some(Some(_)), _) => {}
             _ => {
                 into.insert(name, value);
             }
         }
     }
     into
+}
+
+/// Whether a qualified name is dill, part of it, or one of its sinks.
+fn may_be_dill(qual: &str) -> bool {
+    qual == "dill" || qual.starts_with("dill.") || rule::sink_for(qual).is_some()
+}
+
+/// Of the values an expression may have, the one that may be dill, else the first known.
+fn either(values: impl IntoIterator<Item = Option<Qual>>) -> Option<Qual> {
+    let mut first = None;
+    for value in values.into_iter().flatten() {
+        if may_be_dill(&value) {
+            return Some(value);
+        }
+        first.get_or_insert(value);
+    }
+    first
 }
 
 /// Records the names a function body binds (Python decides locals for the whole body at once),

@@ -154,6 +154,7 @@ fixture_tests! {
     pep263_latin1 => "latin1.py",
     metadata_reads_and_match_patterns => "precision.py",
     dynamic_imports_spelled_by_escapes => "dynamic_escapes.py",
+    a_name_that_may_be_dill_is_dill => "may_be_dill.py",
 }
 
 #[test]
