@@ -376,6 +376,7 @@ impl Scope {
 }
 
 /// A function or lambda body, analysed once its enclosing scope is complete.
+#[derive(Clone, Copy)]
 enum Deferred<'a> {
     Function {
         args: &'a ast::Arguments,
@@ -409,6 +410,10 @@ struct Binder<'a> {
     aliases: Vec<(String, Hit)>,
     /// How many loop bodies are being visited a second time (see `visit_loop_body`).
     loop_depth: usize,
+    /// A function wrote something that may be dill into an outer scope (`global`).
+    outer_write: bool,
+    /// The deferred bodies have been analysed a second time already.
+    rerun: bool,
 }
 
 impl<'a> Binder<'a> {
@@ -422,11 +427,30 @@ impl<'a> Binder<'a> {
             loaded: Default::default(),
             aliases: Vec::new(),
             loop_depth: 0,
+            outer_write: false,
+            rerun: false,
         }
     }
 
     fn run_deferred(&mut self) {
+        let mut done = Vec::new();
+        let mut again = true;
+        while again {
+            again = false;
+            self.run_deferred_once(&mut done);
+            // Once more, in full, if some function wrote dill into an outer scope: a function
+            // analysed before the writer read the old value. Findings are kept once.
+            if std::mem::take(&mut self.outer_write) && !self.rerun {
+                self.rerun = true;
+                self.deferred.extend(done.drain(..));
+                again = true;
+            }
+        }
+    }
+
+    fn run_deferred_once(&mut self, done: &mut Vec<Deferred<'a>>) {
         while let Some(job) = self.deferred.pop_front() {
+            done.push(job);
             match job {
                 Deferred::Function {
                     args,
@@ -543,9 +567,20 @@ impl<'a> Binder<'a> {
                 }
             }
         }
+        let from_inside = target != s;
         let scope = &mut self.scopes[target];
         if let Some(qual) = &value {
-            scope.ever.insert(name.to_string(), qual.clone());
+            // Every origin a name ever held counts for code that runs later; one that may be
+            // dill is never forgotten for one that is not (functions have no order).
+            let old = scope.ever.get(name);
+            if !old.is_some_and(|old| may_be_dill(old) && !may_be_dill(qual)) {
+                if from_inside && may_be_dill(qual) && old != Some(qual) {
+                    // A function wrote dill into an outer scope through `global`: functions
+                    // analysed before it must see that too.
+                    self.outer_write = true;
+                }
+                scope.ever.insert(name.to_string(), qual.clone());
+            }
         }
         scope.flow.insert(name.into(), value);
     }
