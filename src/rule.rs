@@ -111,7 +111,9 @@ pub fn star_exports(module: &str) -> &'static [(&'static str, &'static str)] {
         ("loadIO_source", "dill.temp.loadIO_source"),
     ];
     match module {
-        "dill" | "dill._dill" | "dill.dill" | "dill.session" => &TOP[..6],
+        // The package itself also binds its submodules `temp` and `session` (dill 0.4).
+        "dill" => &TOP[..8],
+        "dill._dill" | "dill.dill" | "dill.session" => &TOP[..6],
         "dill.temp" => TEMP,
         _ => &[],
     }
