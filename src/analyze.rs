@@ -320,9 +320,13 @@ fn import_bindings(module: &str, asname: Option<&str>) -> (String, Qual) {
 
 fn import_from_bindings(module: &str, name: &str, asname: Option<&str>) -> Vec<(String, Qual)> {
     if name == "*" {
+        let shadows = rule::star_shadows(module)
+            .iter()
+            .map(|local| (local.to_string(), Rc::from(format!("{module}.{local}"))));
         return rule::star_exports(module)
             .iter()
             .map(|(local, qual)| (local.to_string(), Rc::from(*qual)))
+            .chain(shadows)
             .collect();
     }
     vec![(
@@ -500,6 +504,17 @@ impl<'a> Binder<'a> {
         self.scopes.len() - 1
     }
 
+    /// The nearest scope from `s` outwards that is not a class body.
+    fn past_classes(&self, mut s: usize) -> usize {
+        while self.scopes[s].kind == ScopeKind::Class {
+            match self.scopes[s].parent {
+                Some(parent) => s = parent,
+                None => break,
+            }
+        }
+        s
+    }
+
     /// The scope whose functions' free names a function defined in `s` resolves through.
     fn enclosing_for_functions(&self, mut s: usize) -> usize {
         while self.scopes[s].kind == ScopeKind::Class {
@@ -648,7 +663,33 @@ impl<'a> Binder<'a> {
         match &*func {
             "importlib.import_module" => {
                 let name = literal(0)?;
-                (!name.starts_with('.')).then(|| Rc::from(name))
+                if !name.starts_with('.') {
+                    return Some(Rc::from(name));
+                }
+                // A relative name is resolved against `package` (second argument or keyword):
+                // one dot is the package itself, each further dot one level up.
+                let package = literal(1).or_else(|| {
+                    call.keywords
+                        .iter()
+                        .find(|k| k.arg.as_deref() == Some("package"))
+                        .and_then(|k| match &k.value {
+                            ast::Expr::Constant(c) => match &c.value {
+                                ast::Constant::Str(text) => Some(text.as_str()),
+                                _ => None,
+                            },
+                            _ => None,
+                        })
+                })?;
+                let rest = name.trim_start_matches('.');
+                let ups = name.len() - rest.len() - 1;
+                let mut parts: Vec<&str> = package.split('.').collect();
+                for _ in 0..ups {
+                    parts.pop()?;
+                }
+                if !rest.is_empty() {
+                    parts.push(rest);
+                }
+                (!parts.is_empty()).then(|| Rc::from(parts.join(".")))
             }
             "builtins.__import__" => {
                 let name = literal(0)?;
@@ -751,7 +792,9 @@ impl<'a> Binder<'a> {
                 for k in &c.keywords {
                     self.visit_expr(s, &k.value);
                 }
-                self.scopes.push(Scope::new(ScopeKind::Class, Some(s)));
+                // Class scopes do not nest: a class body sees the scope around its classes.
+                self.scopes
+                    .push(Scope::new(ScopeKind::Class, Some(self.past_classes(s))));
                 let cs = self.scopes.len() - 1;
                 self.visit_body(cs, &c.body);
                 self.bind(s, &c.name, None);
@@ -1222,8 +1265,12 @@ impl<'a> Binder<'a> {
         generators: &'a [ast::Comprehension],
         elts: &[&'a ast::Expr],
     ) {
-        self.scopes
-            .push(Scope::new(ScopeKind::Comprehension, Some(s)));
+        // A class body does not enclose the comprehensions in it (their first iterable aside):
+        // they see the scope around the class.
+        self.scopes.push(Scope::new(
+            ScopeKind::Comprehension,
+            Some(self.past_classes(s)),
+        ));
         let cs = self.scopes.len() - 1;
         for (i, generator) in generators.iter().enumerate() {
             // The first iterable is evaluated in the enclosing scope.

@@ -119,6 +119,17 @@ pub fn star_exports(module: &str) -> &'static [(&'static str, &'static str)] {
     }
 }
 
+/// Names a star import of other modules is known to bind (their `__all__` or public names,
+/// from CPython 3.11) that a star import of dill binds too: `from json import *` after
+/// `from dill import *` makes `loads` json's again.
+pub fn star_shadows(module: &str) -> &'static [&'static str] {
+    match module {
+        "json" | "marshal" => &["loads", "load"],
+        "pickle" | "_pickle" => &["loads", "load", "Unpickler"],
+        _ => &[],
+    }
+}
+
 /// The sink a fully qualified name reaches, if any. Private modules (`dill._dill`, the old
 /// `dill.dill`, `dill.session`) report as the public form.
 pub fn sink_for(qualified: &str) -> Option<&'static Sink> {
