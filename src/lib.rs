@@ -275,8 +275,8 @@ fn check_history(
                 }
             }
         }
-        for note in &group.notes {
-            report.warnings.push(Issue::new("", note.clone()));
+        for (path, why) in &group.notes {
+            report.warnings.push(Issue::new(path.clone(), why.clone()));
         }
         let excluded = |path: &str| policy.is_excluded(path);
         let read =

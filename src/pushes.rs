@@ -25,8 +25,8 @@ pub struct Group {
     /// The trees being brought in, with the ref each is for: a policy file that differs there
     /// from the policy in force is reported as a change of policy.
     pub tips: Vec<(BString, ObjectId)>,
-    /// What git passed that names no file to judge (a tag on a blob), for a note.
-    pub notes: Vec<String>,
+    /// What could not be judged, for a warning: (the path or ref it concerns, why).
+    pub notes: Vec<(String, String)>,
 }
 
 /// Splits a history selection into groups that share a policy.
@@ -129,9 +129,9 @@ fn judge_updates(
         let name = update.name.clone();
         let Some(tree) = repo.tree_of(new)? else {
             let at = index_of(&mut groups, &mut index, default);
-            groups[at].notes.push(format!(
-                "{} names a blob, which puts no file at any path; nothing to check there",
-                name.as_bstr()
+            groups[at].notes.push((
+                name.to_str_lossy().into_owned(),
+                "names a blob, which puts no file at any path; nothing to check there".into(),
             ));
             continue;
         };
@@ -208,9 +208,11 @@ fn bring(
         }
         match target {
             LinkTarget::File(file) => group.files.push(IndexFile { path, id: file.id }),
-            LinkTarget::Elsewhere(to) => group.notes.push(format!(
-                "{} is a symbolic link to `{to}`, which is not a file of the repository; what it points at is not checked",
-                path.as_bstr()
+            LinkTarget::Elsewhere(to) => group.notes.push((
+                path.to_str_lossy().into_owned(),
+                format!(
+                    "is a symbolic link to `{to}`, which is not a file of the repository; what it points at is not checked"
+                ),
             )),
         }
     }

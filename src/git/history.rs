@@ -268,17 +268,8 @@ impl Repo {
     /// what `tree` brings that the bases did not have. Without bases, every file. Directories
     /// equal to a base's are skipped unread; `listed` remembers directories already listed in
     /// full, so many refs sharing most of their trees cost what they differ in.
-    pub fn files_not_in(
-        &self,
-        tree: ObjectId,
-        bases: &[ObjectId],
-        listed: &mut HashSet<(BString, ObjectId)>,
-    ) -> Result<Vec<IndexFile>, Error> {
-        Ok(self.brought(tree, bases, listed)?.0)
-    }
-
-    /// [`Repo::files_not_in`], and the symbolic links `tree` brings (new, or pointing elsewhere
-    /// than in every base), with where each leads in `tree`.
+    /// Also the symbolic links `tree` brings (new, or pointing elsewhere than in every base),
+    /// with where each leads in `tree`.
     pub fn brought(
         &self,
         tree: ObjectId,
@@ -477,22 +468,6 @@ impl Repo {
     pub fn commit_blob(&self, commit: ObjectId, path: &str) -> Result<Option<Vec<u8>>, Error> {
         let tree = self.commit(commit)?.tree;
         self.blob_in_tree(tree, path)
-    }
-
-    /// Files of `new` that are added or changed relative to `old` (every file when `old` is
-    /// `None`), with their content at `new`.
-    pub fn changed_between(
-        &self,
-        old: Option<ObjectId>,
-        new: ObjectId,
-    ) -> Result<Vec<IndexFile>, Error> {
-        let bases: Vec<ObjectId> = old
-            .map(|old| self.commit(old).map(|c| c.tree))
-            .transpose()?
-            .into_iter()
-            .collect();
-        let tree = self.commit(new)?.tree;
-        self.files_not_in(tree, &bases, &mut HashSet::new())
     }
 
     /// The commits the refs under `prefix` point at (tags peeled; refs to trees or blobs, and

@@ -699,10 +699,6 @@ impl Repo {
         Ok(())
     }
 
-    pub fn has_quarantine(&self) -> bool {
-        self.quarantine.is_some()
-    }
-
     pub fn has_object(&self, id: ObjectId) -> bool {
         use gix::objs::Exists;
         self.repo.objects.exists(&id)
