@@ -442,6 +442,11 @@ fn a_pushed_python_named_link_is_judged_by_its_target() {
         (1, vec!["app.py".to_string()]),
         "{json}"
     );
+    // A link out of the repository is named in a warning.
+    std::os::unix::fs::symlink("/usr/lib/python3/x.py", repo.dir.join("out.py")).unwrap();
+    repo.commit_all("out");
+    let (_, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
+    assert_eq!(json["warnings"][0]["path"], "out.py", "{json}");
 }
 
 #[test]
