@@ -168,8 +168,8 @@ pub fn while_reading<R>(read: impl FnOnce(&(dyn Fn(SourceFile) + Sync)) -> R) ->
                         let mut mine = Vec::new();
                         let mut done = 0;
                         while let Some(next) = queue.next(done) {
-                            mine.push(check_guarded(&next.file, &limits));
                             done = next.weight;
+                            mine.push(check_guarded(next.file, &limits));
                         }
                         record(mine);
                     };
@@ -194,7 +194,7 @@ pub fn while_reading<R>(read: impl FnOnce(&(dyn Fn(SourceFile) + Sync)) -> R) ->
             Some(_) => queue.push(file),
             // No thread could start at all: analyse here, within what any thread's stack is
             // sure to allow.
-            None => record(vec![check_guarded(&file, &Limits::for_stack(2 << 20))]),
+            None => record(vec![check_guarded(file, &Limits::for_stack(2 << 20))]),
         });
         queue.close();
         result
@@ -227,9 +227,9 @@ fn outcome_path(outcome: &Outcome) -> &str {
 }
 
 /// Checks a file; a panic becomes an error for that file.
-fn check_guarded(file: &SourceFile, limits: &Limits) -> Outcome {
+fn check_guarded(file: SourceFile, limits: &Limits) -> Outcome {
     let mut outcome =
-        std::panic::catch_unwind(|| check_file(file, limits)).unwrap_or_else(|_| Outcome {
+        std::panic::catch_unwind(|| check_file(&file, limits)).unwrap_or_else(|_| Outcome {
             errors: vec![Issue::new(
                 file.path.clone(),
                 "internal error while analysing this file (a bug in dill-guard; please report it)",
@@ -237,11 +237,7 @@ fn check_guarded(file: &SourceFile, limits: &Limits) -> Outcome {
             ..Outcome::default()
         });
     if !outcome.findings.is_empty() {
-        outcome.file = Some(SourceFile {
-            path: file.path.clone(),
-            bytes: file.bytes.clone(),
-            kind: file.kind,
-        });
+        outcome.file = Some(file);
     }
     outcome
 }

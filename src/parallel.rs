@@ -1,4 +1,4 @@
-//! Work spread over the machine's cores: blob reads and file analysis are independent per file,
+//! Reading spread over the machine's cores: blob reads are independent per file,
 //! so each worker takes the next item until none are left. Results come back in item order, so
 //! output never depends on thread timing.
 
@@ -13,13 +13,12 @@ pub fn workers_for(items: usize, per_worker_minimum: usize) -> usize {
 }
 
 /// Runs `work` on every item with `workers` workers, each owning a state made by `make` on this
-/// thread (such as a handle that must not be shared between threads). Workers get `stack` bytes
-/// of stack when asked; otherwise this thread is one of them, so one worker means no thread is
-/// started. Should a thread fail to start (resource limits), this thread does what is left.
+/// thread (such as a handle that must not be shared between threads). This thread is one of
+/// them, so one worker means no thread is started. Should a thread fail to start (resource
+/// limits), this thread does what is left.
 pub fn map<T, S, R>(
     items: &[T],
     workers: usize,
-    stack: Option<usize>,
     mut make: impl FnMut() -> S,
     work: impl Fn(&mut S, &T) -> R + Sync,
 ) -> Vec<R>
@@ -31,8 +30,7 @@ where
     if items.is_empty() {
         return Vec::new();
     }
-    let here = stack.is_none();
-    if workers <= 1 && here {
+    if workers <= 1 {
         let mut state = make();
         return items.iter().map(|item| work(&mut state, item)).collect();
     }
@@ -48,23 +46,17 @@ where
             .push((i, result));
     };
     std::thread::scope(|scope| {
-        for _ in 0..workers.max(1) - usize::from(here) {
+        for _ in 1..workers {
             let mut state = make();
             let run = &run;
-            let mut builder = std::thread::Builder::new().name("dill-guard-worker".into());
-            if let Some(stack) = stack {
-                builder = builder.stack_size(stack);
-            }
-            if builder
-                .spawn_scoped(scope, move || run(&mut state))
-                .is_err()
-            {
+            let spawned = std::thread::Builder::new()
+                .name("dill-guard-worker".into())
+                .spawn_scoped(scope, move || run(&mut state));
+            if spawned.is_err() {
                 break;
             }
         }
-        if here {
-            run(&mut make());
-        }
+        run(&mut make());
     });
     if next.load(Ordering::Relaxed) < items.len() {
         // No worker could start: do the work here rather than leave any of it undone.
@@ -86,11 +78,7 @@ mod tests {
         let items: Vec<u64> = (0..10_000).collect();
         let doubled: Vec<u64> = items.iter().map(|x| x * 2).collect();
         for workers in [1, 2, 7] {
-            assert_eq!(map(&items, workers, None, || (), |_, x| x * 2), doubled);
-            assert_eq!(
-                map(&items, workers, Some(64 << 20), || (), |_, x| x * 2),
-                doubled
-            );
+            assert_eq!(map(&items, workers, || (), |_, x| x * 2), doubled);
         }
     }
 
@@ -101,7 +89,6 @@ mod tests {
         let out = map(
             &items,
             3,
-            None,
             || made.fetch_add(1, Ordering::Relaxed),
             |_, x| *x,
         );

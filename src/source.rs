@@ -301,7 +301,6 @@ fn read_index_files<'f>(
     let reads = parallel::map(
         &wanted,
         workers,
-        None,
         || repo.blob_reader(),
         |reader, (file, path, kind)| {
             let mut large = None;
