@@ -384,10 +384,10 @@ fn keep_new_lines(
     report: &mut Report,
 ) -> Result<(), Error> {
     let mut dropped: std::collections::BTreeMap<String, usize> = Default::default();
-    // Per file: the lines the change added or modified, the text of every line it touched
-    // (deleted ones too), and the file's text (`None`: new everywhere).
-    type Touched = Option<(std::collections::HashSet<usize>, Vec<String>, String)>;
-    let mut changed: std::collections::HashMap<String, Touched> = Default::default();
+    // Per file: the lines the change added or modified, and what it touched (deleted lines
+    // too), read once (`None`: new everywhere).
+    type Change = Option<(std::collections::HashSet<usize>, policy::Touched)>;
+    let mut changed: std::collections::HashMap<String, Change> = Default::default();
     let mut kept = Vec::new();
     for finding in std::mem::take(&mut report.findings) {
         if finding.cell.is_some() {
@@ -403,25 +403,20 @@ fn keep_new_lines(
                     let (before, now) = (text(&old), text(&file.bytes));
                     let (lines, gone) = policy::changes(&before, &now);
                     let all = policy::python_lines(&now);
-                    let touched = lines
+                    let touched: Vec<&str> = lines
                         .iter()
-                        .filter_map(|&n| all.get(n - 1))
-                        .chain(gone.iter())
-                        .map(|l| l.to_string())
+                        .filter_map(|&n| all.get(n - 1).copied())
+                        .chain(gone)
                         .collect();
-                    (lines, touched, now.into_owned())
+                    let touched = policy::Touched::new(&touched, &now);
+                    (lines, touched)
                 }),
             };
             changed.insert(finding.path.clone(), lines);
         }
         match &changed[&finding.path] {
-            Some((lines, touched, text))
-                if !lines.contains(&finding.line)
-                    && !policy::depends_on_change(
-                        &touched.iter().map(String::as_str).collect::<Vec<_>>(),
-                        text,
-                        &finding.source_line,
-                    ) =>
+            Some((lines, touched))
+                if !lines.contains(&finding.line) && !touched.may_reach(&finding.source_line) =>
             {
                 *dropped.entry(finding.path).or_default() += 1;
             }

@@ -179,11 +179,6 @@ pub fn python_lines(text: &str) -> Vec<&str> {
     lines
 }
 
-/// The 1-based lines of `new` that are added or changed relative to `old`.
-pub fn changed_lines(old: &str, new: &str) -> std::collections::HashSet<usize> {
-    changes(old, new).0
-}
-
 /// The 1-based lines of `new` that are added or changed relative to `old`, and the lines of
 /// `old` that are gone or changed.
 pub fn changes<'o>(old: &'o str, new: &str) -> (std::collections::HashSet<usize>, Vec<&'o str>) {
@@ -226,37 +221,61 @@ fn names(line: &str) -> impl Iterator<Item = &str> {
         .filter(|w| !KEYWORDS.contains(w))
 }
 
-/// Whether a finding on a line the change did not touch may still be the change's doing: a
-/// line the change adds, modifies or deletes binds a name the finding's resolution can pass
-/// through (`import pickle` made `import dill as pickle`, an alias reassigned, a shadowing
-/// assignment removed), or is a star import. Names are followed through the file's assignments,
-/// imports and `as` clauses (a name whose binding line holds another name depends on that one
-/// too): a superset of what the analysis resolves, so a finding is dropped only when nothing
-/// the change touched can have to do with it.
-pub fn depends_on_change(touched: &[&str], text: &str, finding_line: &str) -> bool {
-    if touched.iter().any(|line| star_import(line)) {
-        return true;
+/// What a change touched in one file, read once, to ask of each finding on an untouched line
+/// whether it may still be the change's doing: a line the change adds, modifies or deletes
+/// binds a name the finding's resolution can pass through (`import pickle` made
+/// `import dill as pickle`, an alias reassigned, a shadowing assignment removed), or is a star
+/// import. Names are followed through the file's assignments, imports and `as` clauses (a name
+/// whose binding line holds another name depends on that one too): a superset of what the
+/// analysis resolves, so a finding is dropped only when nothing the change touched can have to
+/// do with it.
+pub struct Touched {
+    /// A touched line is a star import: it may bind anything.
+    star: bool,
+    /// The names the touched lines bind.
+    rebound: std::collections::HashSet<String>,
+    /// Every binding line of the file: the names it binds, and all its names.
+    bindings: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl Touched {
+    /// `touched`: the lines the change added, modified or deleted; `text`: the file now.
+    pub fn new(touched: &[&str], text: &str) -> Touched {
+        let owned = |names: Vec<&str>| names.into_iter().map(str::to_string).collect::<Vec<_>>();
+        Touched {
+            star: touched.iter().any(|line| star_import(line)),
+            rebound: touched
+                .iter()
+                .filter_map(|line| bound(line))
+                .flatten()
+                .map(str::to_string)
+                .collect(),
+            bindings: python_lines(text)
+                .into_iter()
+                .filter_map(|line| Some((owned(bound(line)?), owned(names(line).collect()))))
+                .collect(),
+        }
     }
-    let mut followed: std::collections::HashSet<&str> = names(finding_line).collect();
-    let bindings: Vec<(Vec<&str>, Vec<&str>)> = python_lines(text)
-        .into_iter()
-        .filter_map(|line| Some((bound(line)?, names(line).collect())))
-        .collect();
-    loop {
-        let before = followed.len();
-        for (bound, all) in &bindings {
-            if bound.iter().any(|b| followed.contains(b)) {
-                followed.extend(all.iter().copied());
+
+    /// Whether the finding on `finding_line` may depend on what the change touched.
+    pub fn may_reach(&self, finding_line: &str) -> bool {
+        if self.star {
+            return true;
+        }
+        let mut followed: std::collections::HashSet<&str> = names(finding_line).collect();
+        loop {
+            let before = followed.len();
+            for (bound, all) in &self.bindings {
+                if bound.iter().any(|b| followed.contains(b.as_str())) {
+                    followed.extend(all.iter().map(String::as_str));
+                }
+            }
+            if followed.len() == before {
+                break;
             }
         }
-        if followed.len() == before {
-            break;
-        }
+        followed.iter().any(|n| self.rebound.contains(*n))
     }
-    touched
-        .iter()
-        .filter_map(|line| bound(line))
-        .any(|bound| bound.iter().any(|n| followed.contains(n)))
 }
 
 fn star_import(line: &str) -> bool {
@@ -344,11 +363,11 @@ mod tests {
     fn changed_lines_are_the_added_and_modified_ones() {
         let old = "a\nb\nc\nd\n";
         let new = "a\nB\nc\nd\ne\n";
-        let mut lines: Vec<usize> = changed_lines(old, new).into_iter().collect();
+        let mut lines: Vec<usize> = changes(old, new).0.into_iter().collect();
         lines.sort();
         assert_eq!(lines, [2, 5]);
-        assert!(changed_lines(new, new).is_empty());
-        assert_eq!(changed_lines("", "x\ny\n").len(), 2);
+        assert!(changes(new, new).0.is_empty());
+        assert_eq!(changes("", "x\ny\n").0.len(), 2);
     }
 
     #[test]
