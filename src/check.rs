@@ -13,6 +13,8 @@ use crate::{policy, python, rule, Allowed, Finding, Issue};
 /// What checking one file gave.
 #[derive(Debug, Default)]
 pub struct Outcome {
+    /// The file checked.
+    pub path: String,
     pub findings: Vec<Finding>,
     pub allowed: Vec<Allowed>,
     pub errors: Vec<Issue>,
@@ -201,7 +203,7 @@ pub fn while_reading<R>(read: impl FnOnce(&(dyn Fn(SourceFile) + Sync)) -> R) ->
     });
     let mut outcomes = outcomes.into_inner().unwrap_or_else(|p| p.into_inner());
     // The order workers finish in depends on timing; what is reported must not.
-    outcomes.sort_by(|a, b| outcome_path(a).cmp(outcome_path(b)));
+    outcomes.sort_by(|a, b| a.path.cmp(&b.path));
     (result, outcomes)
 }
 
@@ -214,18 +216,6 @@ fn address_space_limit() -> Option<u64> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
-fn outcome_path(outcome: &Outcome) -> &str {
-    outcome
-        .file
-        .as_ref()
-        .map(|f| f.path.as_str())
-        .or_else(|| outcome.findings.first().map(|f| f.path.as_str()))
-        .or_else(|| outcome.allowed.first().map(|a| a.finding.path.as_str()))
-        .or_else(|| outcome.errors.first().map(|e| e.path.as_str()))
-        .or_else(|| outcome.warnings.first().map(|w| w.path.as_str()))
-        .unwrap_or("")
-}
-
 /// Checks a file; a panic becomes an error for that file.
 fn check_guarded(file: SourceFile, limits: &Limits) -> Outcome {
     let mut outcome =
@@ -236,6 +226,7 @@ fn check_guarded(file: SourceFile, limits: &Limits) -> Outcome {
             )],
             ..Outcome::default()
         });
+    outcome.path.clone_from(&file.path);
     if !outcome.findings.is_empty() {
         outcome.file = Some(file);
     }

@@ -322,22 +322,13 @@ impl Repo {
         tree: ObjectId,
         link: &IndexFile,
     ) -> Result<super::LinkTarget, Error> {
-        let mut link = link.clone();
-        for _ in 0..super::MAX_LINK_HOPS {
-            let target = self.blob(&link)?;
-            let elsewhere = || super::LinkTarget::Elsewhere(target.to_str_lossy().into_owned());
-            let Some(dest) = super::link_destination(&link.path, &target) else {
-                return Ok(elsewhere());
-            };
-            match self.tree_entry(tree, dest.as_bstr())? {
-                Some((mode, id)) if mode.is_link() => link = IndexFile { path: dest, id },
-                Some((mode, id)) if mode.is_blob() => {
-                    return Ok(super::LinkTarget::File(IndexFile { path: dest, id }))
-                }
-                _ => return Ok(elsewhere()),
-            }
-        }
-        Ok(super::LinkTarget::Elsewhere("a chain of links".into()))
+        self.follow_link(link, &|path| {
+            Ok(match self.tree_entry(tree, path)? {
+                Some((mode, id)) if mode.is_link() => Some((super::Entry::Link, id)),
+                Some((mode, id)) if mode.is_blob() => Some((super::Entry::File, id)),
+                _ => None,
+            })
+        })
     }
 
     fn diff_trees(

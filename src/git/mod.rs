@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use gix::bstr::{BString, ByteSlice};
+use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::{Flags, Mode, Stage};
 use gix::ObjectId;
 
@@ -60,6 +60,12 @@ pub enum LinkTarget {
     File(IndexFile),
     /// Outside the repository, to nothing, or through too many links: the text of the link.
     Elsewhere(String),
+}
+
+/// What a path holds, as far as following a link goes.
+enum Entry {
+    Link,
+    File,
 }
 
 /// How many links in a row are followed (the kernel's own limit is 40).
@@ -327,30 +333,39 @@ impl Repo {
     /// Where a link of the index leads, in the index.
     pub fn index_link_target(&self, link: &IndexFile) -> Result<LinkTarget, Error> {
         let index = self.index()?;
+        self.follow_link(link, &|path| {
+            Ok(index.entry_by_path(path).and_then(|entry| {
+                if entry.mode == Mode::SYMLINK {
+                    Some((Entry::Link, entry.id))
+                } else if entry.mode == Mode::FILE || entry.mode == Mode::FILE_EXECUTABLE {
+                    Some((Entry::File, entry.id))
+                } else {
+                    None
+                }
+            }))
+        })
+    }
+
+    /// Follows a link, and the links it leads to, through `lookup` (the index, or a tree).
+    fn follow_link(
+        &self,
+        link: &IndexFile,
+        lookup: &dyn Fn(&BStr) -> Result<Option<(Entry, ObjectId)>, Error>,
+    ) -> Result<LinkTarget, Error> {
         let mut link = link.clone();
         for _ in 0..MAX_LINK_HOPS {
             let target = self.blob(&link)?;
-            let shown = || LinkTarget::Elsewhere(target.to_str_lossy().into_owned());
+            let elsewhere = || LinkTarget::Elsewhere(target.to_str_lossy().into_owned());
             let Some(dest) = link_destination(&link.path, &target) else {
-                return Ok(shown());
+                return Ok(elsewhere());
             };
-            let Some(entry) = index.entry_by_path(dest.as_bstr()) else {
-                return Ok(shown());
-            };
-            if entry.mode == Mode::SYMLINK {
-                link = IndexFile {
-                    path: dest,
-                    id: entry.id,
-                };
-                continue;
+            match lookup(dest.as_bstr())? {
+                Some((Entry::Link, id)) => link = IndexFile { path: dest, id },
+                Some((Entry::File, id)) => {
+                    return Ok(LinkTarget::File(IndexFile { path: dest, id }))
+                }
+                None => return Ok(elsewhere()),
             }
-            if entry.mode == Mode::FILE || entry.mode == Mode::FILE_EXECUTABLE {
-                return Ok(LinkTarget::File(IndexFile {
-                    path: dest,
-                    id: entry.id,
-                }));
-            }
-            return Ok(shown());
         }
         Ok(LinkTarget::Elsewhere(format!(
             "more than {MAX_LINK_HOPS} links in a row"
