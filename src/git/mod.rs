@@ -68,6 +68,9 @@ enum Entry {
     File,
 }
 
+/// What a path holds in the index or a tree, for following links.
+type Lookup<'l> = dyn Fn(&BStr) -> Result<Option<(Entry, ObjectId)>, Error> + 'l;
+
 /// How many links in a row are followed (the kernel's own limit is 40).
 const MAX_LINK_HOPS: usize = 40;
 
@@ -347,11 +350,7 @@ impl Repo {
     }
 
     /// Follows a link, and the links it leads to, through `lookup` (the index, or a tree).
-    fn follow_link(
-        &self,
-        link: &IndexFile,
-        lookup: &dyn Fn(&BStr) -> Result<Option<(Entry, ObjectId)>, Error>,
-    ) -> Result<LinkTarget, Error> {
+    fn follow_link(&self, link: &IndexFile, lookup: &Lookup<'_>) -> Result<LinkTarget, Error> {
         let mut link = link.clone();
         for _ in 0..MAX_LINK_HOPS {
             let target = self.blob(&link)?;
