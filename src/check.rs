@@ -299,7 +299,9 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
                 return BTreeMap::new();
             }
             let mut found = BTreeMap::new();
-            for (at, comment) in analyze::comments(text) {
+            // Read from the lowered text: a `#` inside an f-string (`f"{"#"}"`) is no comment.
+            let code = analyze::code_for_comments(text);
+            for (at, comment) in analyze::comments(&code) {
                 if let Some(d) = policy::directive(comment) {
                     found.entry(lines.position(at).0).or_insert((d, false));
                 }

@@ -148,7 +148,12 @@ fixture_tests! {
     references => "references.py",
     aliases => "aliases.py",
     scopes_classes_comprehensions_match => "scopes.py",
-    newer_syntax_is_scanned_degraded => "modern_syntax.py",
+    python_312_and_313_syntax_is_analysed => "modern_syntax.py",
+    python_314_syntax_is_analysed => "python314.py",
+    annotations_run => "annotations.py",
+    writes_from_inside_functions => "outer_writes.py",
+    reexports_in_all => "reexport.py",
+    fstring_fields_are_scanned_as_code => "syntax_error_fstrings.py",
     syntax_error_is_scanned_degraded => "syntax_error.py",
     utf8_bom_and_crlf => "bom_crlf.py",
     pep263_latin1 => "latin1.py",
@@ -164,11 +169,23 @@ fn degraded_files_are_announced() {
     let (_, json) = run_json(&fixtures_dir(), &["python2_degraded.py"]);
     let warnings = json["warnings"].as_array().unwrap();
     assert!(
-        warnings
-            .iter()
-            .any(|w| w["message"].as_str().unwrap().contains("degraded")),
+        warnings.iter().any(|w| {
+            let message = w["message"].as_str().unwrap();
+            message.contains("degraded")
+                && message.contains("it is Python 2 (line 4: a `print` statement)")
+        }),
         "{warnings:?}"
     );
+}
+
+#[test]
+fn newer_syntax_is_not_degraded() {
+    let (_, json) = run_json(
+        &fixtures_dir(),
+        &["modern_syntax.py", "python314.py", "annotations.py"],
+    );
+    assert_eq!(json["warnings"].as_array().unwrap().len(), 0, "{json}");
+    assert_eq!(json["files_checked"], 3);
 }
 
 #[test]

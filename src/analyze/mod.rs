@@ -21,6 +21,8 @@ use crate::limits::{FULL_PARSE_BYTES, SCAN_BYTES};
 use crate::rule::{self, Sink};
 
 mod guard;
+mod lower;
+pub use lower::lower;
 mod prefilter;
 mod scan;
 
@@ -86,7 +88,8 @@ pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
         };
     }
     if total > FULL_PARSE_BYTES {
-        let mut analysis = scan_pieces(pieces);
+        let texts = lowered_all(pieces);
+        let mut analysis = scan_pieces(&texts.iter().map(|t| t.as_ref()).collect::<Vec<_>>());
         analysis.degraded = Some(format!(
             "it is {} of source, more than the {} the full parse takes; checked with the token scanner instead",
             crate::size_text(total as u64),
@@ -94,51 +97,89 @@ pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
         ));
         return analysis;
     }
+    // Newer syntax is lowered, in place, for a piece the parser rejects as written; the
+    // lowered text is also what the token scanner reads when the parser rejects that too.
+    let mut texts: Vec<std::borrow::Cow<'_, str>> = pieces.iter().map(|p| (*p).into()).collect();
     let mut suites = Vec::with_capacity(pieces.len());
+    let mut rejected = None;
     for (i, text) in pieces.iter().enumerate() {
         if let Some(why) = too_deep(text, limits) {
-            let mut analysis = scan_pieces(pieces);
+            let texts = lowered_all(pieces);
+            let mut analysis = scan_pieces(&texts.iter().map(|t| t.as_ref()).collect::<Vec<_>>());
             analysis.degraded = Some(format!(
                 "{why}, too deep to parse safely; checked with the token scanner instead"
             ));
             return analysis;
         }
-        match rustpython_parser::parse(text, Mode::Module, "<source>") {
+        let parsed = match rustpython_parser::parse(text, Mode::Module, "<source>") {
+            Ok(module) => Ok(module),
+            Err(err) => match lower::lower(text) {
+                Some(lowered) => {
+                    let parsed = rustpython_parser::parse(&lowered, Mode::Module, "<source>");
+                    texts[i] = lowered.into();
+                    parsed
+                }
+                None => Err(err),
+            },
+        };
+        match parsed {
             Ok(ast::Mod::Module(module)) => suites.push(module.body),
             Ok(_) => unreachable!("Mode::Module always yields a module"),
-            Err(err) => {
-                let offset = usize::from(err.offset).min(text.len());
-                // Lines end at `\n`, `\r\n` or a lone `\r`, as Python counts them.
-                let before = &text.as_bytes()[..offset];
-                let line = memchr::memchr2_iter(b'\n', b'\r', before)
-                    .filter(|&j| {
-                        !(before[j] == b'\r' && text.as_bytes().get(j + 1) == Some(&b'\n'))
-                    })
-                    .count()
-                    + 1;
-                let place = if pieces.len() > 1 {
-                    format!("piece {}, line {line}", i + 1)
-                } else {
-                    format!("line {line}")
-                };
-                let mut analysis = scan_pieces(pieces);
-                analysis.degraded = Some(format!(
-                    "the parser rejected it ({place}: {}); checked with the token scanner instead",
-                    err.error
-                ));
-                analysis.degraded_piece = Some(i);
-                return analysis;
-            }
+            Err(err) if rejected.is_none() => rejected = Some((i, err)),
+            Err(_) => {}
         }
     }
-    let mut binder = Binder::new();
-    for (i, suite) in suites.iter().enumerate() {
-        binder.piece = i;
-        binder.visit_body(0, suite);
+    if let Some((i, err)) = rejected {
+        let text = &texts[i];
+        let offset = usize::from(err.offset).min(text.len());
+        // Lines end at `\n`, `\r\n` or a lone `\r`, as Python counts them.
+        let before = &text.as_bytes()[..offset];
+        let line = memchr::memchr2_iter(b'\n', b'\r', before)
+            .filter(|&j| !(before[j] == b'\r' && text.as_bytes().get(j + 1) == Some(&b'\n')))
+            .count()
+            + 1;
+        let place = if pieces.len() > 1 {
+            format!("piece {}, line {line}", i + 1)
+        } else {
+            format!("line {line}")
+        };
+        let why = match python2_form(pieces[i], offset) {
+            Some(form) => format!("it is Python 2 ({place}: {form})"),
+            None => format!("the parser rejected it ({place}: {})", err.error),
+        };
+        // Every piece as the scanner should read it: lowered where lowering applies.
+        for (k, text) in texts.iter_mut().enumerate() {
+            if let (std::borrow::Cow::Borrowed(_), Some(lowered)) =
+                (&*text, lower::lower(pieces[k]))
+            {
+                *text = lowered.into();
+            }
+        }
+        let mut analysis = scan_pieces(&texts.iter().map(|t| t.as_ref()).collect::<Vec<_>>());
+        analysis.degraded = Some(format!("{why}; checked with the token scanner instead"));
+        analysis.degraded_piece = Some(i);
+        return analysis;
     }
-    binder.run_deferred();
-    binder.report_unread_aliases();
-    let mut hits = binder.hits;
+    // A function that writes dill into an outer scope (`global`, `nonlocal`) may run before
+    // any read of that name: once such writes are known, the file is analysed again with
+    // them visible everywhere the name is read. Each pass can only add writes.
+    let mut written = Writes::new();
+    let mut hits = Vec::new();
+    for _ in 0..MAX_PASSES {
+        let mut binder = Binder::new(written.clone());
+        for (i, suite) in suites.iter().enumerate() {
+            binder.piece = i;
+            binder.visit_body(0, suite);
+        }
+        binder.run_deferred();
+        binder.report_unread();
+        hits.append(&mut binder.hits);
+        let before = written.len();
+        written.extend(binder.new_writes);
+        if written.len() == before {
+            break;
+        }
+    }
     sort_hits(&mut hits);
     // Deep trees are dropped here, on the caller's (large) stack.
     drop(suites);
@@ -148,12 +189,89 @@ pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
     }
 }
 
+/// Every piece as the token scanner reads it: with newer forms lowered, so the code inside
+/// f-string fields is scanned as code.
+fn lowered_all<'p>(pieces: &[&'p str]) -> Vec<std::borrow::Cow<'p, str>> {
+    pieces
+        .iter()
+        .map(|p| lower::lower(p).map_or((*p).into(), Into::into))
+        .collect()
+}
+
+/// Lowered text for comments to be read from: a `#` inside an f-string's text is no comment.
+pub fn code_for_comments(text: &str) -> std::borrow::Cow<'_, str> {
+    lower::lower(text).map_or(text.into(), Into::into)
+}
+
+/// The Python 2 form at or just before `offset`, where the parser stopped, if it is one:
+/// the reason to give for a degraded check.
+fn python2_form(text: &str, offset: usize) -> Option<&'static str> {
+    let bytes = text.as_bytes();
+    let start = bytes[..offset.min(bytes.len())]
+        .iter()
+        .rposition(|&b| b == b'\n' || b == b'\r')
+        .map_or(0, |k| k + 1);
+    let end = memchr::memchr2(b'\n', b'\r', &bytes[start..]).map_or(bytes.len(), |k| start + k);
+    let line = text[start..end].trim_start();
+    let word = |w: &str| {
+        line.strip_prefix(w)
+            .is_some_and(|rest| rest.starts_with([' ', '\t', '"', '\'']) || rest.is_empty())
+    };
+    if word("print")
+        && !line["print".len()..]
+            .trim_start()
+            .starts_with(['(', '=', '.', ',', ')'])
+    {
+        return Some("a `print` statement");
+    }
+    if word("exec")
+        && !line["exec".len()..]
+            .trim_start()
+            .starts_with(['(', '=', '.'])
+    {
+        return Some("an `exec` statement");
+    }
+    if line.contains('`') {
+        return Some("backticks");
+    }
+    if line.contains("<>") {
+        return Some("the `<>` operator");
+    }
+    if line.starts_with("raise ") && line.matches(',').count() >= 1 && !line.contains('(') {
+        return Some("`raise E, value`");
+    }
+    let octal = line.as_bytes().windows(3).enumerate().any(|(k, w)| {
+        w[0] == b'0' && w[1].is_ascii_digit() && (k == 0 || !is_word_byte(line.as_bytes()[k - 1]))
+    });
+    if octal {
+        return Some("an octal literal such as `0600`");
+    }
+    if line.contains("ur\"") || line.contains("ur'") {
+        return Some("a `ur` string prefix");
+    }
+    None
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b == b'_' || b.is_ascii_alphanumeric() || b == b'.'
+}
+
 fn sort_hits(hits: &mut Vec<Hit>) {
     hits.sort_by_key(|h| (h.piece, h.start, h.end, h.kind));
     hits.dedup_by(|a, b| a.piece == b.piece && a.start == b.start && a.end == b.end);
 }
 
 type Qual = Rc<str>;
+
+/// Values that may be dill written into a scope from a function inside it, by the scope's key
+/// and the name.
+type Writes = HashMap<(usize, String), Qual>;
+
+/// The key of scopes no function writes into (class bodies, comprehensions).
+const NO_KEY: usize = usize::MAX;
+
+/// How many times a file is analysed at most while writes from inside functions are found.
+const MAX_PASSES: usize = 4;
 
 /// Attributes that describe a function or class without calling it or handing it on.
 const METADATA: &[&str] = &[
@@ -219,6 +337,8 @@ type Flow = HashMap<Rc<str>, Option<Qual>>;
 
 struct Scope {
     kind: ScopeKind,
+    /// Identifies the scope across passes: 0 for the module, the body's address for a function.
+    key: usize,
     /// Where free names are looked up; for functions and lambdas this skips class scopes.
     parent: Option<usize>,
     flow: Flow,
@@ -234,6 +354,7 @@ impl Scope {
     fn new(kind: ScopeKind, parent: Option<usize>) -> Self {
         Scope {
             kind,
+            key: if kind == ScopeKind::Module { 0 } else { NO_KEY },
             parent,
             flow: Flow::new(),
             ever: HashMap::new(),
@@ -279,14 +400,21 @@ struct Binder<'a> {
     aliases: Vec<(String, Hit)>,
     /// How many loop bodies are being visited a second time (see `visit_loop_body`).
     loop_depth: usize,
-    /// A function wrote something that may be dill into an outer scope (`global`).
-    outer_write: bool,
-    /// The deferred bodies have been analysed a second time already.
-    rerun: bool,
+    /// Writes from inside functions found by earlier passes.
+    written: Writes,
+    /// Writes from inside functions found by this pass.
+    new_writes: Writes,
+    /// Module-level bindings of sinks by import, reported at the end when `__all__` lists the
+    /// name and no code in the file reads it: a re-export.
+    exports: Vec<(String, Hit)>,
+    /// The names `__all__` lists.
+    all: HashSet<String>,
+    /// Inside an annotation: a sink named there is a type, not a hand-off; calls still count.
+    annotation: bool,
 }
 
 impl<'a> Binder<'a> {
-    fn new() -> Self {
+    fn new(written: Writes) -> Self {
         Binder {
             scopes: vec![Scope::new(ScopeKind::Module, None)],
             deferred: Default::default(),
@@ -296,30 +424,16 @@ impl<'a> Binder<'a> {
             loaded: Default::default(),
             aliases: Vec::new(),
             loop_depth: 0,
-            outer_write: false,
-            rerun: false,
+            written,
+            new_writes: Writes::new(),
+            exports: Vec::new(),
+            all: HashSet::new(),
+            annotation: false,
         }
     }
 
     fn run_deferred(&mut self) {
-        let mut done = Vec::new();
-        let mut again = true;
-        while again {
-            again = false;
-            self.run_deferred_once(&mut done);
-            // Once more, in full, if some function wrote dill into an outer scope: a function
-            // analysed before the writer read the old value. Findings are kept once.
-            if std::mem::take(&mut self.outer_write) && !self.rerun {
-                self.rerun = true;
-                self.deferred.extend(done.drain(..));
-                again = true;
-            }
-        }
-    }
-
-    fn run_deferred_once(&mut self, done: &mut Vec<Deferred<'a>>) {
         while let Some(job) = self.deferred.pop_front() {
-            done.push(job);
             match job {
                 Deferred::Function {
                     args,
@@ -328,7 +442,7 @@ impl<'a> Binder<'a> {
                     piece,
                 } => {
                     self.piece = piece;
-                    let s = self.function_scope(args, parent);
+                    let s = self.function_scope(args, parent, body.as_ptr() as usize);
                     collect_locals(body, &mut self.scopes[s]);
                     self.visit_body(s, body);
                 }
@@ -341,15 +455,16 @@ impl<'a> Binder<'a> {
                 } => {
                     self.piece = piece;
                     self.stmt = stmt;
-                    let s = self.function_scope(args, parent);
+                    let s = self.function_scope(args, parent, body as *const ast::Expr as usize);
                     self.visit_expr(s, body);
                 }
             }
         }
     }
 
-    fn function_scope(&mut self, args: &ast::Arguments, parent: usize) -> usize {
+    fn function_scope(&mut self, args: &ast::Arguments, parent: usize, key: usize) -> usize {
         let mut scope = Scope::new(ScopeKind::Function, Some(parent));
+        scope.key = key;
         for arg in args
             .posonlyargs
             .iter()
@@ -390,20 +505,31 @@ impl<'a> Binder<'a> {
 
     // ---- names -------------------------------------------------------------------------
 
+    /// What functions inside scope `s` may have written into its name `name`.
+    fn written_into(&self, s: usize, name: &str) -> Option<Qual> {
+        if self.written.is_empty() || self.scopes[s].key == NO_KEY {
+            return None;
+        }
+        self.written
+            .get(&(self.scopes[s].key, name.to_string()))
+            .cloned()
+    }
+
     fn lookup(&self, s: usize, name: &str) -> Option<Qual> {
         let scope = &self.scopes[s];
         if let Some(value) = scope.flow.get(name) {
-            return value.clone();
+            return either([value.clone(), self.written_into(s, name)]);
         }
         match scope.kind {
-            ScopeKind::Module => builtin(name),
+            ScopeKind::Module => self.written_into(s, name).or_else(|| builtin(name)),
             ScopeKind::Function => {
                 if scope.globals.contains(name) {
                     return self.lookup_finished(0, name);
                 }
                 if scope.locals.contains(name) && !scope.nonlocals.contains(name) {
-                    // Bound later in this body: not yet bound here.
-                    return None;
+                    // Bound later in this body: not yet bound here, unless a function inside
+                    // writes it first.
+                    return self.written_into(s, name);
                 }
                 self.lookup_finished(scope.parent?, name)
             }
@@ -416,14 +542,16 @@ impl<'a> Binder<'a> {
     fn lookup_finished(&self, s: usize, name: &str) -> Option<Qual> {
         let scope = &self.scopes[s];
         if let Some(qual) = scope.ever.get(name) {
-            return Some(qual.clone());
+            return either([Some(qual.clone()), self.written_into(s, name)]);
         }
         let bound_here = scope.flow.contains_key(name) || scope.locals.contains(name);
         match scope.kind {
-            ScopeKind::Module if bound_here => None,
-            ScopeKind::Module => builtin(name),
+            ScopeKind::Module if bound_here => self.written_into(s, name),
+            ScopeKind::Module => self.written_into(s, name).or_else(|| builtin(name)),
             ScopeKind::Function if scope.globals.contains(name) => self.lookup_finished(0, name),
-            ScopeKind::Function if bound_here && !scope.nonlocals.contains(name) => None,
+            ScopeKind::Function if bound_here && !scope.nonlocals.contains(name) => {
+                self.written_into(s, name)
+            }
             ScopeKind::Comprehension if bound_here => None,
             _ => self.lookup_finished(scope.parent?, name),
         }
@@ -454,12 +582,15 @@ impl<'a> Binder<'a> {
             // dill is never forgotten for one that is not (functions have no order).
             let old = scope.ever.get(name);
             if !old.is_some_and(|old| may_be_dill(old) && !may_be_dill(qual)) {
-                if from_inside && may_be_dill(qual) && old != Some(qual) {
-                    // A function wrote dill into an outer scope through `global`: functions
-                    // analysed before it must see that too.
-                    self.outer_write = true;
-                }
                 scope.ever.insert(name.to_string(), qual.clone());
+            }
+            if from_inside && may_be_dill(qual) {
+                // A function wrote dill into an outer scope (`global`, `nonlocal`): code that
+                // reads the name may run after it, so the next pass sees it everywhere.
+                let key = (scope.key, name.to_string());
+                if !self.written.contains_key(&key) {
+                    self.new_writes.insert(key, qual.clone());
+                }
             }
         }
         scope.flow.insert(name.into(), value);
@@ -600,14 +731,74 @@ impl<'a> Binder<'a> {
         self.hits.push(hit);
     }
 
-    /// Reports the aliases no code in the file reads.
-    fn report_unread_aliases(&mut self) {
+    /// Reports the aliases no code in the file reads, and the imported sinks `__all__` lists
+    /// that no code in the file reads (re-exports).
+    fn report_unread(&mut self) {
         let loaded = self.loaded.borrow();
         for (name, hit) in self.aliases.drain(..) {
             if !loaded.contains(&name) {
                 self.hits.push(hit);
             }
         }
+        for (name, hit) in self.exports.drain(..) {
+            if self.all.contains(&name) && !loaded.contains(&name) {
+                self.hits.push(hit);
+            }
+        }
+    }
+
+    /// Records the names a module-level `__all__ = [...]`, `+= [...]`, `.extend([...])` or
+    /// `.append("...")` lists.
+    fn note_all(&mut self, s: usize, target: &ast::Expr, value: &ast::Expr) {
+        if s != 0 || !matches!(target, ast::Expr::Name(n) if n.id.as_str() == "__all__") {
+            return;
+        }
+        let elts = match value {
+            ast::Expr::List(l) => &l.elts[..],
+            ast::Expr::Tuple(t) => &t.elts[..],
+            other => std::slice::from_ref(other),
+        };
+        for elt in elts {
+            if let ast::Expr::Constant(c) = elt {
+                if let ast::Constant::Str(name) = &c.value {
+                    self.all.insert(name.clone());
+                }
+            }
+        }
+    }
+
+    /// Visits an annotation: calls in it run (when the definition runs, or when the annotation
+    /// is evaluated), but a sink named there is a type.
+    fn visit_annotation(&mut self, s: usize, expr: Option<&'a ast::Expr>) {
+        let outer = std::mem::replace(&mut self.annotation, true);
+        self.visit_opt(s, expr);
+        self.annotation = outer;
+    }
+
+    /// The scope of type parameters (`def f[T]`, `class C[T]`): the parameters are bound in
+    /// it, and their bounds and defaults are annotations evaluated in it. `None` without any.
+    fn type_param_scope(&mut self, s: usize, params: &'a [ast::TypeParam]) -> Option<usize> {
+        if params.is_empty() {
+            return None;
+        }
+        let mut scope = Scope::new(ScopeKind::Function, Some(self.enclosing_for_functions(s)));
+        for param in params {
+            let name = match param {
+                ast::TypeParam::TypeVar(t) => &t.name,
+                ast::TypeParam::ParamSpec(p) => &p.name,
+                ast::TypeParam::TypeVarTuple(t) => &t.name,
+            };
+            scope.locals.insert(name.to_string());
+            scope.flow.insert(name.as_str().into(), None);
+        }
+        self.scopes.push(scope);
+        let t = self.scopes.len() - 1;
+        for param in params {
+            if let ast::TypeParam::TypeVar(v) = param {
+                self.visit_annotation(t, v.bound.as_deref());
+            }
+        }
+        Some(t)
     }
 
     // ---- statements ----------------------------------------------------------------------
@@ -645,21 +836,36 @@ impl<'a> Binder<'a> {
     fn visit_stmt_kind(&mut self, s: usize, stmt: &'a ast::Stmt) {
         use ast::Stmt;
         match stmt {
-            Stmt::FunctionDef(f) => {
-                self.visit_function_def(s, &f.name, &f.args, &f.body, &f.decorator_list)
-            }
-            Stmt::AsyncFunctionDef(f) => {
-                self.visit_function_def(s, &f.name, &f.args, &f.body, &f.decorator_list)
-            }
+            Stmt::FunctionDef(f) => self.visit_function_def(
+                s,
+                &f.name,
+                &f.args,
+                &f.body,
+                &f.decorator_list,
+                f.returns.as_deref(),
+                &f.type_params,
+            ),
+            Stmt::AsyncFunctionDef(f) => self.visit_function_def(
+                s,
+                &f.name,
+                &f.args,
+                &f.body,
+                &f.decorator_list,
+                f.returns.as_deref(),
+                &f.type_params,
+            ),
             Stmt::ClassDef(c) => {
                 self.visit_exprs(s, &c.decorator_list);
-                self.visit_exprs(s, &c.bases);
+                let t = self.type_param_scope(s, &c.type_params);
+                let head = t.unwrap_or(s);
+                self.visit_exprs(head, &c.bases);
                 for k in &c.keywords {
-                    self.visit_expr(s, &k.value);
+                    self.visit_expr(head, &k.value);
                 }
-                // Class scopes do not nest: a class body sees the scope around its classes.
-                self.scopes
-                    .push(Scope::new(ScopeKind::Class, Some(self.past_classes(s))));
+                // Class scopes do not nest: a class body sees the scope around its classes
+                // (through its type parameters' scope, when it has some).
+                let parent = t.unwrap_or_else(|| self.past_classes(s));
+                self.scopes.push(Scope::new(ScopeKind::Class, Some(parent)));
                 let cs = self.scopes.len() - 1;
                 self.visit_body(cs, &c.body);
                 self.bind(s, &c.name, None);
@@ -672,14 +878,24 @@ impl<'a> Binder<'a> {
             }
             Stmt::Assign(a) => self.visit_assign(s, &a.targets, Some(&a.value)),
             Stmt::AnnAssign(a) => {
+                // Module and class bodies evaluate annotations as they run; functions do not.
+                if self.scopes[s].kind != ScopeKind::Function {
+                    self.visit_annotation(s, Some(&a.annotation));
+                }
                 self.visit_assign(s, std::slice::from_ref(&a.target), a.value.as_deref())
             }
             Stmt::AugAssign(a) => {
+                self.note_all(s, &a.target, &a.value);
                 self.visit_expr(s, &a.value);
                 self.visit_expr(s, &a.target);
                 self.bind_target(s, &a.target);
             }
-            Stmt::TypeAlias(t) => self.visit_expr(s, &t.value),
+            Stmt::TypeAlias(t) => {
+                // The value is evaluated lazily, in the scope of the alias's type parameters.
+                let at = self.type_param_scope(s, &t.type_params).unwrap_or(s);
+                self.visit_annotation(at, Some(&t.value));
+                self.bind_target(s, &t.name);
+            }
             Stmt::For(f) => self.visit_for(s, &f.target, &f.iter, &f.body, &f.orelse),
             Stmt::AsyncFor(f) => self.visit_for(s, &f.target, &f.iter, &f.body, &f.orelse),
             Stmt::While(w) => {
@@ -747,6 +963,10 @@ impl<'a> Binder<'a> {
                             for (local, qual) in
                                 import_from_bindings(module, &alias.name, alias.asname.as_deref())
                             {
+                                if let Some(sink) = rule::sink_for(&qual).filter(|_| s == 0) {
+                                    let hit = self.hit(alias.range, sink, UseKind::Reference);
+                                    self.exports.push((local.clone(), hit));
+                                }
                                 self.bind(s, &local, Some(qual));
                             }
                         }
@@ -760,11 +980,22 @@ impl<'a> Binder<'a> {
                 }
             }
             Stmt::Global(_) | Stmt::Nonlocal(_) => {}
-            Stmt::Expr(e) => self.visit_expr(s, &e.value),
+            Stmt::Expr(e) => {
+                // `__all__.extend([...])`, `__all__.append("...")`.
+                if let ast::Expr::Call(call) = &*e.value {
+                    if let (ast::Expr::Attribute(a), Some(arg)) = (&*call.func, call.args.first()) {
+                        if matches!(a.attr.as_str(), "extend" | "append") {
+                            self.note_all(s, &a.value, arg);
+                        }
+                    }
+                }
+                self.visit_expr(s, &e.value)
+            }
             Stmt::Pass(_) | Stmt::Break(_) | Stmt::Continue(_) => {}
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn visit_function_def(
         &mut self,
         s: usize,
@@ -772,11 +1003,29 @@ impl<'a> Binder<'a> {
         args: &'a ast::Arguments,
         body: &'a [ast::Stmt],
         decorators: &'a [ast::Expr],
+        returns: Option<&'a ast::Expr>,
+        type_params: &'a [ast::TypeParam],
     ) {
         self.visit_exprs(s, decorators);
         self.visit_defaults(s, args);
+        // Annotations are evaluated when the definition runs (before Python 3.14), in the scope
+        // of the function's type parameters when it has some.
+        let t = self.type_param_scope(s, type_params);
+        let head = t.unwrap_or(s);
+        for arg in args
+            .posonlyargs
+            .iter()
+            .chain(&args.args)
+            .chain(&args.kwonlyargs)
+        {
+            self.visit_annotation(head, arg.def.annotation.as_deref());
+        }
+        for arg in args.vararg.iter().chain(&args.kwarg) {
+            self.visit_annotation(head, arg.annotation.as_deref());
+        }
+        self.visit_annotation(head, returns);
         self.bind(s, name, None);
-        let parent = self.enclosing_for_functions(s);
+        let parent = t.unwrap_or_else(|| self.enclosing_for_functions(s));
         self.deferred.push_back(Deferred::Function {
             args,
             body,
@@ -801,6 +1050,9 @@ impl<'a> Binder<'a> {
             // A bare annotation binds nothing.
             return;
         };
+        for target in targets {
+            self.note_all(s, target, value);
+        }
         let qual = self.resolve(s, value);
         let plain_names = targets.iter().all(|t| matches!(t, ast::Expr::Name(_)));
         match qual.as_deref().and_then(rule::sink_for) {
@@ -1041,6 +1293,7 @@ impl<'a> Binder<'a> {
                 }
             }
             Expr::Name(_) | Expr::Attribute(_) => match self.sink_of(s, expr) {
+                Some(_) if self.annotation => self.visit_children_of_callee(s, expr),
                 Some(sink) => self.report(expr.range(), sink, UseKind::Reference),
                 None => {
                     if let Expr::Attribute(a) = expr {
