@@ -310,6 +310,8 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
         })
         .collect();
     let mut unlisted = 0usize;
+    // Where a notebook's cell lines are in its JSON, worked out once there is a finding.
+    let mut file_lines = None;
     for hit in &analysis.hits {
         let lines = &lines[hit.piece];
         let line = lines.line_of(hit.start);
@@ -358,6 +360,12 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
             degraded: analysis.degraded.is_some(),
             message: rule::message(hit.sink),
             source_line: lines.line_at(hit.start).to_string(),
+            file_lines: cell_numbers[hit.piece].and_then(|cell| {
+                let map = file_lines
+                    .get_or_insert_with(|| python::notebook_source_lines(&file.bytes))
+                    .get(&cell)?;
+                Some((*map.get(line - 1)?, *map.get(end_line - 1)?))
+            }),
         };
         match directive {
             Some((policy::Directive::Allow(Some(reason)), used)) => {

@@ -129,6 +129,10 @@ pub struct Finding {
     /// The source line the finding starts on, for display.
     #[serde(skip)]
     pub source_line: String,
+    /// For a notebook: the first and last line of the `.ipynb` file itself holding the code,
+    /// for reports that point into the file (SARIF).
+    #[serde(skip)]
+    pub file_lines: Option<(usize, usize)>,
 }
 
 /// A finding that does not block, with what allowed it.

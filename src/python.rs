@@ -369,6 +369,97 @@ pub fn notebook_cells(bytes: &[u8]) -> Result<Vec<Cell>, String> {
     Ok(out)
 }
 
+/// Where each line of each code cell's source sits in the notebook file itself: for the cell
+/// with 1-based index `i` in `cells`, `map[&i][k]` is the 1-based line of the `.ipynb` file
+/// holding the JSON string in which the cell's line `k + 1` starts. Reports that point into the
+/// file (SARIF) need it; a notebook that is not valid JSON gives an empty map.
+pub fn notebook_source_lines(bytes: &[u8]) -> std::collections::HashMap<usize, Vec<usize>> {
+    enum Frame {
+        Object { key: Option<String> },
+        Array { index: usize },
+    }
+    let mut strings: std::collections::HashMap<usize, Vec<(usize, String)>> = Default::default();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut expecting_key = false;
+    let (mut i, mut line) = (0usize, 1usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => line += 1,
+            b'\r' if bytes.get(i + 1) != Some(&b'\n') => line += 1,
+            b'{' => {
+                stack.push(Frame::Object { key: None });
+                expecting_key = true;
+            }
+            b'[' => stack.push(Frame::Array { index: 0 }),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Array { index }) => *index += 1,
+                Some(Frame::Object { .. }) => expecting_key = true,
+                None => {}
+            },
+            b':' => expecting_key = false,
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                let Some(raw) = bytes.get(start..=i) else {
+                    break;
+                };
+                let Ok(text) = serde_json::from_slice::<String>(raw) else {
+                    return Default::default();
+                };
+                if expecting_key {
+                    if let Some(Frame::Object { key }) = stack.last_mut() {
+                        *key = Some(text);
+                    }
+                } else {
+                    let key_is = |frame: &Frame, want: &str| matches!(frame, Frame::Object { key: Some(k) } if k == want);
+                    let cell = match &stack[..] {
+                        [root, Frame::Array { index }, cell]
+                        | [root, Frame::Array { index }, cell, Frame::Array { .. }]
+                            if key_is(root, "cells") && key_is(cell, "source") =>
+                        {
+                            Some(index + 1)
+                        }
+                        _ => None,
+                    };
+                    if let Some(cell) = cell {
+                        strings.entry(cell).or_default().push((line, text));
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    strings
+        .into_iter()
+        .map(|(cell, parts)| {
+            let mut lines = vec![parts.first().map_or(1, |p| p.0)];
+            for (k, (at, text)) in parts.iter().enumerate() {
+                let bytes = text.as_bytes();
+                for (j, &b) in bytes.iter().enumerate() {
+                    let ends = b == b'\n' || (b == b'\r' && bytes.get(j + 1) != Some(&b'\n'));
+                    if ends {
+                        // The next line starts in this string, or in the next one.
+                        let next = if j + 1 < bytes.len() {
+                            *at
+                        } else {
+                            parts.get(k + 1).map_or(*at, |p| p.0)
+                        };
+                        lines.push(next);
+                    }
+                }
+            }
+            (cell, lines)
+        })
+        .collect()
+}
+
 /// IPython syntax that is not Python, made Python with every line and column kept: magics and
 /// shell escapes that run no Python are blanked; magics that run the Python after them
 /// (`%time`, `%timeit`, `%prun`; cells under `%%time`, `%%timeit`, `%%prun`, `%%capture`,
@@ -475,6 +566,30 @@ fn is_help_request(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cell_lines_map_to_the_lines_of_the_notebook_file() {
+        let notebook = br##"{
+ "cells": [
+  {"cell_type": "markdown", "source": ["# title\n"]},
+  {
+   "cell_type": "code",
+   "source": [
+    "import dill\n",
+    "x = 1\n",
+    "dill.loads(b)"
+   ]
+  },
+  {"cell_type": "code", "source": "a\nb\n\u0063"}
+ ],
+ "metadata": {"source": "not a cell"}
+}"##;
+        let map = notebook_source_lines(notebook);
+        assert_eq!(map[&2], vec![7, 8, 9]);
+        assert_eq!(map[&3], vec![12, 12, 12]);
+        assert_eq!(map[&1], vec![3, 3]);
+        assert_eq!(map.len(), 3);
+    }
 
     #[test]
     fn magics_that_run_python_keep_their_python_in_place() {

@@ -201,3 +201,33 @@ fn whole_corpus_in_one_run() {
         .sum();
     assert_eq!(json["findings"].as_array().unwrap().len(), total);
 }
+
+#[test]
+fn sarif_points_into_the_notebook_file() {
+    let dir = fixtures_dir();
+    let output = Command::new(env!("CARGO_BIN_EXE_dill-guard"))
+        .args(["--format", "sarif", "notebook.ipynb"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let file = std::fs::read_to_string(dir.join("notebook.ipynb")).unwrap();
+    let lines: Vec<&str> = file.lines().collect();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for result in results {
+        let region = &result["locations"][0]["physicalLocation"]["region"];
+        let line = region["startLine"].as_u64().unwrap() as usize;
+        let code = region["snippet"]["text"].as_str().unwrap().trim();
+        // The JSON line holds the cell's line of code as a string.
+        assert!(
+            lines[line - 1].contains(code),
+            "line {line}: {}",
+            lines[line - 1]
+        );
+        assert!(region.get("startColumn").is_none());
+        let props = &result["properties"];
+        assert_eq!(props["cellLine"], 2);
+        assert!(props["cell"].as_u64().is_some());
+    }
+}

@@ -285,6 +285,7 @@ mod tests {
             degraded: false,
             message: String::new(),
             source_line: line.into(),
+            file_lines: None,
         }
     }
 

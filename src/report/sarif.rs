@@ -79,13 +79,23 @@ fn result(
     suppression: Option<Value>,
     seen: &mut std::collections::HashMap<u64, usize>,
 ) -> Value {
-    let region = json!({
-        "startLine": finding.line,
-        "startColumn": finding.column,
-        "endLine": finding.end_line,
-        "endColumn": finding.end_column,
-        "snippet": {"text": finding.source_line},
-    });
+    // A notebook finding points at the lines of the `.ipynb` file holding the cell's code (its
+    // columns there depend on JSON escapes, so none are given); the place in the cell is in
+    // the properties.
+    let region = match finding.file_lines {
+        Some((start, end)) => json!({
+            "startLine": start,
+            "endLine": end,
+            "snippet": {"text": finding.source_line},
+        }),
+        None => json!({
+            "startLine": finding.line,
+            "startColumn": finding.column,
+            "endLine": finding.end_line,
+            "endColumn": finding.end_column,
+            "snippet": {"text": finding.source_line},
+        }),
+    };
     // What the finding is: file, API, kind and the code on its line (not its position). The
     // occurrence count tells identical lines in one file apart.
     let key = fnv1a(
@@ -122,6 +132,13 @@ fn result(
             "cell": finding.cell,
         },
     });
+    if finding.cell.is_some() {
+        let place = &mut value["properties"];
+        place["cellLine"] = json!(finding.line);
+        place["cellColumn"] = json!(finding.column);
+        place["cellEndLine"] = json!(finding.end_line);
+        place["cellEndColumn"] = json!(finding.end_column);
+    }
     if let Some(suppression) = suppression {
         value["suppressions"] = json!([suppression]);
     }
