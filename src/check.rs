@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex};
 
 use crate::analyze::{self, Limits};
+use crate::model::{Allowed, Finding, Issue};
 use crate::source::SourceFile;
-use crate::{policy, python, rule, Allowed, Finding, Issue};
+use crate::{policy, python, rule};
 
 /// What checking one file gave.
 #[derive(Debug, Default)]

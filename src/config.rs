@@ -10,8 +10,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::git::Repo;
+use crate::model::{size_text, Error, Issue};
 use crate::policy::{Allow, Date, Policy};
-use crate::{rule, Error, Issue};
+use crate::rule;
 
 /// Where the policy may come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,8 +142,8 @@ pub fn load(
                 name,
                 format!(
                     "is {}, more than the {} a policy may be",
-                    crate::size_text(text.len() as u64),
-                    crate::size_text(MAX_POLICY_BYTES as u64)
+                    size_text(text.len() as u64),
+                    size_text(MAX_POLICY_BYTES as u64)
                 ),
             )),
             Some((name, text)) => {

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::git::Repo;
-use crate::Error;
+use crate::model::Error;
 
 /// The git hooks dill-guard can be installed as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use gix::bstr::{BStr, BString, ByteSlice};
 use gix::ObjectId;
 
 use crate::git::{IndexFile, LinkTarget, Peeled, RefUpdate, Repo};
+use crate::model::Error;
 use crate::source::Selection;
-use crate::Error;
 
 /// Files judged under one policy.
 #[derive(Debug, Default)]

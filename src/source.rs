@@ -8,9 +8,9 @@ use std::path::{Component, Path, PathBuf};
 use gix::bstr::{BStr, BString, ByteSlice};
 
 use crate::git::{IndexFile, LinkTarget, RefUpdate, Repo};
+use crate::model::{Error, Issue};
 use crate::python::{self, Kind};
 use crate::{limits, parallel};
-use crate::{Error, Issue};
 
 /// Which files a run checks.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,6 +18,8 @@ use rustpython_ast::{self as ast, Ranged};
 use rustpython_parser::Mode;
 
 use crate::limits::{FULL_PARSE_BYTES, SCAN_BYTES};
+use crate::model::size_text;
+pub use crate::model::UseKind;
 use crate::rule::{self, Sink};
 
 mod guard;
@@ -31,16 +33,6 @@ use guard::{too_deep, REFERENCE_STACK};
 pub use prefilter::{mentions_dill, worth_analysing};
 use scan::scan_pieces;
 pub use scan::{comments, scan_tokens};
-
-/// How a sink is used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UseKind {
-    /// The sink is called.
-    Call,
-    /// The sink is handed on without being called (`pool.map(dill.loads, xs)`).
-    Reference,
-}
 
 /// A sink use found in one piece of source, by byte range.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,8 +73,8 @@ pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
         return Analysis {
             failed: Some(format!(
                 "mentions dill and is {} of source, more than the {} dill-guard can analyse; exclude it in the policy if it is generated data",
-                crate::size_text(total as u64),
-                crate::size_text(SCAN_BYTES as u64)
+                size_text(total as u64),
+                size_text(SCAN_BYTES as u64)
             )),
             ..Analysis::default()
         };
@@ -92,8 +84,8 @@ pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
         let mut analysis = scan_pieces(&texts.iter().map(|t| t.as_ref()).collect::<Vec<_>>());
         analysis.degraded = Some(format!(
             "it is {} of source, more than the {} the full parse takes; checked with the token scanner instead",
-            crate::size_text(total as u64),
-            crate::size_text(FULL_PARSE_BYTES as u64)
+            size_text(total as u64),
+            size_text(FULL_PARSE_BYTES as u64)
         ));
         return analysis;
     }

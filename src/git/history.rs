@@ -11,7 +11,7 @@ use gix::bstr::{BStr, BString, ByteSlice};
 use gix::ObjectId;
 
 use super::{git_error, IndexFile, Repo};
-use crate::Error;
+use crate::model::Error;
 
 /// One ref update handed to a push hook: the ref on the receiving side (bytes: git accepts ref
 /// names that are not UTF-8), the object it had (`None`: it is new) and the one it gets (`None`:

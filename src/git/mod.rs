@@ -9,7 +9,7 @@ use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::{Flags, Mode, Stage};
 use gix::ObjectId;
 
-use crate::Error;
+use crate::model::Error;
 
 mod history;
 

@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use crate::{rule, Finding, Report};
+use crate::model::{Finding, Report};
+use crate::rule;
 
 pub(super) fn render(report: &Report) -> String {
     let mut out = String::new();

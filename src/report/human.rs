@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use owo_colors::{OwoColorize, Style};
 use unicode_width::UnicodeWidthChar;
 
+use crate::model::{Finding, Report, UseKind};
 use crate::rule;
-use crate::{Finding, Report, UseKind};
 
 /// Applies colour when it is enabled, and nothing otherwise.
 #[derive(Debug, Clone, Copy)]

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::{Allowed, Finding, Issue, Report};
+use crate::model::{Allowed, Finding, Issue, Report};
 
 #[derive(Serialize)]
 struct Document<'a> {

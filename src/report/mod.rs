@@ -7,7 +7,7 @@ mod json;
 mod sarif;
 
 use crate::args::Format;
-use crate::Report;
+use crate::model::Report;
 
 pub use human::Painter;
 

@@ -5,7 +5,8 @@
 
 use serde_json::{json, Value};
 
-use crate::{rule, Finding, Report};
+use crate::model::{Finding, Report};
+use crate::rule;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 

@@ -1,0 +1,202 @@
+//! Judging what was read: files are analysed as they come (within what one change may give the
+//! analysis), then the policy decides what blocks: the `[[allow]]` entries first, then
+//! `--new-only`.
+
+use crate::model::Error;
+use crate::model::{size_text, Allowed, Issue, Report};
+use crate::source::{self, Selection};
+use crate::{analyze, check, limits, policy, python};
+
+/// Reads files with `read`, analysing them as they come, and applies the policy; adds
+/// everything to `report`.
+pub(crate) fn judge(
+    policy: &policy::Policy,
+    selection: &Selection,
+    read: impl FnOnce(&source::Keep) -> Result<source::Sources, Error>,
+    base: Option<&BaseContent>,
+    report: &mut Report,
+) -> Result<(), Error> {
+    // What one change may give the analysis in all (a full check of a tree may give more).
+    let budget = match selection {
+        Selection::All | Selection::Paths(_) => u64::MAX,
+        _ => limits::MAX_CHANGE_ANALYSIS_BYTES,
+    };
+    let given = &report.analysed;
+    let refused: std::sync::Mutex<Vec<Issue>> = Default::default();
+    let (sources, outcomes) = check::while_reading(|take| {
+        let within = |file: source::SourceFile| {
+            let len = file.bytes.len() as u64;
+            let before = given.fetch_add(len, std::sync::atomic::Ordering::Relaxed);
+            if before.saturating_add(len) > budget {
+                refused.lock().unwrap_or_else(|p| p.into_inner()).push(Issue::new(
+                    file.path,
+                    format!(
+                        "not analysed: this change holds more than {} of Python that mentions dill, the most one run analyses; check it in parts, or with --all",
+                        size_text(budget)
+                    ),
+                ));
+            } else {
+                take(file);
+            }
+        };
+        read(&source::Keep {
+            wants: &analyze::worth_analysing,
+            take: &within,
+        })
+    });
+    let mut sources = sources?;
+    let mut refused = refused.into_inner().unwrap_or_else(|p| p.into_inner());
+    refused.sort_by(|a, b| a.path.cmp(&b.path));
+    sources.errors.extend(refused);
+    let mut files = Vec::new();
+    let mut part = Report {
+        errors: sources.errors,
+        warnings: policy.warnings.clone(),
+        files_checked: sources.checked.len(),
+        ..Report::default()
+    };
+    part.warnings.extend(sources.warnings);
+    for outcome in outcomes {
+        files.extend(outcome.file);
+        part.findings.extend(outcome.findings);
+        part.allowed.extend(outcome.allowed);
+        part.errors.extend(outcome.errors);
+        part.warnings.extend(outcome.warnings);
+    }
+    // The allowlist sees every finding first: `--new-only` only trims what would block, so an
+    // entry that allows legacy code is not reported unused because its code was left out.
+    apply_allowlist(policy, selection, &sources.checked, &mut part);
+    if let Some(base) = base {
+        keep_new_lines(base, &files, &mut part)?;
+    }
+    report.findings.extend(part.findings);
+    report.allowed.extend(part.allowed);
+    report.errors.extend(part.errors);
+    for warning in part.warnings {
+        // Groups of one push may share a policy file's warnings.
+        if !report.warnings.contains(&warning) {
+            report.warnings.push(warning);
+        }
+    }
+    report.files_checked += part.files_checked;
+    Ok(())
+}
+
+/// The content a path had before the change being checked (`None`: the path is new).
+pub(crate) type BaseContent<'r> = dyn Fn(&str) -> Result<Option<Vec<u8>>, Error> + 'r;
+
+/// `--new-only`: drops findings on lines the base already has, and says how many. A file new
+/// to the base, and notebooks, count as new everywhere.
+fn keep_new_lines(
+    base: &BaseContent,
+    files: &[source::SourceFile],
+    report: &mut Report,
+) -> Result<(), Error> {
+    let mut dropped: std::collections::BTreeMap<String, usize> = Default::default();
+    // Per file: the lines the change added or modified, and what it touched (deleted lines
+    // too), read once (`None`: new everywhere).
+    type Change = Option<(std::collections::HashSet<usize>, policy::Touched)>;
+    let mut changed: std::collections::HashMap<String, Change> = Default::default();
+    let mut kept = Vec::new();
+    for finding in std::mem::take(&mut report.findings) {
+        if finding.cell.is_some() {
+            kept.push(finding);
+            continue;
+        }
+        if !changed.contains_key(&finding.path) {
+            let lines = match base(&finding.path)? {
+                None => None,
+                Some(old) => files.iter().find(|f| f.path == finding.path).map(|file| {
+                    // A file that cannot be decoded has an error, not findings.
+                    let text = |bytes| python::decode(bytes).map(|d| d.text).unwrap_or_default();
+                    let (before, now) = (text(&old), text(&file.bytes));
+                    let (lines, gone) = policy::changes(&before, &now);
+                    let all = policy::python_lines(&now);
+                    let touched: Vec<&str> = lines
+                        .iter()
+                        .filter_map(|&n| all.get(n - 1).copied())
+                        .chain(gone)
+                        .collect();
+                    let touched = policy::Touched::new(&touched, &now);
+                    (lines, touched)
+                }),
+            };
+            changed.insert(finding.path.clone(), lines);
+        }
+        match &changed[&finding.path] {
+            Some((lines, touched))
+                if !lines.contains(&finding.line) && !touched.may_reach(&finding.source_line) =>
+            {
+                *dropped.entry(finding.path).or_default() += 1;
+            }
+            _ => kept.push(finding),
+        }
+    }
+    report.findings = kept;
+    for (path, n) in dropped {
+        report.warnings.push(Issue::new(
+            path,
+            format!(
+                "{n} finding{} on lines this change does not touch not reported (--new-only)",
+                if n == 1 { "" } else { "s" }
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Moves the findings an `[[allow]]` entry accepts to `allowed`, and warns about entries that
+/// have expired or allowed nothing they could have.
+fn apply_allowlist(
+    policy: &policy::Policy,
+    selection: &Selection,
+    checked: &[String],
+    report: &mut Report,
+) {
+    let mut used = vec![false; policy.allows.len()];
+    // An entry covers a checked file when one of its globs matches it.
+    let mut covers_checked = vec![false; policy.allows.len()];
+    for path in checked {
+        for entry in policy.entries_for(path) {
+            covers_checked[entry] = true;
+        }
+    }
+    for finding in std::mem::take(&mut report.findings) {
+        match policy.allow_for(&finding.path, finding.api) {
+            Some(i) => {
+                used[i] = true;
+                report.allowed.push(Allowed {
+                    finding,
+                    by: "config",
+                    reason: policy.allows[i].reason.clone(),
+                });
+            }
+            None => report.findings.push(finding),
+        }
+    }
+    // A staged check sees only part of the repository: an entry is unused there only when it
+    // covers a file that was checked. A full check sees everything it could apply to.
+    let full = matches!(selection, Selection::All | Selection::Paths(_));
+    for ((entry, used), covers) in policy.allows.iter().zip(used).zip(covers_checked) {
+        let place = format!("line {}", entry.line);
+        if entry.expired {
+            let date = entry.expires.map(|d| d.to_string()).unwrap_or_default();
+            report.warnings.push(Issue::new(
+                entry.file.clone(),
+                format!(
+                    "{place}: the allow entry for {} (\"{}\") expired on {date} and no longer applies",
+                    entry.patterns.join(", "),
+                    entry.reason
+                ),
+            ));
+        } else if !used && (full || covers) {
+            report.warnings.push(Issue::new(
+                entry.file.clone(),
+                format!(
+                    "{place}: the allow entry for {} matched no finding; remove it if the code it allowed is gone",
+                    entry.patterns.join(", ")
+                ),
+            ));
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The types every stage shares: what a run finds ([`Finding`], [`Allowed`], [`Issue`]), what it
+//! returns ([`Report`]) and why it may fail ([`Error`]). This module imports nothing from the
+//! rest of the crate, so no stage reaches back up the pipeline for them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// How a sink is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UseKind {
+    /// The sink is called.
+    Call,
+    /// The sink is handed on without being called (`pool.map(dill.loads, xs)`).
+    Reference,
+}
+
+/// Why a run could not judge what it was asked to judge (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{what}")]
+    Git { what: String, detail: String },
+    #[error("`{flag}` needs a git repository, and {} is not inside one", cwd.display())]
+    NotARepository { flag: &'static str, cwd: PathBuf },
+    #[error("{0}")]
+    Install(String),
+    #[error("invalid configuration in {file}")]
+    Config { file: String, message: String },
+    #[error("is {}, more than the {} dill-guard reads of one file", size_text(*size), size_text(*limit))]
+    TooLarge { size: u64, limit: u64 },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The error and its causes on one line, for a report that names the file it concerns.
+    pub fn one_line(&self) -> String {
+        std::iter::once(self.to_string())
+            .chain(self.causes())
+            .collect::<Vec<_>>()
+            .join(": ")
+    }
+
+    /// The lines that explain the error further, outermost first.
+    pub fn causes(&self) -> Vec<String> {
+        match self {
+            Error::Git { detail, .. } => vec![detail.clone()],
+            Error::Config { message, .. } => vec![message.clone()],
+            Error::Io { source, .. } | Error::Write { source, .. } => vec![source.to_string()],
+            Error::NotARepository { .. } | Error::Install(_) | Error::TooLarge { .. } => Vec::new(),
+        }
+    }
+}
+
+/// A size for people: bytes, KiB, MiB or GiB.
+pub fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// A problem with one file, or a note about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Issue {
+    pub path: String,
+    pub message: String,
+}
+
+impl Issue {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Issue {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// One use of a sink, located for people and machines.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub path: String,
+    /// 1-based; inside the cell for notebooks.
+    pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
+    pub end_line: usize,
+    /// 1-based, in characters, one past the last character.
+    pub end_column: usize,
+    /// 1-based index of the notebook cell in the notebook's `cells` array.
+    pub cell: Option<usize>,
+    pub api: &'static str,
+    pub kind: UseKind,
+    pub severity: &'static str,
+    pub degraded: bool,
+    pub message: String,
+    /// The source line the finding starts on, for display.
+    #[serde(skip)]
+    pub source_line: String,
+    /// For a notebook: the first and last line of the `.ipynb` file itself holding the code,
+    /// for reports that point into the file (SARIF).
+    #[serde(skip)]
+    pub file_lines: Option<(usize, usize)>,
+}
+
+/// A finding that does not block, with what allowed it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Allowed {
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// `"inline"` (a comment on the line) or `"config"` (an `[[allow]]` entry).
+    pub by: &'static str,
+    pub reason: String,
+}
+
+/// What a run found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub allowed: Vec<Allowed>,
+    pub errors: Vec<Issue>,
+    pub warnings: Vec<Issue>,
+    pub files_checked: usize,
+    pub elapsed: Duration,
+    /// How a blocking result is announced: `"commit blocked"` for the index, `"push blocked"`
+    /// in push hooks, `"blocked"` for ranges and the working tree.
+    pub blocked: &'static str,
+    /// Bytes of source handed to the analysis so far in this run.
+    pub(crate) analysed: std::sync::atomic::AtomicU64,
+}
+
+impl Report {
+    /// 0 nothing blocking, 1 a blocking finding, 2 the tool could not judge.
+    pub fn exit_code(&self, exit_zero: bool) -> i32 {
+        if !self.errors.is_empty() {
+            2
+        } else if !self.findings.is_empty() && !exit_zero {
+            1
+        } else {
+            0
+        }
+    }
+}
