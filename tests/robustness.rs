@@ -54,6 +54,24 @@ fn deep_lists() {
 }
 
 #[test]
+fn deep_fstrings() {
+    // Nested f-strings (PEP 701 lets them reuse quotes) and fields in brackets, beyond any
+    // limit: lowered to CPython's own nesting limit, then measured again before parsing.
+    deep(
+        "fstrings",
+        format!("{}1{}", "f'{".repeat(100_000), "}'".repeat(100_000)),
+    );
+    deep(
+        "fstring_fields",
+        format!("f'{{{}1{}}}'", "(".repeat(100_000), ")".repeat(100_000)),
+    );
+    deep(
+        "fstring_few",
+        format!("{}1{}", "f\"{".repeat(100), "}\"".repeat(100)),
+    );
+}
+
+#[test]
 fn deep_unary_operators() {
     deep("minus", format!("{}1", "-".repeat(100_000)));
     deep("nots", format!("{}1", "not ".repeat(100_000)));

@@ -23,6 +23,7 @@ pub fn lower(text: &str) -> Option<String> {
         out: text.as_bytes().to_vec(),
         changed: false,
         toks: Vec::new(),
+        nesting: 0,
     };
     lowering.code(0, None);
     lowering.statements();
@@ -72,7 +73,13 @@ struct Lowering<'s> {
     changed: bool,
     /// Significant tokens of the top-level code, for the statement forms.
     toks: Vec<Tok>,
+    /// How many formatted strings enclose the current position.
+    nesting: usize,
 }
+
+/// CPython rejects f-strings nested deeper than this (its tokenizer's limit is 150): a string
+/// nested deeper is left as it is, for the parser to reject, and the recursion stays bounded.
+const MAX_NESTING: usize = 150;
 
 fn is_ident(b: u8) -> bool {
     b == b'_' || b.is_ascii_alphanumeric() || b >= 0x80
@@ -291,11 +298,13 @@ impl Lowering<'_> {
             src.len() >= quote_at + 3 && src[quote_at + 1] == byte && src[quote_at + 2] == byte;
         let quote = Quote { byte, triple, raw };
         let body = quote_at + if triple { 3 } else { 1 };
-        if !formatted {
+        if !formatted || self.nesting >= MAX_NESTING {
             return (plain_end(src, body, quote), false);
         }
         self.blank(start, body);
+        self.nesting += 1;
         let end = self.formatted(body, quote);
+        self.nesting -= 1;
         (end, true)
     }
 
@@ -617,6 +626,20 @@ mod tests {
         );
         assert_eq!(lowered("except* (A, B): pass"), "except* (A, B): pass");
         assert_eq!(lowered("except A, B as e: pass"), "except A, B as e: pass");
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        // Far deeper than CPython accepts: lowered to its limit, on a small stack.
+        let depth = 100_000;
+        let src = format!("{}x{}", "f'{".repeat(depth), "}'".repeat(depth));
+        let out = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || lower(&src).map(|l| l.len()))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(out, Some(depth * 5 + 1));
     }
 
     #[test]

@@ -107,6 +107,17 @@ pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
             Ok(module) => Ok(module),
             Err(err) => match lower::lower(text) {
                 Some(lowered) => {
+                    // Lowering can change how deep the tree nests (f-string fields are not
+                    // brackets before it): measured again.
+                    if let Some(why) = too_deep(&lowered, limits) {
+                        let texts = lowered_all(pieces);
+                        let mut analysis =
+                            scan_pieces(&texts.iter().map(|t| t.as_ref()).collect::<Vec<_>>());
+                        analysis.degraded = Some(format!(
+                            "{why}, too deep to parse safely; checked with the token scanner instead"
+                        ));
+                        return analysis;
+                    }
                     let parsed = rustpython_parser::parse(&lowered, Mode::Module, "<source>");
                     texts[i] = lowered.into();
                     parsed
