@@ -1,0 +1,1357 @@
+//! Scopes and bindings: the binder resolves every name through the scope it is used in to the
+//! qualified origin it may hold (a may-analysis: a name that may be dill on any way through the
+//! code is dill), and reports the uses that reach a sink.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use rustpython_ast::{self as ast, Ranged};
+
+use super::{Hit, UseKind};
+use crate::rule::{self, Sink};
+
+/// Finds the sinks in the parsed pieces of one file, which share one module namespace.
+pub(super) fn find_sinks(suites: &[Vec<ast::Stmt>]) -> Vec<Hit> {
+    // A function that writes dill into an outer scope (`global`, `nonlocal`) may run before
+    // any read of that name: once such writes are known, the file is analysed again with
+    // them visible everywhere the name is read. Each pass can only add writes.
+    let mut written = Writes::new();
+    let mut hits = Vec::new();
+    for _ in 0..MAX_PASSES {
+        let mut binder = Binder::new(written.clone());
+        for (i, suite) in suites.iter().enumerate() {
+            binder.piece = i;
+            binder.visit_body(0, suite);
+        }
+        binder.run_deferred();
+        binder.report_unread();
+        hits.append(&mut binder.hits);
+        let before = written.len();
+        written.extend(binder.new_writes);
+        if written.len() == before {
+            break;
+        }
+    }
+    hits
+}
+
+pub(super) type Qual = Rc<str>;
+
+/// Values that may be dill written into a scope from a function inside it, by the scope's key
+/// and the name.
+type Writes = HashMap<(usize, String), Qual>;
+
+/// The key of scopes no function writes into (class bodies, comprehensions).
+const NO_KEY: usize = usize::MAX;
+
+/// How many times a file is analysed at most while writes from inside functions are found.
+const MAX_PASSES: usize = 4;
+
+/// Attributes that describe a function or class without calling it or handing it on.
+const METADATA: &[&str] = &[
+    "__name__",
+    "__qualname__",
+    "__doc__",
+    "__module__",
+    "__mro__",
+    "__annotations__",
+];
+
+/// Loops nested deeper than this inside re-visited loop bodies are visited once: each level
+/// doubles the work.
+const MAX_LOOP_RERUN_DEPTH: usize = 4;
+
+/// How many attribute, call or walrus levels name resolution follows.
+const RESOLVE_DEPTH: usize = 64;
+
+/// The names an import statement binds: `(local name, qualified origin)`.
+pub(super) fn import_bindings(module: &str, asname: Option<&str>) -> (String, Qual) {
+    match asname {
+        Some(local) => (local.to_string(), Rc::from(module)),
+        None => {
+            let head = module.split('.').next().unwrap_or(module);
+            (head.to_string(), Rc::from(head))
+        }
+    }
+}
+
+pub(super) fn import_from_bindings(
+    module: &str,
+    name: &str,
+    asname: Option<&str>,
+) -> Vec<(String, Qual)> {
+    if name == "*" {
+        let shadows = rule::star_shadows(module)
+            .iter()
+            .map(|local| (local.to_string(), Rc::from(format!("{module}.{local}"))));
+        return rule::star_exports(module)
+            .iter()
+            .map(|(local, qual)| (local.to_string(), Rc::from(*qual)))
+            .chain(shadows)
+            .collect();
+    }
+    vec![(
+        asname.unwrap_or(name).to_string(),
+        Rc::from(format!("{module}.{name}")),
+    )]
+}
+
+fn builtin(name: &str) -> Option<Qual> {
+    matches!(name, "getattr" | "__import__").then(|| Rc::from(format!("builtins.{name}")))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScopeKind {
+    Module,
+    Function,
+    Class,
+    Comprehension,
+}
+
+/// Current binding of each name (keys shared, so copying a flow for a branch allocates only
+/// the table): `Some` for a value with a qualified origin, `None` for a name
+/// bound to anything else (which shadows outer bindings).
+type Flow = HashMap<Rc<str>, Option<Qual>>;
+
+struct Scope {
+    kind: ScopeKind,
+    /// Identifies the scope across passes: 0 for the module, the body's address for a function.
+    key: usize,
+    /// Where free names are looked up; for functions and lambdas this skips class scopes.
+    parent: Option<usize>,
+    flow: Flow,
+    /// Every qualified origin a name has held in this scope, for the functions that run later.
+    ever: HashMap<String, Qual>,
+    /// Function scopes: every name bound anywhere in the body (Python's local-variable rule).
+    locals: HashSet<String>,
+    globals: HashSet<String>,
+    nonlocals: HashSet<String>,
+}
+
+impl Scope {
+    fn new(kind: ScopeKind, parent: Option<usize>) -> Self {
+        Scope {
+            kind,
+            key: if kind == ScopeKind::Module { 0 } else { NO_KEY },
+            parent,
+            flow: Flow::new(),
+            ever: HashMap::new(),
+            locals: HashSet::new(),
+            globals: HashSet::new(),
+            nonlocals: HashSet::new(),
+        }
+    }
+}
+
+/// A function or lambda body, analysed once its enclosing scope is complete.
+#[derive(Clone, Copy)]
+enum Deferred<'a> {
+    Function {
+        args: &'a ast::Arguments,
+        body: &'a [ast::Stmt],
+        parent: usize,
+        piece: usize,
+    },
+    Lambda {
+        args: &'a ast::Arguments,
+        body: &'a ast::Expr,
+        parent: usize,
+        piece: usize,
+        stmt: usize,
+    },
+}
+
+/// One way through a branching statement, run against the scope's state.
+type Branch<'a> = Box<dyn FnOnce(&mut Binder<'a>) + 'a>;
+
+struct Binder<'a> {
+    scopes: Vec<Scope>,
+    deferred: std::collections::VecDeque<Deferred<'a>>,
+    hits: Vec<Hit>,
+    piece: usize,
+    /// Start of the statement being visited.
+    stmt: usize,
+    /// Every name read anywhere in the file.
+    loaded: std::cell::RefCell<HashSet<String>>,
+    /// `name = <sink>` aliases, reported at the end if the name is never read in the file: an
+    /// alias made only to be imported elsewhere still hands the sink on.
+    aliases: Vec<(String, Hit)>,
+    /// How many loop bodies are being visited a second time (see `visit_loop_body`).
+    loop_depth: usize,
+    /// Writes from inside functions found by earlier passes.
+    written: Writes,
+    /// Writes from inside functions found by this pass.
+    new_writes: Writes,
+    /// Module-level bindings of sinks by import, reported at the end when `__all__` lists the
+    /// name and no code in the file reads it: a re-export.
+    exports: Vec<(String, Hit)>,
+    /// The names `__all__` lists.
+    all: HashSet<String>,
+    /// Inside an annotation: a sink named there is a type, not a hand-off; calls still count.
+    annotation: bool,
+}
+
+impl<'a> Binder<'a> {
+    fn new(written: Writes) -> Self {
+        Binder {
+            scopes: vec![Scope::new(ScopeKind::Module, None)],
+            deferred: Default::default(),
+            hits: Vec::new(),
+            piece: 0,
+            stmt: 0,
+            loaded: Default::default(),
+            aliases: Vec::new(),
+            loop_depth: 0,
+            written,
+            new_writes: Writes::new(),
+            exports: Vec::new(),
+            all: HashSet::new(),
+            annotation: false,
+        }
+    }
+
+    fn run_deferred(&mut self) {
+        while let Some(job) = self.deferred.pop_front() {
+            match job {
+                Deferred::Function {
+                    args,
+                    body,
+                    parent,
+                    piece,
+                } => {
+                    self.piece = piece;
+                    let s = self.function_scope(args, parent, body.as_ptr() as usize);
+                    collect_locals(body, &mut self.scopes[s]);
+                    self.visit_body(s, body);
+                }
+                Deferred::Lambda {
+                    args,
+                    body,
+                    parent,
+                    piece,
+                    stmt,
+                } => {
+                    self.piece = piece;
+                    self.stmt = stmt;
+                    let s = self.function_scope(args, parent, body as *const ast::Expr as usize);
+                    self.visit_expr(s, body);
+                }
+            }
+        }
+    }
+
+    fn function_scope(&mut self, args: &ast::Arguments, parent: usize, key: usize) -> usize {
+        let mut scope = Scope::new(ScopeKind::Function, Some(parent));
+        scope.key = key;
+        for arg in args
+            .posonlyargs
+            .iter()
+            .chain(&args.args)
+            .chain(&args.kwonlyargs)
+        {
+            scope.locals.insert(arg.def.arg.to_string());
+            // A parameter is its default when the caller passes nothing: `dill=dill`.
+            let default = arg.default.as_deref().and_then(|d| self.resolve(parent, d));
+            scope.flow.insert(arg.def.arg.as_str().into(), default);
+        }
+        for arg in args.vararg.iter().chain(&args.kwarg) {
+            scope.locals.insert(arg.arg.to_string());
+            scope.flow.insert(arg.arg.as_str().into(), None);
+        }
+        self.scopes.push(scope);
+        self.scopes.len() - 1
+    }
+
+    /// The nearest scope from `s` outwards that is not a class body.
+    fn past_classes(&self, mut s: usize) -> usize {
+        while self.scopes[s].kind == ScopeKind::Class {
+            match self.scopes[s].parent {
+                Some(parent) => s = parent,
+                None => break,
+            }
+        }
+        s
+    }
+
+    /// The scope whose functions' free names a function defined in `s` resolves through.
+    fn enclosing_for_functions(&self, mut s: usize) -> usize {
+        while self.scopes[s].kind == ScopeKind::Class {
+            s = self.scopes[s].parent.unwrap_or(0);
+        }
+        s
+    }
+
+    // ---- names -------------------------------------------------------------------------
+
+    /// What functions inside scope `s` may have written into its name `name`.
+    fn written_into(&self, s: usize, name: &str) -> Option<Qual> {
+        if self.written.is_empty() || self.scopes[s].key == NO_KEY {
+            return None;
+        }
+        self.written
+            .get(&(self.scopes[s].key, name.to_string()))
+            .cloned()
+    }
+
+    fn lookup(&self, s: usize, name: &str) -> Option<Qual> {
+        let scope = &self.scopes[s];
+        if let Some(value) = scope.flow.get(name) {
+            return either([value.clone(), self.written_into(s, name)]);
+        }
+        match scope.kind {
+            ScopeKind::Module => self.written_into(s, name).or_else(|| builtin(name)),
+            ScopeKind::Function => {
+                if scope.globals.contains(name) {
+                    return self.lookup_finished(0, name);
+                }
+                if scope.locals.contains(name) && !scope.nonlocals.contains(name) {
+                    // Bound later in this body: not yet bound here, unless a function inside
+                    // writes it first.
+                    return self.written_into(s, name);
+                }
+                self.lookup_finished(scope.parent?, name)
+            }
+            // Class bodies and comprehensions run inline: the enclosing scope as it is now.
+            ScopeKind::Class | ScopeKind::Comprehension => self.lookup(scope.parent?, name),
+        }
+    }
+
+    /// Looks a name up in a scope whose code has all run: any origin it ever held counts.
+    fn lookup_finished(&self, s: usize, name: &str) -> Option<Qual> {
+        let scope = &self.scopes[s];
+        if let Some(qual) = scope.ever.get(name) {
+            return either([Some(qual.clone()), self.written_into(s, name)]);
+        }
+        let bound_here = scope.flow.contains_key(name) || scope.locals.contains(name);
+        match scope.kind {
+            ScopeKind::Module if bound_here => self.written_into(s, name),
+            ScopeKind::Module => self.written_into(s, name).or_else(|| builtin(name)),
+            ScopeKind::Function if scope.globals.contains(name) => self.lookup_finished(0, name),
+            ScopeKind::Function if bound_here && !scope.nonlocals.contains(name) => {
+                self.written_into(s, name)
+            }
+            ScopeKind::Comprehension if bound_here => None,
+            _ => self.lookup_finished(scope.parent?, name),
+        }
+    }
+
+    fn bind(&mut self, s: usize, name: &str, value: Option<Qual>) {
+        let mut target = s;
+        let scope = &self.scopes[s];
+        if scope.kind == ScopeKind::Function {
+            if scope.globals.contains(name) {
+                target = 0;
+            } else if scope.nonlocals.contains(name) {
+                let mut up = scope.parent;
+                while let Some(p) = up {
+                    let candidate = &self.scopes[p];
+                    if candidate.kind == ScopeKind::Function && candidate.locals.contains(name) {
+                        target = p;
+                        break;
+                    }
+                    up = candidate.parent;
+                }
+            }
+        }
+        let from_inside = target != s;
+        let scope = &mut self.scopes[target];
+        if let Some(qual) = &value {
+            // Every origin a name ever held counts for code that runs later; one that may be
+            // dill is never forgotten for one that is not (functions have no order).
+            let old = scope.ever.get(name);
+            if !old.is_some_and(|old| may_be_dill(old) && !may_be_dill(qual)) {
+                scope.ever.insert(name.to_string(), qual.clone());
+            }
+            if from_inside && may_be_dill(qual) {
+                // A function wrote dill into an outer scope (`global`, `nonlocal`): code that
+                // reads the name may run after it, so the next pass sees it everywhere.
+                let key = (scope.key, name.to_string());
+                if !self.written.contains_key(&key) {
+                    self.new_writes.insert(key, qual.clone());
+                }
+            }
+        }
+        scope.flow.insert(name.into(), value);
+    }
+
+    /// Binds every name in an assignment target to "something that is not an import".
+    fn bind_target(&mut self, s: usize, target: &'a ast::Expr) {
+        match target {
+            ast::Expr::Name(n) => self.bind(s, &n.id, None),
+            ast::Expr::Tuple(t) => t.elts.iter().for_each(|e| self.bind_target(s, e)),
+            ast::Expr::List(l) => l.elts.iter().for_each(|e| self.bind_target(s, e)),
+            ast::Expr::Starred(st) => self.bind_target(s, &st.value),
+            // `obj.attr = ...`, `x[i] = ...`: evaluate the object and index.
+            ast::Expr::Attribute(a) => self.visit_expr(s, &a.value),
+            ast::Expr::Subscript(sub) => {
+                self.visit_expr(s, &sub.value);
+                self.visit_expr(s, &sub.slice);
+            }
+            other => self.visit_expr(s, other),
+        }
+    }
+
+    /// The qualified origin of an expression, if it has one.
+    fn resolve(&self, s: usize, expr: &ast::Expr) -> Option<Qual> {
+        self.resolve_within(s, expr, RESOLVE_DEPTH)
+    }
+
+    /// Resolution looks at most `budget` attribute, call or walrus levels deep: no real
+    /// qualified name is deeper, and the bound keeps hostile chains (`a.b.b.b…`, `f()()()…`)
+    /// from making the analysis quadratic.
+    fn resolve_within(&self, s: usize, expr: &ast::Expr, budget: usize) -> Option<Qual> {
+        let budget = budget.checked_sub(1)?;
+        match expr {
+            ast::Expr::Name(n) => {
+                self.loaded.borrow_mut().insert(n.id.to_string());
+                self.lookup(s, &n.id)
+            }
+            ast::Expr::Attribute(a) => {
+                let base = self.resolve_within(s, &a.value, budget)?;
+                Some(Rc::from(format!("{base}.{}", a.attr)))
+            }
+            ast::Expr::NamedExpr(w) => self.resolve_within(s, &w.value, budget),
+            ast::Expr::Call(call) => self.resolve_dynamic(s, call, budget),
+            // `dill if c else json`, `a or dill`: either value may be the one.
+            ast::Expr::IfExp(e) => either([
+                self.resolve_within(s, &e.body, budget),
+                self.resolve_within(s, &e.orelse, budget),
+            ]),
+            ast::Expr::BoolOp(e) => {
+                either(e.values.iter().map(|v| self.resolve_within(s, v, budget)))
+            }
+            _ => None,
+        }
+    }
+
+    /// `importlib.import_module("dill")`, `__import__("dill")`, `getattr(dill, "loads")`.
+    fn resolve_dynamic(&self, s: usize, call: &ast::ExprCall, budget: usize) -> Option<Qual> {
+        let func = self.resolve_within(s, &call.func, budget)?;
+        let literal = |i: usize| match call.args.get(i) {
+            Some(ast::Expr::Constant(c)) => match &c.value {
+                ast::Constant::Str(text) => Some(text.as_str()),
+                _ => None,
+            },
+            _ => None,
+        };
+        match &*func {
+            "importlib.import_module" => {
+                let name = literal(0)?;
+                if !name.starts_with('.') {
+                    return Some(Rc::from(name));
+                }
+                // A relative name is resolved against `package` (second argument or keyword):
+                // one dot is the package itself, each further dot one level up.
+                let package = literal(1).or_else(|| {
+                    call.keywords
+                        .iter()
+                        .find(|k| k.arg.as_deref() == Some("package"))
+                        .and_then(|k| match &k.value {
+                            ast::Expr::Constant(c) => match &c.value {
+                                ast::Constant::Str(text) => Some(text.as_str()),
+                                _ => None,
+                            },
+                            _ => None,
+                        })
+                })?;
+                let rest = name.trim_start_matches('.');
+                let ups = name.len() - rest.len() - 1;
+                let mut parts: Vec<&str> = package.split('.').collect();
+                for _ in 0..ups {
+                    parts.pop()?;
+                }
+                if !rest.is_empty() {
+                    parts.push(rest);
+                }
+                (!parts.is_empty()).then(|| Rc::from(parts.join(".")))
+            }
+            "builtins.__import__" => {
+                let name = literal(0)?;
+                let fromlist = call.args.get(3).or_else(|| {
+                    call.keywords
+                        .iter()
+                        .find(|k| k.arg.as_deref() == Some("fromlist"))
+                        .map(|k| &k.value)
+                });
+                let wants_leaf = fromlist.is_some_and(|f| !is_empty_literal(f));
+                if wants_leaf {
+                    Some(Rc::from(name))
+                } else {
+                    Some(Rc::from(name.split('.').next().unwrap_or(name)))
+                }
+            }
+            "builtins.getattr" => {
+                let base = self.resolve_within(s, call.args.first()?, budget)?;
+                let attr = literal(1)?;
+                Some(Rc::from(format!("{base}.{attr}")))
+            }
+            _ => None,
+        }
+    }
+
+    fn sink_of(&self, s: usize, expr: &ast::Expr) -> Option<&'static Sink> {
+        self.resolve(s, expr).and_then(|q| rule::sink_for(&q))
+    }
+
+    fn hit(&self, range: ast::text_size::TextRange, sink: &'static Sink, kind: UseKind) -> Hit {
+        Hit {
+            piece: self.piece,
+            start: range.start().into(),
+            end: range.end().into(),
+            sink,
+            kind,
+            stmt: self.stmt,
+        }
+    }
+
+    fn report(&mut self, range: ast::text_size::TextRange, sink: &'static Sink, kind: UseKind) {
+        let hit = self.hit(range, sink, kind);
+        self.hits.push(hit);
+    }
+
+    /// Reports the aliases no code in the file reads, and the imported sinks `__all__` lists
+    /// that no code in the file reads (re-exports).
+    fn report_unread(&mut self) {
+        let loaded = self.loaded.borrow();
+        for (name, hit) in self.aliases.drain(..) {
+            if !loaded.contains(&name) {
+                self.hits.push(hit);
+            }
+        }
+        for (name, hit) in self.exports.drain(..) {
+            if self.all.contains(&name) && !loaded.contains(&name) {
+                self.hits.push(hit);
+            }
+        }
+    }
+
+    /// Records the names a module-level `__all__ = [...]`, `+= [...]`, `.extend([...])` or
+    /// `.append("...")` lists.
+    fn note_all(&mut self, s: usize, target: &ast::Expr, value: &ast::Expr) {
+        if s != 0 || !matches!(target, ast::Expr::Name(n) if n.id.as_str() == "__all__") {
+            return;
+        }
+        let elts = match value {
+            ast::Expr::List(l) => &l.elts[..],
+            ast::Expr::Tuple(t) => &t.elts[..],
+            other => std::slice::from_ref(other),
+        };
+        for elt in elts {
+            if let ast::Expr::Constant(c) = elt {
+                if let ast::Constant::Str(name) = &c.value {
+                    self.all.insert(name.clone());
+                }
+            }
+        }
+    }
+
+    /// Visits an annotation: calls in it run (when the definition runs, or when the annotation
+    /// is evaluated), but a sink named there is a type.
+    fn visit_annotation(&mut self, s: usize, expr: Option<&'a ast::Expr>) {
+        let outer = std::mem::replace(&mut self.annotation, true);
+        self.visit_opt(s, expr);
+        self.annotation = outer;
+    }
+
+    /// The scope of type parameters (`def f[T]`, `class C[T]`): the parameters are bound in
+    /// it, and their bounds and defaults are annotations evaluated in it. `None` without any.
+    fn type_param_scope(&mut self, s: usize, params: &'a [ast::TypeParam]) -> Option<usize> {
+        if params.is_empty() {
+            return None;
+        }
+        let mut scope = Scope::new(ScopeKind::Function, Some(self.enclosing_for_functions(s)));
+        for param in params {
+            let name = match param {
+                ast::TypeParam::TypeVar(t) => &t.name,
+                ast::TypeParam::ParamSpec(p) => &p.name,
+                ast::TypeParam::TypeVarTuple(t) => &t.name,
+            };
+            scope.locals.insert(name.to_string());
+            scope.flow.insert(name.as_str().into(), None);
+        }
+        self.scopes.push(scope);
+        let t = self.scopes.len() - 1;
+        for param in params {
+            if let ast::TypeParam::TypeVar(v) = param {
+                self.visit_annotation(t, v.bound.as_deref());
+            }
+        }
+        Some(t)
+    }
+
+    // ---- statements ----------------------------------------------------------------------
+
+    fn visit_body(&mut self, s: usize, body: &'a [ast::Stmt]) {
+        for stmt in body {
+            self.visit_stmt(s, stmt);
+        }
+    }
+
+    /// Runs each branch from the current state and leaves the merge of their end states: a
+    /// name that may hold an origin after any branch holds it. `fallthrough` keeps the state
+    /// before the branches as one more possible outcome (no branch taken).
+    fn branches(&mut self, s: usize, fallthrough: bool, runs: Vec<Branch<'a>>) {
+        let before = self.scopes[s].flow.clone();
+        let mut merged: Option<Flow> = fallthrough.then(|| before.clone());
+        for run in runs {
+            self.scopes[s].flow = before.clone();
+            run(self);
+            let end = std::mem::take(&mut self.scopes[s].flow);
+            merged = Some(match merged {
+                None => end,
+                Some(acc) => merge(acc, end),
+            });
+        }
+        self.scopes[s].flow = merged.unwrap_or(before);
+    }
+
+    fn visit_stmt(&mut self, s: usize, stmt: &'a ast::Stmt) {
+        let outer = std::mem::replace(&mut self.stmt, stmt.range().start().into());
+        self.visit_stmt_kind(s, stmt);
+        self.stmt = outer;
+    }
+
+    fn visit_stmt_kind(&mut self, s: usize, stmt: &'a ast::Stmt) {
+        use ast::Stmt;
+        match stmt {
+            Stmt::FunctionDef(f) => self.visit_function_def(
+                s,
+                &f.name,
+                &f.args,
+                &f.body,
+                &f.decorator_list,
+                f.returns.as_deref(),
+                &f.type_params,
+            ),
+            Stmt::AsyncFunctionDef(f) => self.visit_function_def(
+                s,
+                &f.name,
+                &f.args,
+                &f.body,
+                &f.decorator_list,
+                f.returns.as_deref(),
+                &f.type_params,
+            ),
+            Stmt::ClassDef(c) => {
+                self.visit_exprs(s, &c.decorator_list);
+                let t = self.type_param_scope(s, &c.type_params);
+                let head = t.unwrap_or(s);
+                self.visit_exprs(head, &c.bases);
+                for k in &c.keywords {
+                    self.visit_expr(head, &k.value);
+                }
+                // Class scopes do not nest: a class body sees the scope around its classes
+                // (through its type parameters' scope, when it has some).
+                let parent = t.unwrap_or_else(|| self.past_classes(s));
+                self.scopes.push(Scope::new(ScopeKind::Class, Some(parent)));
+                let cs = self.scopes.len() - 1;
+                self.visit_body(cs, &c.body);
+                self.bind(s, &c.name, None);
+            }
+            Stmt::Return(r) => self.visit_opt(s, r.value.as_deref()),
+            Stmt::Delete(d) => {
+                for target in &d.targets {
+                    self.bind_target(s, target);
+                }
+            }
+            Stmt::Assign(a) => self.visit_assign(s, &a.targets, Some(&a.value)),
+            Stmt::AnnAssign(a) => {
+                // Module and class bodies evaluate annotations as they run; functions do not.
+                if self.scopes[s].kind != ScopeKind::Function {
+                    self.visit_annotation(s, Some(&a.annotation));
+                }
+                self.visit_assign(s, std::slice::from_ref(&a.target), a.value.as_deref())
+            }
+            Stmt::AugAssign(a) => {
+                self.note_all(s, &a.target, &a.value);
+                self.visit_expr(s, &a.value);
+                self.visit_expr(s, &a.target);
+                self.bind_target(s, &a.target);
+            }
+            Stmt::TypeAlias(t) => {
+                // The value is evaluated lazily, in the scope of the alias's type parameters.
+                let at = self.type_param_scope(s, &t.type_params).unwrap_or(s);
+                self.visit_annotation(at, Some(&t.value));
+                self.bind_target(s, &t.name);
+            }
+            Stmt::For(f) => self.visit_for(s, &f.target, &f.iter, &f.body, &f.orelse),
+            Stmt::AsyncFor(f) => self.visit_for(s, &f.target, &f.iter, &f.body, &f.orelse),
+            Stmt::While(w) => {
+                self.visit_expr(s, &w.test);
+                let (body, orelse) = (&w.body, &w.orelse);
+                self.branches(
+                    s,
+                    true,
+                    vec![Box::new(move |b: &mut Self| {
+                        b.visit_loop_body(s, &|b: &mut Self| b.visit_body(s, body))
+                    })],
+                );
+                self.visit_body(s, orelse);
+            }
+            Stmt::If(i) => {
+                self.visit_expr(s, &i.test);
+                let (body, orelse) = (&i.body, &i.orelse);
+                self.branches(
+                    s,
+                    false,
+                    vec![
+                        Box::new(move |b: &mut Self| b.visit_body(s, body)),
+                        Box::new(move |b: &mut Self| b.visit_body(s, orelse)),
+                    ],
+                );
+            }
+            Stmt::With(w) => self.visit_with(s, &w.items, &w.body),
+            Stmt::AsyncWith(w) => self.visit_with(s, &w.items, &w.body),
+            Stmt::Match(m) => {
+                self.visit_expr(s, &m.subject);
+                let runs = m
+                    .cases
+                    .iter()
+                    .map(|case| {
+                        Box::new(move |b: &mut Self| {
+                            b.visit_pattern(s, &case.pattern);
+                            b.visit_opt(s, case.guard.as_deref());
+                            b.visit_body(s, &case.body);
+                        }) as Branch<'a>
+                    })
+                    .collect();
+                self.branches(s, true, runs);
+            }
+            Stmt::Raise(r) => {
+                self.visit_opt(s, r.exc.as_deref());
+                self.visit_opt(s, r.cause.as_deref());
+            }
+            Stmt::Try(t) => self.visit_try(s, &t.body, &t.handlers, &t.orelse, &t.finalbody),
+            Stmt::TryStar(t) => self.visit_try(s, &t.body, &t.handlers, &t.orelse, &t.finalbody),
+            Stmt::Assert(a) => {
+                self.visit_expr(s, &a.test);
+                self.visit_opt(s, a.msg.as_deref());
+            }
+            Stmt::Import(i) => {
+                for alias in &i.names {
+                    let (local, qual) = import_bindings(&alias.name, alias.asname.as_deref());
+                    self.bind(s, &local, Some(qual));
+                }
+            }
+            Stmt::ImportFrom(i) => {
+                let relative = i.level.is_some_and(|l| l.to_u32() > 0);
+                for alias in &i.names {
+                    match (&i.module, relative) {
+                        (Some(module), false) => {
+                            for (local, qual) in
+                                import_from_bindings(module, &alias.name, alias.asname.as_deref())
+                            {
+                                if let Some(sink) = rule::sink_for(&qual).filter(|_| s == 0) {
+                                    let hit = self.hit(alias.range, sink, UseKind::Reference);
+                                    self.exports.push((local.clone(), hit));
+                                }
+                                self.bind(s, &local, Some(qual));
+                            }
+                        }
+                        // A package-relative import is local code, never dill.
+                        _ if alias.name.as_str() != "*" => {
+                            let local = alias.asname.as_deref().unwrap_or(&alias.name);
+                            self.bind(s, local, None);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Stmt::Global(_) | Stmt::Nonlocal(_) => {}
+            Stmt::Expr(e) => {
+                // `__all__.extend([...])`, `__all__.append("...")`.
+                if let ast::Expr::Call(call) = &*e.value {
+                    if let (ast::Expr::Attribute(a), Some(arg)) = (&*call.func, call.args.first()) {
+                        if matches!(a.attr.as_str(), "extend" | "append") {
+                            self.note_all(s, &a.value, arg);
+                        }
+                    }
+                }
+                self.visit_expr(s, &e.value)
+            }
+            Stmt::Pass(_) | Stmt::Break(_) | Stmt::Continue(_) => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn visit_function_def(
+        &mut self,
+        s: usize,
+        name: &str,
+        args: &'a ast::Arguments,
+        body: &'a [ast::Stmt],
+        decorators: &'a [ast::Expr],
+        returns: Option<&'a ast::Expr>,
+        type_params: &'a [ast::TypeParam],
+    ) {
+        self.visit_exprs(s, decorators);
+        self.visit_defaults(s, args);
+        // Annotations are evaluated when the definition runs (before Python 3.14), in the scope
+        // of the function's type parameters when it has some.
+        let t = self.type_param_scope(s, type_params);
+        let head = t.unwrap_or(s);
+        for arg in args
+            .posonlyargs
+            .iter()
+            .chain(&args.args)
+            .chain(&args.kwonlyargs)
+        {
+            self.visit_annotation(head, arg.def.annotation.as_deref());
+        }
+        for arg in args.vararg.iter().chain(&args.kwarg) {
+            self.visit_annotation(head, arg.annotation.as_deref());
+        }
+        self.visit_annotation(head, returns);
+        self.bind(s, name, None);
+        let parent = t.unwrap_or_else(|| self.enclosing_for_functions(s));
+        self.deferred.push_back(Deferred::Function {
+            args,
+            body,
+            parent,
+            piece: self.piece,
+        });
+    }
+
+    fn visit_defaults(&mut self, s: usize, args: &'a ast::Arguments) {
+        for arg in args
+            .posonlyargs
+            .iter()
+            .chain(&args.args)
+            .chain(&args.kwonlyargs)
+        {
+            self.visit_opt(s, arg.default.as_deref());
+        }
+    }
+
+    fn visit_assign(&mut self, s: usize, targets: &'a [ast::Expr], value: Option<&'a ast::Expr>) {
+        let Some(value) = value else {
+            // A bare annotation binds nothing.
+            return;
+        };
+        for target in targets {
+            self.note_all(s, target, value);
+        }
+        let qual = self.resolve(s, value);
+        let plain_names = targets.iter().all(|t| matches!(t, ast::Expr::Name(_)));
+        match qual.as_deref().and_then(rule::sink_for) {
+            // `f = dill.loads`: an alias; its calls are reported where they happen. In a class
+            // body the alias becomes an attribute that escapes the scope, so report it here.
+            Some(sink) if plain_names => {
+                if self.scopes[s].kind == ScopeKind::Class {
+                    self.report(value.range(), sink, UseKind::Reference);
+                } else {
+                    for target in targets {
+                        if let ast::Expr::Name(n) = target {
+                            self.aliases.push((
+                                n.id.to_string(),
+                                self.hit(value.range(), sink, UseKind::Reference),
+                            ));
+                        }
+                    }
+                }
+                self.visit_children_of_callee(s, value);
+            }
+            _ => self.visit_expr(s, value),
+        }
+        for target in targets {
+            match (target, value) {
+                (ast::Expr::Name(n), _) => self.bind(s, &n.id, qual.clone()),
+                // `pik, mode = dill, "rb"`: element by element.
+                (
+                    ast::Expr::Tuple(ast::ExprTuple { elts: names, .. })
+                    | ast::Expr::List(ast::ExprList { elts: names, .. }),
+                    ast::Expr::Tuple(ast::ExprTuple { elts: values, .. })
+                    | ast::Expr::List(ast::ExprList { elts: values, .. }),
+                ) if names.len() == values.len()
+                    && !names.iter().any(|n| matches!(n, ast::Expr::Starred(_))) =>
+                {
+                    for (name, value) in names.iter().zip(values) {
+                        match name {
+                            ast::Expr::Name(n) => {
+                                let qual = self.resolve(s, value);
+                                self.bind(s, &n.id, qual);
+                            }
+                            other => self.bind_target(s, other),
+                        }
+                    }
+                }
+                (other, _) => self.bind_target(s, other),
+            }
+        }
+    }
+
+    fn visit_for(
+        &mut self,
+        s: usize,
+        target: &'a ast::Expr,
+        iter: &'a ast::Expr,
+        body: &'a [ast::Stmt],
+        orelse: &'a [ast::Stmt],
+    ) {
+        self.visit_expr(s, iter);
+        self.branches(
+            s,
+            true,
+            vec![Box::new(move |b: &mut Self| {
+                b.visit_loop_body(s, &|b: &mut Self| {
+                    b.bind_target(s, target);
+                    b.visit_body(s, body);
+                })
+            })],
+        );
+        self.visit_body(s, orelse);
+    }
+
+    /// A loop body runs again with what its last run bound: `decode(x)` before
+    /// `decode = dill.loads` in the same body calls dill from the second time round. When a run
+    /// binds a name to something that may be dill, the body is visited once more from the
+    /// merged state (findings are kept once). Nested loops are re-run to a bounded depth.
+    fn visit_loop_body(&mut self, s: usize, run: &dyn Fn(&mut Self)) {
+        let start = self.scopes[s].flow.clone();
+        run(self);
+        if self.loop_depth >= MAX_LOOP_RERUN_DEPTH {
+            return;
+        }
+        let end = &self.scopes[s].flow;
+        let grew = end.iter().any(|(name, value)| {
+            matches!(value, Some(q) if may_be_dill(q)) && start.get(name) != Some(value)
+        });
+        if grew {
+            let end = std::mem::take(&mut self.scopes[s].flow);
+            self.scopes[s].flow = merge(start, end);
+            self.loop_depth += 1;
+            run(self);
+            self.loop_depth -= 1;
+        }
+    }
+
+    fn visit_with(&mut self, s: usize, items: &'a [ast::WithItem], body: &'a [ast::Stmt]) {
+        for item in items {
+            self.visit_expr(s, &item.context_expr);
+            if let Some(var) = &item.optional_vars {
+                self.bind_target(s, var);
+            }
+        }
+        self.visit_body(s, body);
+    }
+
+    fn visit_try(
+        &mut self,
+        s: usize,
+        body: &'a [ast::Stmt],
+        handlers: &'a [ast::ExceptHandler],
+        orelse: &'a [ast::Stmt],
+        finalbody: &'a [ast::Stmt],
+    ) {
+        let before = self.scopes[s].flow.clone();
+        self.visit_body(s, body);
+        // A handler may start from any point of the body: from its start or its end, merged.
+        let after_body = self.scopes[s].flow.clone();
+        let handler_start = merge(before, after_body.clone());
+        let mut runs: Vec<Branch<'a>> = vec![Box::new(move |b: &mut Self| b.visit_body(s, orelse))];
+        for handler in handlers {
+            let ast::ExceptHandler::ExceptHandler(h) = handler;
+            let start = handler_start.clone();
+            runs.push(Box::new(move |b: &mut Self| {
+                b.scopes[s].flow = start;
+                b.visit_opt(s, h.type_.as_deref());
+                if let Some(name) = &h.name {
+                    b.bind(s, name, None);
+                }
+                b.visit_body(s, &h.body);
+            }));
+        }
+        self.branches(s, false, runs);
+        self.visit_body(s, finalbody);
+    }
+
+    fn visit_pattern(&mut self, s: usize, pattern: &'a ast::Pattern) {
+        use ast::Pattern;
+        match pattern {
+            // A value pattern compares the subject with the value, and a class pattern checks
+            // `isinstance`: neither calls a sink nor hands it on. Their names are still read.
+            Pattern::MatchValue(v) => {
+                let _ = self.resolve(s, &v.value);
+            }
+            Pattern::MatchSingleton(_) => {}
+            Pattern::MatchSequence(p) => p.patterns.iter().for_each(|p| self.visit_pattern(s, p)),
+            Pattern::MatchMapping(m) => {
+                self.visit_exprs(s, &m.keys);
+                m.patterns.iter().for_each(|p| self.visit_pattern(s, p));
+                if let Some(rest) = &m.rest {
+                    self.bind(s, rest, None);
+                }
+            }
+            Pattern::MatchClass(c) => {
+                let _ = self.resolve(s, &c.cls);
+                c.patterns.iter().for_each(|p| self.visit_pattern(s, p));
+                c.kwd_patterns.iter().for_each(|p| self.visit_pattern(s, p));
+            }
+            Pattern::MatchStar(star) => {
+                if let Some(name) = &star.name {
+                    self.bind(s, name, None);
+                }
+            }
+            Pattern::MatchAs(a) => {
+                if let Some(p) = &a.pattern {
+                    self.visit_pattern(s, p);
+                }
+                if let Some(name) = &a.name {
+                    self.bind(s, name, None);
+                }
+            }
+            Pattern::MatchOr(o) => o.patterns.iter().for_each(|p| self.visit_pattern(s, p)),
+        }
+    }
+
+    // ---- expressions ---------------------------------------------------------------------
+
+    fn visit_opt(&mut self, s: usize, expr: Option<&'a ast::Expr>) {
+        if let Some(expr) = expr {
+            self.visit_expr(s, expr);
+        }
+    }
+
+    fn visit_exprs(&mut self, s: usize, exprs: &'a [ast::Expr]) {
+        for expr in exprs {
+            self.visit_expr(s, expr);
+        }
+    }
+
+    /// Visits what a callee expression evaluates without reporting the callee itself.
+    fn visit_children_of_callee(&mut self, s: usize, callee: &'a ast::Expr) {
+        match callee {
+            ast::Expr::Attribute(a) => self.visit_expr(s, &a.value),
+            ast::Expr::Call(c) => {
+                self.visit_expr(s, &c.func);
+                self.visit_exprs(s, &c.args);
+                for k in &c.keywords {
+                    self.visit_expr(s, &k.value);
+                }
+            }
+            ast::Expr::NamedExpr(w) => {
+                self.visit_children_of_callee(s, &w.value);
+                self.bind_walrus(s, &w.target, &w.value);
+            }
+            _ => {}
+        }
+    }
+
+    fn bind_walrus(&mut self, s: usize, target: &'a ast::Expr, value: &'a ast::Expr) {
+        // `:=` binds in the nearest scope that is not a comprehension.
+        let mut at = s;
+        while self.scopes[at].kind == ScopeKind::Comprehension {
+            at = self.scopes[at].parent.unwrap_or(0);
+        }
+        if let ast::Expr::Name(n) = target {
+            let qual = self.resolve(s, value);
+            self.bind(at, &n.id, qual);
+        }
+    }
+
+    fn visit_expr(&mut self, s: usize, expr: &'a ast::Expr) {
+        use ast::Expr;
+        match expr {
+            Expr::Call(call) => {
+                // `dill.loads.__call__(raw)` calls `dill.loads`.
+                let callee = match &*call.func {
+                    Expr::Attribute(a) if a.attr.as_str() == "__call__" => &a.value,
+                    _ => &call.func,
+                };
+                match self.sink_of(s, callee) {
+                    Some(sink) => {
+                        self.report(call.range, sink, UseKind::Call);
+                        self.visit_children_of_callee(s, callee);
+                    }
+                    None => self.visit_expr(s, &call.func),
+                }
+                self.visit_exprs(s, &call.args);
+                for k in &call.keywords {
+                    self.visit_expr(s, &k.value);
+                }
+            }
+            Expr::Name(_) | Expr::Attribute(_) => match self.sink_of(s, expr) {
+                Some(_) if self.annotation => self.visit_children_of_callee(s, expr),
+                Some(sink) => self.report(expr.range(), sink, UseKind::Reference),
+                None => {
+                    if let Expr::Attribute(a) = expr {
+                        // `dill.loads.__name__` reads a sink's metadata: no call, no hand-off.
+                        if METADATA.contains(&a.attr.as_str())
+                            && self.sink_of(s, &a.value).is_some()
+                        {
+                            self.visit_children_of_callee(s, &a.value);
+                        } else {
+                            self.visit_expr(s, &a.value);
+                        }
+                    }
+                }
+            },
+            Expr::NamedExpr(w) => {
+                match self.sink_of(s, &w.value) {
+                    // `(f := dill.loads)` is an alias like `f = dill.loads`.
+                    Some(_) => self.visit_children_of_callee(s, &w.value),
+                    None => self.visit_expr(s, &w.value),
+                }
+                self.bind_walrus(s, &w.target, &w.value);
+            }
+            Expr::Lambda(l) => {
+                self.visit_defaults(s, &l.args);
+                let parent = self.enclosing_for_functions(s);
+                self.deferred.push_back(Deferred::Lambda {
+                    args: &l.args,
+                    body: &l.body,
+                    parent,
+                    piece: self.piece,
+                    stmt: self.stmt,
+                });
+            }
+            Expr::ListComp(c) => self.visit_comprehension(s, &c.generators, &[&c.elt]),
+            Expr::SetComp(c) => self.visit_comprehension(s, &c.generators, &[&c.elt]),
+            Expr::GeneratorExp(c) => self.visit_comprehension(s, &c.generators, &[&c.elt]),
+            Expr::DictComp(c) => self.visit_comprehension(s, &c.generators, &[&c.key, &c.value]),
+            Expr::Constant(_) => {}
+            Expr::BoolOp(e) => self.visit_exprs(s, &e.values),
+            Expr::BinOp(e) => {
+                self.visit_expr(s, &e.left);
+                self.visit_expr(s, &e.right);
+            }
+            Expr::UnaryOp(e) => self.visit_expr(s, &e.operand),
+            Expr::IfExp(e) => {
+                self.visit_expr(s, &e.test);
+                self.visit_expr(s, &e.body);
+                self.visit_expr(s, &e.orelse);
+            }
+            Expr::Dict(d) => {
+                for key in d.keys.iter().flatten() {
+                    self.visit_expr(s, key);
+                }
+                self.visit_exprs(s, &d.values);
+            }
+            Expr::Set(e) => self.visit_exprs(s, &e.elts),
+            Expr::List(e) => self.visit_exprs(s, &e.elts),
+            Expr::Tuple(e) => self.visit_exprs(s, &e.elts),
+            Expr::Await(e) => self.visit_expr(s, &e.value),
+            Expr::Yield(e) => self.visit_opt(s, e.value.as_deref()),
+            Expr::YieldFrom(e) => self.visit_expr(s, &e.value),
+            Expr::Compare(e) => {
+                self.visit_expr(s, &e.left);
+                self.visit_exprs(s, &e.comparators);
+            }
+            Expr::FormattedValue(e) => {
+                self.visit_expr(s, &e.value);
+                self.visit_opt(s, e.format_spec.as_deref());
+            }
+            Expr::JoinedStr(e) => self.visit_exprs(s, &e.values),
+            Expr::Subscript(e) => {
+                self.visit_expr(s, &e.value);
+                self.visit_expr(s, &e.slice);
+            }
+            Expr::Starred(e) => self.visit_expr(s, &e.value),
+            Expr::Slice(e) => {
+                self.visit_opt(s, e.lower.as_deref());
+                self.visit_opt(s, e.upper.as_deref());
+                self.visit_opt(s, e.step.as_deref());
+            }
+        }
+    }
+
+    fn visit_comprehension(
+        &mut self,
+        s: usize,
+        generators: &'a [ast::Comprehension],
+        elts: &[&'a ast::Expr],
+    ) {
+        // A class body does not enclose the comprehensions in it (their first iterable aside):
+        // they see the scope around the class.
+        self.scopes.push(Scope::new(
+            ScopeKind::Comprehension,
+            Some(self.past_classes(s)),
+        ));
+        let cs = self.scopes.len() - 1;
+        for (i, generator) in generators.iter().enumerate() {
+            // The first iterable is evaluated in the enclosing scope.
+            self.visit_expr(if i == 0 { s } else { cs }, &generator.iter);
+            self.bind_target(cs, &generator.target);
+            self.visit_exprs(cs, &generator.ifs);
+        }
+        for elt in elts {
+            self.visit_expr(cs, elt);
+        }
+    }
+}
+
+fn is_empty_literal(expr: &ast::Expr) -> bool {
+    match expr {
+        ast::Expr::List(l) => l.elts.is_empty(),
+        ast::Expr::Tuple(t) => t.elts.is_empty(),
+        ast::Expr::Constant(c) => matches!(c.value, ast::Constant::None),
+        _ => false,
+    }
+}
+
+fn merge(mut into: Flow, other: Flow) -> Flow {
+    for (name, value) in other {
+        match (into.get(&name), &value) {
+            // Two ways through bind the name differently: a name that may be dill is dill.
+            (Some(Some(kept)), Some(new)) if !may_be_dill(kept) && may_be_dill(new) => {
+                into.insert(name, value);
+            }
+            (Some(Some(_)), _) => {}
+            _ => {
+                into.insert(name, value);
+            }
+        }
+    }
+    into
+}
+
+/// Whether a qualified name is dill, part of it, or one of its sinks.
+fn may_be_dill(qual: &str) -> bool {
+    qual == "dill" || qual.starts_with("dill.") || rule::sink_for(qual).is_some()
+}
+
+/// Of the values an expression may have, the one that may be dill, else the first known.
+fn either(values: impl IntoIterator<Item = Option<Qual>>) -> Option<Qual> {
+    let mut first = None;
+    for value in values.into_iter().flatten() {
+        if may_be_dill(&value) {
+            return Some(value);
+        }
+        first.get_or_insert(value);
+    }
+    first
+}
+
+/// Records the names a function body binds (Python decides locals for the whole body at once),
+/// and its `global`/`nonlocal` declarations. Nested function and class bodies are their own.
+fn collect_locals(body: &[ast::Stmt], scope: &mut Scope) {
+    fn names(target: &ast::Expr, out: &mut HashSet<String>) {
+        match target {
+            ast::Expr::Name(n) => {
+                out.insert(n.id.to_string());
+            }
+            ast::Expr::Tuple(t) => t.elts.iter().for_each(|e| names(e, out)),
+            ast::Expr::List(l) => l.elts.iter().for_each(|e| names(e, out)),
+            ast::Expr::Starred(s) => names(&s.value, out),
+            _ => {}
+        }
+    }
+    fn pattern(p: &ast::Pattern, out: &mut HashSet<String>) {
+        use ast::Pattern;
+        match p {
+            Pattern::MatchAs(a) => {
+                out.extend(a.name.iter().map(|n| n.to_string()));
+                a.pattern.iter().for_each(|p| pattern(p, out));
+            }
+            Pattern::MatchStar(s) => out.extend(s.name.iter().map(|n| n.to_string())),
+            Pattern::MatchMapping(m) => {
+                out.extend(m.rest.iter().map(|n| n.to_string()));
+                m.patterns.iter().for_each(|p| pattern(p, out));
+            }
+            Pattern::MatchSequence(s) => s.patterns.iter().for_each(|p| pattern(p, out)),
+            Pattern::MatchOr(o) => o.patterns.iter().for_each(|p| pattern(p, out)),
+            Pattern::MatchClass(c) => c
+                .patterns
+                .iter()
+                .chain(&c.kwd_patterns)
+                .for_each(|p| pattern(p, out)),
+            Pattern::MatchValue(_) | Pattern::MatchSingleton(_) => {}
+        }
+    }
+    use ast::Stmt;
+    for stmt in body {
+        let locals = &mut scope.locals;
+        match stmt {
+            Stmt::FunctionDef(f) => {
+                locals.insert(f.name.to_string());
+            }
+            Stmt::AsyncFunctionDef(f) => {
+                locals.insert(f.name.to_string());
+            }
+            Stmt::ClassDef(c) => {
+                locals.insert(c.name.to_string());
+            }
+            Stmt::Assign(a) => a.targets.iter().for_each(|t| names(t, locals)),
+            Stmt::AnnAssign(a) if a.value.is_some() => names(&a.target, locals),
+            Stmt::AugAssign(a) => names(&a.target, locals),
+            Stmt::Delete(d) => d.targets.iter().for_each(|t| names(t, locals)),
+            Stmt::For(f) => {
+                names(&f.target, locals);
+                collect_locals(&f.body, scope);
+                collect_locals(&f.orelse, scope);
+            }
+            Stmt::AsyncFor(f) => {
+                names(&f.target, locals);
+                collect_locals(&f.body, scope);
+                collect_locals(&f.orelse, scope);
+            }
+            Stmt::While(w) => {
+                collect_locals(&w.body, scope);
+                collect_locals(&w.orelse, scope);
+            }
+            Stmt::If(i) => {
+                collect_locals(&i.body, scope);
+                collect_locals(&i.orelse, scope);
+            }
+            Stmt::With(w) => {
+                w.items
+                    .iter()
+                    .filter_map(|i| i.optional_vars.as_deref())
+                    .for_each(|v| names(v, locals));
+                collect_locals(&w.body, scope);
+            }
+            Stmt::AsyncWith(w) => {
+                w.items
+                    .iter()
+                    .filter_map(|i| i.optional_vars.as_deref())
+                    .for_each(|v| names(v, locals));
+                collect_locals(&w.body, scope);
+            }
+            Stmt::Match(m) => {
+                for case in &m.cases {
+                    pattern(&case.pattern, &mut scope.locals);
+                    collect_locals(&case.body, scope);
+                }
+            }
+            Stmt::Try(t) => collect_try(&t.body, &t.handlers, &t.orelse, &t.finalbody, scope),
+            Stmt::TryStar(t) => collect_try(&t.body, &t.handlers, &t.orelse, &t.finalbody, scope),
+            Stmt::Import(i) => {
+                for alias in &i.names {
+                    locals.insert(import_bindings(&alias.name, alias.asname.as_deref()).0);
+                }
+            }
+            Stmt::ImportFrom(i) => {
+                let module = i.module.as_deref().unwrap_or("");
+                for alias in &i.names {
+                    for (local, _) in
+                        import_from_bindings(module, &alias.name, alias.asname.as_deref())
+                    {
+                        locals.insert(local);
+                    }
+                }
+            }
+            Stmt::Global(g) => scope.globals.extend(g.names.iter().map(|n| n.to_string())),
+            Stmt::Nonlocal(n) => scope
+                .nonlocals
+                .extend(n.names.iter().map(|n| n.to_string())),
+            _ => {}
+        }
+    }
+}
+
+fn collect_try(
+    body: &[ast::Stmt],
+    handlers: &[ast::ExceptHandler],
+    orelse: &[ast::Stmt],
+    finalbody: &[ast::Stmt],
+    scope: &mut Scope,
+) {
+    collect_locals(body, scope);
+    for handler in handlers {
+        let ast::ExceptHandler::ExceptHandler(h) = handler;
+        scope.locals.extend(h.name.iter().map(|n| n.to_string()));
+        collect_locals(&h.body, scope);
+    }
+    collect_locals(orelse, scope);
+    collect_locals(finalbody, scope);
+}
