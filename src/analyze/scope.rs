@@ -854,29 +854,74 @@ impl<'a> Binder<'a> {
             _ => self.visit_expr(s, value),
         }
         for target in targets {
-            match (target, value) {
-                (ast::Expr::Name(n), _) => self.bind(s, &n.id, qual.clone()),
-                // `pik, mode = dill, "rb"`: element by element.
-                (
-                    ast::Expr::Tuple(ast::ExprTuple { elts: names, .. })
-                    | ast::Expr::List(ast::ExprList { elts: names, .. }),
-                    ast::Expr::Tuple(ast::ExprTuple { elts: values, .. })
-                    | ast::Expr::List(ast::ExprList { elts: values, .. }),
-                ) if names.len() == values.len()
-                    && !names.iter().any(|n| matches!(n, ast::Expr::Starred(_))) =>
-                {
-                    for (name, value) in names.iter().zip(values) {
-                        match name {
-                            ast::Expr::Name(n) => {
-                                let qual = self.resolve(s, value);
-                                self.bind(s, &n.id, qual);
-                            }
-                            other => self.bind_target(s, other),
+            match target {
+                ast::Expr::Name(n) => self.bind(s, &n.id, qual.clone()),
+                other => {
+                    // Every value is evaluated before any name is bound (`a, b = b, a`).
+                    let mut pairs = Vec::new();
+                    self.unpack(s, other, value, &mut pairs);
+                    for (target, qual) in pairs {
+                        match (target, qual) {
+                            (ast::Expr::Name(n), qual) => self.bind(s, &n.id, qual),
+                            (other, _) => self.bind_target(s, other),
                         }
                     }
                 }
-                (other, _) => self.bind_target(s, other),
             }
+        }
+    }
+
+    /// Pairs the names of an unpacking target with the values they receive, element by element
+    /// where the value is a literal tuple or list (`pik, mode = dill, "rb"`; `a, *rest, b =
+    /// x, y, z, w`; nested too); a name that receives something else gets `None`.
+    fn unpack(
+        &self,
+        s: usize,
+        target: &'a ast::Expr,
+        value: &ast::Expr,
+        out: &mut Vec<(&'a ast::Expr, Option<Qual>)>,
+    ) {
+        let elements = |e: &'a ast::Expr| match e {
+            ast::Expr::Tuple(t) => Some(&t.elts[..]),
+            ast::Expr::List(l) => Some(&l.elts[..]),
+            _ => None,
+        };
+        let values = match value {
+            ast::Expr::Tuple(t) => Some(&t.elts[..]),
+            ast::Expr::List(l) => Some(&l.elts[..]),
+            _ => None,
+        };
+        match (target, elements(target), values) {
+            (ast::Expr::Name(_), _, _) => out.push((target, self.resolve(s, value))),
+            (_, Some(names), Some(values))
+                if !values.iter().any(|v| matches!(v, ast::Expr::Starred(_))) =>
+            {
+                let star = names
+                    .iter()
+                    .position(|n| matches!(n, ast::Expr::Starred(_)));
+                match star {
+                    None if names.len() == values.len() => {
+                        for (name, value) in names.iter().zip(values) {
+                            self.unpack(s, name, value, out);
+                        }
+                    }
+                    Some(k) if values.len() + 1 >= names.len() => {
+                        let after = names.len() - k - 1;
+                        for (name, value) in names[..k].iter().zip(values) {
+                            self.unpack(s, name, value, out);
+                        }
+                        // The starred name receives a list.
+                        out.push((&names[k], None));
+                        for (name, value) in
+                            names[k + 1..].iter().zip(&values[values.len() - after..])
+                        {
+                            self.unpack(s, name, value, out);
+                        }
+                    }
+                    _ => out.push((target, None)),
+                }
+            }
+            _ => out.push((target, None)),
         }
     }
 
