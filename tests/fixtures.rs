@@ -154,6 +154,7 @@ fixture_tests! {
     writes_from_inside_functions => "outer_writes.py",
     reexports_in_all => "reexport.py",
     unpacking_assignments => "unpacking.py",
+    parameter_defaults => "defaults.py",
     fstring_fields_are_scanned_as_code => "syntax_error_fstrings.py",
     syntax_error_is_scanned_degraded => "syntax_error.py",
     utf8_bom_and_crlf => "bom_crlf.py",

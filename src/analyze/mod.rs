@@ -324,6 +324,19 @@ mod tests {
     }
 
     #[test]
+    fn python_2_files_are_named_for_what_gives_them_away() {
+        let why = |src: &str| analyze(&[src]).degraded.unwrap_or_default();
+        assert!(why("import dill\nprint 'x'\ndill.loads(b)\n")
+            .starts_with("it is Python 2 (line 2: a `print` statement)"));
+        assert!(why("import dill\nx = `dill.loads(b)`\n").contains("(line 2: backticks)"));
+        assert!(why("import dill\nos.chmod(p, 0600)\n").contains("an octal literal"));
+        assert!(why("import dill\nif a <> b: pass\n").contains("the `<>` operator"));
+        // Not Python 2: the parser's own words.
+        assert!(why("import dill\ndef f(:\n").starts_with("the parser rejected it (line 2"));
+        assert!(why("import dill\nprint(x) y\n").starts_with("the parser rejected it"));
+    }
+
+    #[test]
     fn basic_forms() {
         assert_eq!(
             found("import dill\nx = dill.loads(b)\n"),
