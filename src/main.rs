@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     };
     let (text, code) = match command {
         Command::Help => (args::USAGE.to_string(), 0),
-        Command::Version => (format!("dill-guard {}\n", env!("CARGO_PKG_VERSION")), 0),
+        Command::Version => (version_line(), 0),
         Command::Explain => (rule::EXPLAIN.to_string(), 0),
         Command::Install { hook, existing } => {
             return hook_command(|repo| {
@@ -187,5 +187,16 @@ fn use_color(choice: ColorChoice) -> bool {
                     && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
             }
         }
+    }
+}
+
+/// `dill-guard 0.1.0 (commit 0123456789ab)`: the version, and the commit built from when known.
+fn version_line() -> String {
+    match env!("DILL_GUARD_COMMIT") {
+        "" => format!("dill-guard {}\n", env!("CARGO_PKG_VERSION")),
+        commit => format!(
+            "dill-guard {} (commit {commit})\n",
+            env!("CARGO_PKG_VERSION")
+        ),
     }
 }

@@ -158,10 +158,23 @@ fn help_version_and_explain_need_no_repository() {
     assert_eq!(code, 0);
     assert!(stdout.contains("--staged"));
     let (code, stdout, _) = run(dir.path(), &["--version"], &[]);
-    assert_eq!(
-        (code, stdout.trim()),
-        (0, concat!("dill-guard ", env!("CARGO_PKG_VERSION")))
-    );
+    assert_eq!(code, 0);
+    // The version, and the commit of the checkout the binary was built from.
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head.stdout);
+    let expected = match head.trim() {
+        "" => format!("dill-guard {}", env!("CARGO_PKG_VERSION")),
+        head => format!(
+            "dill-guard {} (commit {})",
+            env!("CARGO_PKG_VERSION"),
+            &head[..12]
+        ),
+    };
+    assert_eq!(stdout.trim(), expected);
     for args in [&["explain"][..], &["explain", "PYTHON-LANG-SEC-046"]] {
         let (code, stdout, _) = run(dir.path(), args, &[]);
         assert_eq!(code, 0);

@@ -1,11 +1,15 @@
-//! The hook under the real pre-commit framework and prek, both from PyPI. Each test publishes
-//! this crate as a hook repository (a git repository holding the sources, committed), points a
-//! `.pre-commit-config.yaml` at it, installs the runner's git hook, and makes real commits: one
-//! that adds `dill.loads` must be blocked with the guidance shown, a clean one must pass.
+//! The hooks under the real pre-commit framework and prek, both from PyPI. Each test publishes
+//! a hook repository (a git repository, committed), points a `.pre-commit-config.yaml` at it,
+//! installs the runner's git hooks, and makes real commits and pushes: one that adds
+//! `dill.loads` must be blocked with the guidance shown, a clean one must pass.
 //!
-//! The runners build dill-guard from source with `cargo install`, as users' machines do. They are
-//! ignored unless `DILL_GUARD_TEST_PYTHON` names the python of a virtualenv that has `pre-commit`
-//! and `prek` installed (`.ci/run` sets this up).
+//! Two hook repositories: this crate itself (`dill-guard-src`, `language: rust`: the runner
+//! builds dill-guard from source with `cargo install`), and `pre-commit-mirror/`
+//! (`dill-guard`, `language: python`: the runner installs the wheel, with no `cargo` on `PATH`
+//! and no package index, from the wheels `DILL_GUARD_TEST_WHEELS` names). They are ignored
+//! unless `DILL_GUARD_TEST_PYTHON` names the python of a virtualenv that has `pre-commit`, `prek`
+//! and `uv` installed (and, for the wheel hooks, `DILL_GUARD_TEST_WHEELS` a folder holding the
+//! dill-guard wheel and a setuptools wheel); `.ci/run` sets both up.
 
 mod common;
 
@@ -26,20 +30,43 @@ fn runner(name: &str) -> PathBuf {
     tool
 }
 
-/// A git repository holding this crate's sources, as users reference it from their config.
-fn hook_repository(dir: &Path) -> (PathBuf, String) {
+/// Where the hooks come from.
+#[derive(Clone, Copy)]
+enum Hooks {
+    /// This crate's own repository: built from source.
+    Source,
+    /// The wheel's hook repository (`pre-commit-mirror/`), installing from local wheels.
+    Wheel,
+}
+
+impl Hooks {
+    fn ids(self) -> (&'static str, &'static str) {
+        match self {
+            Hooks::Source => ("dill-guard-src", "dill-guard-src-push"),
+            Hooks::Wheel => ("dill-guard", "dill-guard-push"),
+        }
+    }
+}
+
+/// A git repository holding the hooks, as users reference it from their config.
+fn hook_repository(dir: &Path, hooks: Hooks) -> (PathBuf, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let repo = dir.join("dill-guard-hooks");
     std::fs::create_dir_all(&repo).unwrap();
-    for file in [
-        "Cargo.toml",
-        "Cargo.lock",
-        ".pre-commit-hooks.yaml",
-        "README.md",
-    ] {
-        std::fs::copy(root.join(file), repo.join(file)).unwrap();
+    match hooks {
+        Hooks::Source => {
+            for file in [
+                "Cargo.toml",
+                "Cargo.lock",
+                ".pre-commit-hooks.yaml",
+                "README.md",
+            ] {
+                std::fs::copy(root.join(file), repo.join(file)).unwrap();
+            }
+            copy_tree(&root.join("src"), &repo.join("src"));
+        }
+        Hooks::Wheel => copy_tree(&root.join("pre-commit-mirror"), &repo),
     }
-    copy_tree(&root.join("src"), &repo.join("src"));
     let run = |args: &[&str]| {
         let out = git_command(&repo).args(args).output().unwrap();
         assert!(
@@ -70,27 +97,63 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-fn commit_through(runner_name: &str, home_var: &str) {
+/// `PATH` without any directory that holds `cargo` (or `rustc`), with the test venv's tools.
+fn path_without_rust(venv_bin: &Path) -> std::ffi::OsString {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let kept = std::iter::once(venv_bin.to_path_buf()).chain(
+        std::env::split_paths(&path)
+            .filter(|dir| !dir.join("cargo").exists() && !dir.join("rustc").exists()),
+    );
+    std::env::join_paths(kept).unwrap()
+}
+
+fn commit_through(runner_name: &str, home_var: &str, hooks: Hooks) {
     let tool = runner(runner_name);
     let tmp = tempfile::tempdir().unwrap();
-    let (hooks, rev) = hook_repository(tmp.path());
+    let (hook_repo, rev) = hook_repository(tmp.path(), hooks);
+    let (commit_id, push_id) = hooks.ids();
     let repo = Repo::new();
     repo.write(
         ".pre-commit-config.yaml",
         &format!(
-            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: dill-guard\n      - id: dill-guard-push\n",
-            hooks.display()
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: {commit_id}\n      - id: {push_id}\n",
+            hook_repo.display()
         ),
     );
     repo.commit_all("configure hooks");
     // One cargo target directory for both runners' builds, so CI compiles the crate once.
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runner-target");
+    let wheels = match hooks {
+        Hooks::Wheel => Some(PathBuf::from(std::env::var("DILL_GUARD_TEST_WHEELS").expect(
+            "DILL_GUARD_TEST_WHEELS must name a folder with the dill-guard and setuptools wheels",
+        ))),
+        Hooks::Source => None,
+    };
+    let no_rust = path_without_rust(tool.parent().unwrap());
     let with_env = |mut cmd: Command| {
         cmd.env(home_var, tmp.path().join("runner-home"))
             .env("CARGO_TARGET_DIR", &target)
             .env_remove("DILL_GUARD_TEST_PYTHON");
+        if let Some(wheels) = &wheels {
+            // No Rust, no package index: the wheel (and the hook repository's build backend)
+            // come from the local folder, for pip (pre-commit) and uv (prek) alike.
+            cmd.env("PATH", &no_rust)
+                .env("PIP_NO_INDEX", "1")
+                .env("PIP_FIND_LINKS", wheels)
+                .env("UV_NO_INDEX", "1")
+                .env("UV_FIND_LINKS", wheels)
+                .env("UV_CACHE_DIR", tmp.path().join("uv-cache"))
+                .env("PIP_CACHE_DIR", tmp.path().join("pip-cache"));
+        }
         cmd
     };
+    if wheels.is_some() {
+        let out = with_env(Command::new("sh"))
+            .args(["-c", "command -v cargo || command -v rustc || echo none"])
+            .output()
+            .unwrap();
+        assert_eq!(text(&out).trim(), "none", "Rust is still on PATH");
+    }
     // git itself, run as the user would: the runner's hooks fire, with the runner's environment.
     let hooked = |args: &[&str]| {
         let out = with_env(git_command(&repo.dir))
@@ -203,12 +266,24 @@ fn commit_through(runner_name: &str, home_var: &str) {
 
 #[test]
 #[ignore = "needs DILL_GUARD_TEST_PYTHON: a venv with pre-commit (.ci/run sets it up); builds the crate"]
-fn pre_commit_framework() {
-    commit_through("pre-commit", "PRE_COMMIT_HOME");
+fn pre_commit_framework_from_source() {
+    commit_through("pre-commit", "PRE_COMMIT_HOME", Hooks::Source);
 }
 
 #[test]
 #[ignore = "needs DILL_GUARD_TEST_PYTHON: a venv with prek (.ci/run sets it up); builds the crate"]
-fn prek() {
-    commit_through("prek", "PREK_HOME");
+fn prek_from_source() {
+    commit_through("prek", "PREK_HOME", Hooks::Source);
+}
+
+#[test]
+#[ignore = "needs DILL_GUARD_TEST_PYTHON and DILL_GUARD_TEST_WHEELS: a venv with pre-commit, and the built wheel (.ci/run sets both up)"]
+fn pre_commit_framework_from_the_wheel() {
+    commit_through("pre-commit", "PRE_COMMIT_HOME", Hooks::Wheel);
+}
+
+#[test]
+#[ignore = "needs DILL_GUARD_TEST_PYTHON and DILL_GUARD_TEST_WHEELS: a venv with prek and uv, and the built wheel (.ci/run sets both up)"]
+fn prek_from_the_wheel() {
+    commit_through("prek", "PREK_HOME", Hooks::Wheel);
 }
