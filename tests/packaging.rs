@@ -202,3 +202,19 @@ fn the_sdist_holds_what_a_build_needs_and_no_tests() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs DILL_GUARD_TEST_PYTHON: a venv with check-jsonschema and zizmor (.ci/run sets it up)"]
+fn workflow_and_action_files_validate_offline() {
+    for (file, schema) in [
+        (".github/workflows/release.yml", "vendor.github-workflows"),
+        ("action.yml", "vendor.github-actions"),
+    ] {
+        let path = root().join(file);
+        run(Command::new(tool("check-jsonschema"))
+            .args(["--builtin-schema", schema])
+            .arg(&path));
+        let out = run(Command::new(tool("zizmor")).arg("--offline").arg(&path));
+        assert!(out.contains("No findings"), "{file}: {out}");
+    }
+}
