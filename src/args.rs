@@ -35,8 +35,11 @@ Options:
       --no-config          ignore every configuration file
       --new-only           report only findings on lines added or changed relative to HEAD
                            (for adopting dill-guard in a codebase with old findings)
-      --format FORMAT      human (default), json, sarif (SARIF 2.1.0) or github
-                           (GitHub Actions annotations)
+      --format FORMAT      human (default), concise (a line per finding), json, json-lines
+                           (a JSON object per finding), sarif (SARIF 2.1.0), github (GitHub
+                           Actions annotations), gitlab (Code Quality report) or junit
+  -o, --output-file PATH   write the report to PATH instead of standard output
+      --stdin-filename NAME  with `-` as the path: check standard input as the file NAME
       --color WHEN         auto (default), always or never; auto honours NO_COLOR,
                            FORCE_COLOR, CLICOLOR_FORCE and whether stdout is a terminal
   -q, --quiet              print only findings and errors
@@ -48,13 +51,111 @@ Exit status: 0 nothing blocking, 1 blocking findings, 2 the tool could not judge
 (usage, git or I/O error, or a Python file it could not analyse).
 ";
 
+/// A short reminder of the command line, for usage errors (`--help` prints it all).
+pub const SHORT_USAGE: &str = "\
+Usage: dill-guard [OPTIONS] [PATH]...
+       dill-guard --staged | --all | --range A..B | install | uninstall | explain
+
+For more, try `dill-guard --help`.
+";
+
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Human,
+    Concise,
     Json,
+    JsonLines,
     Sarif,
     Github,
+    Gitlab,
+    Junit,
+}
+
+const FORMATS: &[(&str, Format)] = &[
+    ("human", Format::Human),
+    ("concise", Format::Concise),
+    ("json", Format::Json),
+    ("json-lines", Format::JsonLines),
+    ("sarif", Format::Sarif),
+    ("github", Format::Github),
+    ("gitlab", Format::Gitlab),
+    ("junit", Format::Junit),
+];
+
+/// Every long option, for suggestions.
+const LONG_OPTIONS: &[&str] = &[
+    "staged",
+    "all",
+    "range",
+    "pre-push",
+    "pre-receive",
+    "config",
+    "no-config",
+    "new-only",
+    "format",
+    "output-file",
+    "stdin-filename",
+    "color",
+    "quiet",
+    "exit-zero",
+    "help",
+    "version",
+    "hook",
+    "chain",
+    "force",
+];
+
+const COMMANDS: &[&str] = &["install", "uninstall", "explain"];
+
+/// The number of single-character edits between two words, a swap of neighbours counting as
+/// one (`chian` is one edit from `chain`).
+fn distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// The closest of `known` to `word`, when it is close enough to be a typo of it.
+fn closest<'k>(word: &str, known: &[&'k str]) -> Option<&'k str> {
+    known
+        .iter()
+        .map(|k| (distance(word, k), *k))
+        .filter(|(d, k)| *d > 0 && *d <= (k.len() / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// A usage error for an argument lexopt did not expect, with a suggestion when it is close to
+/// one that exists.
+fn unexpected(arg: lexopt::Arg<'_>) -> UsageError {
+    let suggestion = match &arg {
+        lexopt::Arg::Long(name) => closest(name, LONG_OPTIONS).map(|k| format!("--{k}")),
+        _ => None,
+    };
+    let message = arg.unexpected().to_string();
+    match suggestion {
+        Some(k) => UsageError(format!("{message}; did you mean `{k}`?")),
+        None => UsageError(message),
+    }
 }
 
 /// When to colour.
@@ -75,6 +176,8 @@ pub struct CheckArgs {
     pub color: ColorChoice,
     pub quiet: bool,
     pub exit_zero: bool,
+    /// Where the report goes instead of standard output.
+    pub output_file: Option<PathBuf>,
 }
 
 /// What the user asked for.
@@ -116,6 +219,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
     let mut range: Option<String> = None;
     let mut pre_push = false;
     let mut pre_receive = false;
+    let mut output_file: Option<PathBuf> = None;
+    let mut stdin_filename: Option<String> = None;
     let mut first = true;
     while let Some(arg) = parser.next()? {
         match arg {
@@ -132,18 +237,23 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             Long("pre-push") => pre_push = true,
             Long("pre-receive") => pre_receive = true,
             Long("format") => {
-                format = match parser.value()?.string()?.as_str() {
-                    "human" => Format::Human,
-                    "json" => Format::Json,
-                    "sarif" => Format::Sarif,
-                    "github" => Format::Github,
-                    other => {
+                let name = parser.value()?.string()?;
+                format = match FORMATS.iter().find(|(n, _)| *n == name) {
+                    Some((_, format)) => *format,
+                    None => {
+                        let names: Vec<&str> = FORMATS.iter().map(|(n, _)| *n).collect();
+                        let hint = closest(&name, &names)
+                            .map(|k| format!("; did you mean `{k}`?"))
+                            .unwrap_or_default();
                         return Err(UsageError(format!(
-                            "unknown format `{other}` (expected human, json, sarif or github)"
-                        )))
+                            "unknown format `{name}` (expected {}){hint}",
+                            names.join(", ")
+                        )));
                     }
                 }
             }
+            Long("output-file") | Short('o') => output_file = Some(parser.value()?.into()),
+            Long("stdin-filename") => stdin_filename = Some(parser.value()?.string()?),
             Long("color") | Long("colour") => {
                 color = match parser.value()?.string()?.as_str() {
                     "auto" => ColorChoice::Auto,
@@ -178,10 +288,54 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             Value(value) if first && (value == "install" || value == "uninstall") => {
                 return parse_install(&mut parser, value == "install");
             }
-            Value(value) => paths.push(PathBuf::from(value)),
-            other => return Err(other.unexpected().into()),
+            Value(value) => {
+                // A mistyped command is not a file name: `instal` (when no such file exists).
+                if first && !std::path::Path::new(&value).exists() {
+                    if let Some(command) = value.to_str().and_then(|v| closest(v, COMMANDS)) {
+                        return Err(UsageError(format!(
+                            "unknown command `{}`; did you mean `{command}`?",
+                            value.to_string_lossy()
+                        )));
+                    }
+                }
+                paths.push(PathBuf::from(value))
+            }
+            other => return Err(unexpected(other)),
         }
         first = false;
+    }
+    // `-` is standard input, named by `--stdin-filename`.
+    let stdin = paths.iter().any(|p| p.as_os_str() == "-");
+    if stdin {
+        if paths.len() > 1 || staged || all || range.is_some() || pre_push || pre_receive {
+            return Err(UsageError(
+                "`-` (standard input) is checked alone, in path mode".into(),
+            ));
+        }
+        let Some(name) = stdin_filename.clone() else {
+            return Err(UsageError(
+                "`-` needs `--stdin-filename NAME`: the name says what kind of file it is and where findings are".into(),
+            ));
+        };
+        return Ok(Command::Check(CheckArgs {
+            selection: Selection::Stdin {
+                name,
+                bytes: Vec::new(),
+            },
+            config: config_choice(config_file, no_config)?,
+            new_only,
+            format,
+            color,
+            quiet,
+            exit_zero,
+            output_file,
+        }));
+    }
+    if stdin_filename.is_some() {
+        return Err(UsageError(
+            "`--stdin-filename` names standard input, which is read only with `-` as the path"
+                .into(),
+        ));
     }
     let modes = [staged, all, range.is_some(), pre_push, pre_receive];
     if modes.iter().filter(|m| **m).count() > 1 {
@@ -239,7 +393,20 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         (false, false) if paths.is_empty() => Selection::Paths(vec![PathBuf::from(".")]),
         (false, false) => Selection::Paths(paths),
     };
-    let config = match (config_file, no_config) {
+    Ok(Command::Check(CheckArgs {
+        selection,
+        config: config_choice(config_file, no_config)?,
+        new_only,
+        format,
+        color,
+        quiet,
+        exit_zero,
+        output_file,
+    }))
+}
+
+fn config_choice(file: Option<PathBuf>, ignore: bool) -> Result<ConfigChoice, UsageError> {
+    Ok(match (file, ignore) {
         (Some(_), true) => {
             return Err(UsageError(
                 "`--config` and `--no-config` cannot be combined".into(),
@@ -248,16 +415,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         (Some(path), false) => ConfigChoice::File(path),
         (None, true) => ConfigChoice::Ignore,
         (None, false) => ConfigChoice::Discover,
-    };
-    Ok(Command::Check(CheckArgs {
-        selection,
-        config,
-        new_only,
-        format,
-        color,
-        quiet,
-        exit_zero,
-    }))
+    })
 }
 
 fn parse_install(parser: &mut lexopt::Parser, install: bool) -> Result<Command, UsageError> {
@@ -277,7 +435,7 @@ fn parse_install(parser: &mut lexopt::Parser, install: bool) -> Result<Command, 
             Long("chain") if install => existing = set(existing, Existing::Chain)?,
             Long("force") if install => existing = set(existing, Existing::Force)?,
             Long("help") | Short('h') => return Ok(Command::Help),
-            other => return Err(other.unexpected().into()),
+            other => return Err(unexpected(other)),
         }
     }
     Ok(if install {
@@ -358,5 +516,44 @@ mod tests {
         assert!(parse_str(&["explain", "OTHER-RULE"]).is_err());
         assert_eq!(parse_str(&["explain"]).unwrap(), Command::Explain);
         assert_eq!(parse_str(&["a.py", "--help"]).unwrap(), Command::Help);
+    }
+
+    #[test]
+    fn typos_get_suggestions() {
+        let message = |args: &[&str]| parse_str(args).unwrap_err().to_string();
+        assert!(message(&["--stagd"]).ends_with("did you mean `--staged`?"));
+        assert!(message(&["--formt", "json"]).contains("did you mean `--format`?"));
+        assert!(message(&["--format", "jsn"]).ends_with("did you mean `json`?"));
+        assert!(message(&["instal"]).contains("unknown command `instal`; did you mean `install`?"));
+        assert!(message(&["explian"]).contains("did you mean `explain`?"));
+        assert!(message(&["install", "--chian"]).contains("did you mean `--chain`?"));
+        // Far from everything: no suggestion.
+        assert!(!message(&["--zzzzzz"]).contains("did you mean"));
+    }
+
+    #[test]
+    fn stdin_and_output_file() {
+        let Command::Check(c) =
+            parse_str(&["-", "--stdin-filename", "pkg/a.py", "-o", "out.json"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            c.selection,
+            Selection::Stdin {
+                name: "pkg/a.py".into(),
+                bytes: Vec::new()
+            }
+        );
+        assert_eq!(c.output_file, Some(PathBuf::from("out.json")));
+        assert!(parse_str(&["-"]).is_err());
+        assert!(parse_str(&["--stdin-filename", "a.py"]).is_err());
+        assert!(parse_str(&["-", "b.py", "--stdin-filename", "a.py"]).is_err());
+        for (name, format) in FORMATS {
+            let Command::Check(c) = parse_str(&["--format", name]).unwrap() else {
+                panic!()
+            };
+            assert_eq!(c.format, *format);
+        }
     }
 }

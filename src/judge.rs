@@ -18,7 +18,7 @@ pub(crate) fn judge(
 ) -> Result<(), Error> {
     // What one change may give the analysis in all (a full check of a tree may give more).
     let budget = match selection {
-        Selection::All | Selection::Paths(_) => u64::MAX,
+        Selection::All | Selection::Paths(_) | Selection::Stdin { .. } => u64::MAX,
         _ => limits::MAX_CHANGE_ANALYSIS_BYTES,
     };
     let given = &report.analysed;

@@ -75,7 +75,9 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
         }
         _ => {
             let from = match (&options.selection, repo.as_ref()) {
-                (Selection::Paths(_), Some(repo)) => config::PolicyFrom::Disk(repo.root()),
+                (Selection::Paths(_) | Selection::Stdin { .. }, Some(repo)) => {
+                    config::PolicyFrom::Disk(repo.root())
+                }
                 (_, Some(repo)) => config::PolicyFrom::Index(repo),
                 (_, None) => config::PolicyFrom::Disk(cwd.clone()),
             };

@@ -33,7 +33,10 @@ fn main() -> ExitCode {
     let command = match args::parse(std::env::args_os().skip(1)) {
         Ok(command) => command,
         Err(err) => {
-            say(&format!("dill-guard: error: {err}\n\n{}", args::USAGE));
+            say(&format!(
+                "dill-guard: error: {err}\n\n{}",
+                args::SHORT_USAGE
+            ));
             return ExitCode::from(2);
         }
     };
@@ -61,6 +64,14 @@ fn main() -> ExitCode {
                 }
             };
             let mut selection = check.selection;
+            if let Selection::Stdin { bytes, .. } = &mut selection {
+                if let Err(err) = std::io::stdin().read_to_end(bytes) {
+                    say(&format!(
+                        "dill-guard: error: cannot read standard input\n  caused by: {err}"
+                    ));
+                    return ExitCode::from(2);
+                }
+            }
             let pre_push = matches!(selection, Selection::Push { .. });
             if let Selection::Push { updates, .. } | Selection::Receive { updates } = &mut selection
             {
@@ -104,9 +115,22 @@ fn main() -> ExitCode {
             match dill_guard::check(&options, &cwd) {
                 Ok(found) => {
                     let color = use_color(check.color);
+                    let color = color && check.output_file.is_none();
                     let text =
                         report::render(&found, check.format, color, check.quiet, check.exit_zero);
-                    (text, found.exit_code(check.exit_zero))
+                    let code = found.exit_code(check.exit_zero);
+                    if let Some(path) = &check.output_file {
+                        // The report goes to the file; the exit status still says what it found.
+                        if let Err(err) = std::fs::write(path, text.as_bytes()) {
+                            say(&format!(
+                                "dill-guard: error: cannot write {}\n  caused by: {err}",
+                                path.display()
+                            ));
+                            return ExitCode::from(2);
+                        }
+                        return ExitCode::from(code as u8);
+                    }
+                    (text, code)
                 }
                 Err(err) => {
                     return fail(&err);

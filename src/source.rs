@@ -32,6 +32,9 @@ pub enum Selection {
     },
     /// `--pre-receive`: what a push to this (server) repository adds, from git's stdin lines.
     Receive { updates: Vec<RefUpdate> },
+    /// `-` with `--stdin-filename NAME`: standard input, checked as the file NAME (editors,
+    /// pipelines).
+    Stdin { name: String, bytes: Vec<u8> },
 }
 
 impl Selection {
@@ -255,6 +258,28 @@ pub fn gather(
         Selection::Range { .. } | Selection::Push { .. } | Selection::Receive { .. } => {
             // History selections are planned by `pushes` and read with `gather_blobs`.
             require_repo(repo, cwd, selection)?;
+        }
+        Selection::Stdin { name, bytes } => {
+            // Checked as the file it is named as; a name that is not Python's is still read as
+            // Python source, since the caller asked for it.
+            let kind = python::kind_by_name(name).unwrap_or(Kind::Source);
+            if bytes.len() as u64 > limits::MAX_FILE_BYTES {
+                out.errors.push(Issue::new(
+                    name.clone(),
+                    Error::TooLarge {
+                        size: bytes.len() as u64,
+                        limit: limits::MAX_FILE_BYTES,
+                    }
+                    .to_string(),
+                ));
+            } else {
+                out.record(Read::of(
+                    name.replace('\\', "/"),
+                    Some(kind),
+                    Cow::Borrowed(bytes),
+                    keep,
+                ));
+            }
         }
         Selection::Paths(paths) => {
             // Paths are shown relative to the repository root, or to the current directory

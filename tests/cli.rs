@@ -148,7 +148,83 @@ fn usage_errors_exit_2_with_help() {
             "{args:?}: {stderr}"
         );
         assert!(stderr.contains("Usage:"), "{args:?}");
+        // A short reminder, not the whole help.
+        assert!(stderr.lines().count() <= 8, "{args:?}: {stderr}");
+        assert!(stderr.contains("dill-guard --help"), "{args:?}");
     }
+}
+
+#[test]
+fn typos_get_a_suggestion_and_a_mistyped_command_is_no_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(dir.path(), &["instal"], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.starts_with("dill-guard: error: unknown command `instal`; did you mean `install`?"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(dir.path(), &["--stagde"], &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("did you mean `--staged`?"), "{stderr}");
+    // A file that exists under that name is a file.
+    std::fs::write(
+        dir.path().join("instal"),
+        "#!/usr/bin/env python3\nimport dill\ndill.loads(b)\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = run(dir.path(), &["instal"], &[]);
+    assert_eq!(code, 1, "{stdout}");
+}
+
+#[test]
+fn standard_input_is_checked_as_the_file_it_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |input: &str, extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dill-guard"));
+        cmd.current_dir(dir.path())
+            .args(["-", "--stdin-filename", "pkg/loader.py", "--color", "never"])
+            .args(extra)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, stdout) = check(BAD, &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("pkg/loader.py:5:12"), "{stdout}");
+    let (code, stdout) = check("import json\njson.loads(b)\n", &[]);
+    assert_eq!(code, 0, "{stdout}");
+    // A notebook by its name.
+    let notebook =
+        r#"{"cells": [{"cell_type": "code", "source": ["import dill\n", "dill.loads(b)\n"]}]}"#;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dill-guard"));
+    let out = cmd
+        .current_dir(dir.path())
+        .args(["-", "--stdin-filename", "a.ipynb", "--format", "json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(notebook.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["findings"][0]["cell"], 1);
+    assert_eq!(json["findings"][0]["path"], "a.ipynb");
 }
 
 #[test]

@@ -88,6 +88,60 @@ fn sarif() {
 }
 
 #[test]
+fn concise() {
+    let dir = project();
+    insta::assert_snapshot!(run(dir.path(), &["--format", "concise", "."]));
+}
+
+#[test]
+fn json_lines() {
+    let dir = project();
+    let text = run(dir.path(), &["--format", "json-lines", "."]);
+    // Every line is one JSON object with a type; the last one sums up.
+    let objects: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objects.last().unwrap()["type"], "summary");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn gitlab() {
+    let dir = project();
+    let text = run(dir.path(), &["--format", "gitlab", "."]);
+    let issues: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    for issue in &issues {
+        for field in [
+            "description",
+            "check_name",
+            "fingerprint",
+            "severity",
+            "location",
+        ] {
+            assert!(issue.get(field).is_some(), "{field} missing: {issue}");
+        }
+        assert!(issue["location"]["lines"]["begin"].as_u64().unwrap() >= 1);
+    }
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn junit() {
+    let dir = project();
+    insta::assert_snapshot!(run(dir.path(), &["--format", "junit", "."]));
+}
+
+#[test]
+fn output_file_holds_the_report() {
+    let dir = project();
+    let printed = run(dir.path(), &["--format", "json", "-o", "report.json", "."]);
+    assert_eq!(printed, "");
+    let written = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+    assert_eq!(written, run(dir.path(), &["--format", "json", "."]));
+}
+
+#[test]
 fn github() {
     let dir = project();
     insta::assert_snapshot!(run(dir.path(), &["--format", "github", "."]));

@@ -97,20 +97,6 @@ fn result(
             "snippet": {"text": finding.source_line},
         }),
     };
-    // What the finding is: file, API, kind and the code on its line (not its position). The
-    // occurrence count tells identical lines in one file apart.
-    let key = fnv1a(
-        [
-            finding.path.as_str(),
-            finding.api,
-            if finding.cell.is_some() { "cell" } else { "" },
-            finding.source_line.trim(),
-        ]
-        .join("\u{0}")
-        .as_bytes(),
-    );
-    let occurrence = seen.entry(key).or_insert(0);
-    *occurrence += 1;
     let mut value = json!({
         "ruleId": rule::RULE_ID,
         "ruleIndex": 0,
@@ -125,7 +111,7 @@ fn result(
                 "region": region,
             },
         }],
-        "partialFingerprints": {"dillGuard/v1": format!("{key:016x}:{occurrence}")},
+        "partialFingerprints": {"dillGuard/v1": super::fingerprint(finding, seen)},
         "properties": {
             "api": finding.api,
             "kind": finding.kind,
@@ -166,12 +152,6 @@ fn uri(path: &str) -> String {
         }
     }
     out
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 #[cfg(test)]
