@@ -61,7 +61,21 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
             repo.use_quarantine(Path::new(&dir))?;
         }
     }
+    // The formats for people show paths from the current directory; the others from the root.
+    let cwd_in_root = repo
+        .as_ref()
+        .and_then(|repo| repo.workdir())
+        .and_then(|workdir| std::fs::canonicalize(workdir).ok())
+        .and_then(|root| cwd.strip_prefix(root).ok().map(|p| p.to_path_buf()))
+        .map(|rel| {
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .unwrap_or_default();
     let mut report = Report {
+        cwd_in_root,
         blocked: match options.selection {
             Selection::Staged | Selection::StagedPaths(_) => "commit blocked",
             Selection::Push { .. } | Selection::Receive { .. } => "push blocked",

@@ -140,11 +140,30 @@ pub struct Report {
     /// How a blocking result is announced: `"commit blocked"` for the index, `"push blocked"`
     /// in push hooks, `"blocked"` for ranges and the working tree.
     pub blocked: &'static str,
+    /// Where the current directory is below the root paths are relative to (`/`-separated,
+    /// empty at the root): the formats for people show paths from the current directory.
+    pub cwd_in_root: String,
     /// Bytes of source handed to the analysis so far in this run.
     pub(crate) analysed: std::sync::atomic::AtomicU64,
 }
 
 impl Report {
+    /// A root-relative path as seen from the current directory (`../lib/a.py` from `app/`).
+    pub fn from_cwd(&self, path: &str) -> String {
+        if self.cwd_in_root.is_empty() || path.is_empty() || path.starts_with('/') {
+            return path.to_string();
+        }
+        let mut here: Vec<&str> = self.cwd_in_root.split('/').collect();
+        let mut there: Vec<&str> = path.split('/').collect();
+        while !here.is_empty() && there.len() > 1 && here[0] == there[0] {
+            here.remove(0);
+            there.remove(0);
+        }
+        let mut shown = "../".repeat(here.len());
+        shown.push_str(&there.join("/"));
+        shown
+    }
+
     /// 0 nothing blocking, 1 a blocking finding, 2 the tool could not judge.
     pub fn exit_code(&self, exit_zero: bool) -> i32 {
         if !self.errors.is_empty() {

@@ -623,3 +623,21 @@ fn a_degraded_notebook_names_the_cell_by_its_index() {
     let warning = json["warnings"][0]["message"].as_str().unwrap();
     assert!(warning.contains("(line 4:"), "{warning}");
 }
+
+#[test]
+fn human_paths_are_shown_from_the_current_directory() {
+    let repo = Repo::new();
+    repo.write("app/main.py", BAD);
+    repo.write("lib/codec.py", BAD);
+    repo.git(&["add", "-A"]);
+    let app = repo.dir.join("app");
+    let (code, stdout, _) = run_in(&app, &["--staged", "--color", "never"]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("--> main.py:5:12"), "{stdout}");
+    assert!(stdout.contains("--> ../lib/codec.py:5:12"), "{stdout}");
+    let (_, stdout, _) = run_in(&app, &["--staged", "--format", "concise"]);
+    assert!(stdout.contains("../lib/codec.py:5:12:"), "{stdout}");
+    // Machine formats stay relative to the repository root.
+    let (_, json) = json_in(&app, &["--staged"]);
+    assert_eq!(paths(&json), ["app/main.py", "lib/codec.py"]);
+}

@@ -51,14 +51,14 @@ impl Painter {
 pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) -> String {
     let mut out = String::new();
     for finding in &report.findings {
-        finding_block(&mut out, finding, p);
+        finding_block(&mut out, finding, p, report);
     }
     for issue in &report.errors {
         let _ = writeln!(
             out,
             "{}: {}: {}",
             p.error("error"),
-            printable(&issue.path),
+            printable(&report.from_cwd(&issue.path)).as_ref(),
             printable(&issue.message)
         );
     }
@@ -67,7 +67,7 @@ pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) 
     }
     for allowed in &report.allowed {
         let f = &allowed.finding;
-        let place = place(f);
+        let place = place(report, f);
         let _ = writeln!(
             out,
             "{}: {place}: `{}` allowed ({}): {}",
@@ -82,7 +82,7 @@ pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) 
             out,
             "{}: {}: {}",
             p.warning("warning"),
-            printable(&issue.path),
+            printable(&report.from_cwd(&issue.path)).as_ref(),
             printable(&issue.message)
         );
     }
@@ -91,8 +91,9 @@ pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) 
 }
 
 /// `path:line:col`, or `path:cell N:line:col` in a notebook.
-fn place(f: &Finding) -> String {
-    let path = printable(&f.path);
+fn place(report: &Report, f: &Finding) -> String {
+    let shown = report.from_cwd(&f.path);
+    let path = printable(&shown);
     match f.cell {
         Some(cell) => format!("{path}:cell {cell}:{}:{}", f.line, f.column),
         None => format!("{path}:{}:{}", f.line, f.column),
@@ -142,7 +143,7 @@ fn summary(out: &mut String, report: &Report, p: Painter, exit_zero: bool) {
     let _ = writeln!(out, "{} {counts} — {verdict}", p.bold("dill-guard:"));
 }
 
-fn finding_block(out: &mut String, f: &Finding, p: Painter) {
+fn finding_block(out: &mut String, f: &Finding, p: Painter, report: &Report) {
     let sink = rule::sink_for(f.api).expect("every finding names a sink of the rule");
     let what = match f.kind {
         UseKind::Call => "call",
@@ -155,7 +156,7 @@ fn finding_block(out: &mut String, f: &Finding, p: Painter) {
         p.bold(":"),
         p.bold(&format!("unsafe dill deserialization: `{}` {what}", f.api))
     );
-    let place = place(f);
+    let place = place(report, f);
     let number = f.line.to_string();
     let pad = " ".repeat(number.len());
     let _ = writeln!(out, "{pad}{} {place}", p.gutter("-->"));

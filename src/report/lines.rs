@@ -10,10 +10,10 @@ use crate::model::{Finding, Report};
 use crate::rule;
 
 /// Where a finding is, as `path:line:column` (notebooks: `path:cell N:line:column`).
-fn place(f: &Finding) -> String {
+fn place(path: &str, f: &Finding) -> String {
     match f.cell {
-        Some(cell) => format!("{}:cell {cell}:{}:{}", f.path, f.line, f.column),
-        None => format!("{}:{}:{}", f.path, f.line, f.column),
+        Some(cell) => format!("{path}:cell {cell}:{}:{}", f.line, f.column),
+        None => format!("{path}:{}:{}", f.line, f.column),
     }
 }
 
@@ -32,17 +32,27 @@ pub(super) fn concise(report: &Report, quiet: bool, exit_zero: bool) -> String {
         let _ = writeln!(
             out,
             "{}: {} unsafe dill deserialization: {}{degraded}",
-            place(f),
+            place(&report.from_cwd(&f.path), f),
             rule::RULE_ID,
             what(f)
         );
     }
     for issue in &report.errors {
-        let _ = writeln!(out, "{}: error: {}", issue.path, issue.message);
+        let _ = writeln!(
+            out,
+            "{}: error: {}",
+            report.from_cwd(&issue.path),
+            issue.message
+        );
     }
     if !quiet {
         for issue in &report.warnings {
-            let _ = writeln!(out, "{}: warning: {}", issue.path, issue.message);
+            let _ = writeln!(
+                out,
+                "{}: warning: {}",
+                report.from_cwd(&issue.path),
+                issue.message
+            );
         }
         let verdict = match report.exit_code(exit_zero) {
             0 => "ok",
@@ -165,7 +175,7 @@ pub(super) fn junit(report: &Report) -> String {
             cases,
             "    <testcase classname=\"{}\" name=\"{}\">\n      <failure type=\"{}\" message=\"{}\">{}</failure>\n    </testcase>",
             xml(&f.path),
-            xml(&format!("{} {}", place(f), what(f))),
+            xml(&format!("{} {}", place(&f.path, f), what(f))),
             rule::RULE_ID,
             xml(&f.message),
             xml(f.source_line.trim())
@@ -177,7 +187,7 @@ pub(super) fn junit(report: &Report) -> String {
             cases,
             "    <testcase classname=\"{}\" name=\"{}\">\n      <skipped message=\"{}\"/>\n    </testcase>",
             xml(&f.path),
-            xml(&format!("{} {}", place(f), what(f))),
+            xml(&format!("{} {}", place(&f.path, f), what(f))),
             xml(&format!("allowed ({}): {}", a.by, a.reason))
         );
     }

@@ -41,6 +41,8 @@ pub(super) fn render(report: &Report) -> String {
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": driver()},
+            // Columns count characters (Unicode code points), as everywhere in dill-guard.
+            "columnKind": "unicodeCodePoints",
             "invocations": [{
                 "executionSuccessful": report.errors.is_empty(),
                 "toolExecutionNotifications": notifications,
@@ -53,17 +55,22 @@ pub(super) fn render(report: &Report) -> String {
     text
 }
 
+/// Where people read about dill-guard and its rule.
+const HOME: &str = "https://github.com/dill-guard/dill-guard";
+
 fn driver() -> Value {
     json!({
         "name": "dill-guard",
         "version": env!("CARGO_PKG_VERSION"),
         "semanticVersion": env!("CARGO_PKG_VERSION"),
+        "informationUri": HOME,
         "rules": [{
             "id": rule::RULE_ID,
             "name": "DillDeserialization",
             "shortDescription": {"text": "Unsafe dill deserialization"},
             "fullDescription": {"text": rule::SUMMARY},
             "help": {"text": rule::EXPLAIN, "markdown": format!("```\n{}\n```", rule::EXPLAIN)},
+            "helpUri": format!("{HOME}#what-is-a-finding"),
             "defaultConfiguration": {"level": "error"},
             "properties": {
                 "tags": ["security", "external/cwe/cwe-502", "OWASP-A08:2021", rule::CWE],
@@ -100,7 +107,8 @@ fn result(
     let mut value = json!({
         "ruleId": rule::RULE_ID,
         "ruleIndex": 0,
-        "level": "error",
+        // An allowed finding does not block: a note, with its suppression.
+        "level": if suppression.is_some() { "note" } else { "error" },
         "message": {"text": match finding.cell {
             Some(cell) => format!("{} (notebook cell {cell})", finding.message),
             None => finding.message.clone(),
