@@ -296,7 +296,7 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
         .zip(&lines)
         .map(|(text, lines)| {
             // A directive names dill-guard or the rule: without either, no comment is one.
-            if !text.contains("dill-guard:") && !text.contains(rule::RULE_ID) {
+            if !policy::may_have_directives(text) {
                 return BTreeMap::new();
             }
             let mut found = BTreeMap::new();
@@ -397,6 +397,17 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
                 ));
                 outcome.findings.push(finding);
             }
+            Some((policy::Directive::Foreign(comment), used)) => {
+                *used = true;
+                outcome.warnings.push(Issue::new(
+                    file.path.clone(),
+                    format!(
+                        "{}line {at}: `# {comment}` does not allow this dill-guard finding (dill-guard honours no other tool's suppressions, and knows only `allow`); the finding still blocks. Fix it (see `dill-guard explain`), or allow it with `# dill-guard: allow <reason>`",
+                        cell_prefix(cell_numbers[hit.piece])
+                    ),
+                ));
+                outcome.findings.push(finding);
+            }
             None => outcome.findings.push(finding),
         }
     }
@@ -410,8 +421,9 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
         ));
     }
     for (piece, list) in directives.iter().enumerate() {
-        for (at, (_, used)) in list {
-            if !used {
+        for (at, (directive, used)) in list {
+            // Another tool's suppression on a line without a finding is that tool's business.
+            if !used && !matches!(directive, policy::Directive::Foreign(_)) {
                 outcome.warnings.push(Issue::new(
                     file.path.clone(),
                     format!(

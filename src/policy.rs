@@ -315,15 +315,22 @@ pub enum Directive {
     Allow(Option<String>),
     /// `# noqa: PYTHON-LANG-SEC-046` (among other codes, perhaps).
     Noqa,
+    /// A suppression meant for another tool (`# noqa: S301`, a bare `# noqa`, `# nosec`,
+    /// `# nosemgrep`, `# lgtm`) or a dill-guard word it does not know (`# dill-guard: ignore`):
+    /// it allows nothing, and the output says so. Holds the comment's text.
+    Foreign(String),
 }
 
 /// The directives in a comment's text (the text after `#`).
 pub fn directive(comment: &str) -> Option<Directive> {
+    let foreign = || Some(Directive::Foreign(comment.trim().to_string()));
     if let Some(at) = comment.find("dill-guard:") {
         let rest = comment[at + "dill-guard:".len()..].trim_start();
-        let rest = rest.strip_prefix("allow")?;
+        let Some(rest) = rest.strip_prefix("allow") else {
+            return foreign();
+        };
         if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
-            return None;
+            return foreign();
         }
         let reason = rest.trim();
         return Some(Directive::Allow(
@@ -331,17 +338,76 @@ pub fn directive(comment: &str) -> Option<Directive> {
         ));
     }
     let lower = comment.to_ascii_lowercase();
-    let at = lower.find("noqa:")?;
-    let codes = &comment[at + "noqa:".len()..];
-    codes
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .any(|code| code == rule::RULE_ID)
-        .then_some(Directive::Noqa)
+    if let Some(at) = lower.find("noqa:") {
+        let codes = &comment[at + "noqa:".len()..];
+        if codes
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .any(|code| code == rule::RULE_ID)
+        {
+            return Some(Directive::Noqa);
+        }
+    }
+    let word = |w: &str| {
+        lower.match_indices(w).any(|(at, _)| {
+            let before = lower[..at].chars().next_back();
+            let after = lower[at + w.len()..].chars().next();
+            !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+    };
+    if ["noqa", "nosec", "nosemgrep", "lgtm"]
+        .iter()
+        .any(|w| word(w))
+    {
+        return foreign();
+    }
+    None
+}
+
+/// Whether a text may hold a directive at all, before its comments are read.
+pub fn may_have_directives(text: &str) -> bool {
+    text.contains("dill-guard:")
+        || text.contains(rule::RULE_ID)
+        || ["noqa", "NOQA", "nosec", "NOSEC", "nosemgrep", "lgtm"]
+            .iter()
+            .any(|w| text.contains(w))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suppressions_for_other_tools_are_recognised_not_honoured() {
+        for comment in [
+            " noqa",
+            " noqa: S301",
+            " NOQA:S301,E501",
+            " nosec",
+            " nosec B301",
+            " nosemgrep: python.lang.security.dill",
+            " lgtm[py/unsafe-deserialization]",
+            " dill-guard: ignore",
+            " dill-guard: disable PYTHON-LANG-SEC-046",
+            " dill-guard: allowed because",
+        ] {
+            assert!(
+                matches!(directive(comment), Some(Directive::Foreign(_))),
+                "{comment}"
+            );
+        }
+        assert_eq!(
+            directive(" noqa: PYTHON-LANG-SEC-046"),
+            Some(Directive::Noqa)
+        );
+        assert_eq!(
+            directive(" dill-guard: allow signed payloads"),
+            Some(Directive::Allow(Some("signed payloads".into())))
+        );
+        for comment in [" load the noqapi data", " a nosecond", " plain comment"] {
+            assert_eq!(directive(comment), None, "{comment}");
+        }
+    }
 
     #[test]
     fn dates() {
@@ -380,7 +446,10 @@ mod tests {
             directive(" dill-guard: allow"),
             Some(Directive::Allow(None))
         );
-        assert_eq!(directive(" dill-guard: allowed x"), None);
+        assert!(matches!(
+            directive(" dill-guard: allowed x"),
+            Some(Directive::Foreign(_))
+        ));
         assert_eq!(
             directive(" noqa: PYTHON-LANG-SEC-046"),
             Some(Directive::Noqa)
@@ -389,8 +458,11 @@ mod tests {
             directive(" NOQA: S301, PYTHON-LANG-SEC-046"),
             Some(Directive::Noqa)
         );
-        assert_eq!(directive(" noqa"), None);
-        assert_eq!(directive(" noqa: S301"), None);
+        assert!(matches!(directive(" noqa"), Some(Directive::Foreign(_))));
+        assert!(matches!(
+            directive(" noqa: S301"),
+            Some(Directive::Foreign(_))
+        ));
         assert_eq!(directive(" just a comment about dill-guard"), None);
     }
 }

@@ -184,9 +184,45 @@ fn inline_directives() {
         .iter()
         .all(|a| a["by"] == "inline"));
     let warnings = warnings(&json);
-    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
     assert!(warnings[0].contains("line 4") && warnings[0].contains("needs a reason"));
-    assert!(warnings[1].contains("line 10") && warnings[1].contains("matched no finding"));
+    // Another tool's suppression allows nothing, and the output says what to write instead.
+    assert!(
+        warnings[1].contains("line 5: `# noqa` does not allow this dill-guard finding")
+            && warnings[1].contains("`# dill-guard: allow <reason>`"),
+        "{warnings:?}"
+    );
+    assert!(warnings[2].contains("line 10") && warnings[2].contains("matched no finding"));
+}
+
+#[test]
+fn other_tools_suppressions_block_and_say_why() {
+    let repo = Repo::new();
+    repo.write(
+        "app.py",
+        "import dill
+         a = dill.loads(x)  # noqa: S301
+         b = dill.loads(x)  # nosec B301
+         c = dill.loads(x)  # dill-guard: ignore
+         d = 1  # noqa: E501
+",
+    );
+    let (code, json) = repo.json(&["app.py"]);
+    assert_eq!(code, 1);
+    assert_eq!(lines(&json), [2, 3, 4]);
+    let warnings = warnings(&json);
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    for (warning, comment) in
+        warnings
+            .iter()
+            .zip(["# noqa: S301", "# nosec B301", "# dill-guard: ignore"])
+    {
+        assert!(
+            warning.contains(&format!("`{comment}` does not allow")),
+            "{warning}"
+        );
+        assert!(warning.contains("the finding still blocks"), "{warning}");
+    }
 }
 
 #[test]
