@@ -200,12 +200,11 @@ fn other_tools_suppressions_block_and_say_why() {
     let repo = Repo::new();
     repo.write(
         "app.py",
-        "import dill
-         a = dill.loads(x)  # noqa: S301
-         b = dill.loads(x)  # nosec B301
-         c = dill.loads(x)  # dill-guard: ignore
-         d = 1  # noqa: E501
-",
+        "import dill\n\
+         a = dill.loads(x)  # noqa: S301\n\
+         b = dill.loads(x)  # nosec B301\n\
+         c = dill.loads(x)  # dill-guard: ignore\n\
+         d = 1  # noqa: E501\n",
     );
     let (code, json) = repo.json(&["app.py"]);
     assert_eq!(code, 1);
