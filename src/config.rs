@@ -30,6 +30,9 @@ pub enum ConfigChoice {
 struct RawConfig {
     #[serde(default)]
     exclude: Vec<Spanned<String>>,
+    /// The same as `exclude`, for configurations that keep a shared list there and add to it.
+    #[serde(default)]
+    extend_exclude: Vec<Spanned<String>>,
     #[serde(default)]
     new_only: bool,
     #[serde(default)]
@@ -276,9 +279,14 @@ pub fn parse(
     };
 
     let mut exclude = globset::GlobSetBuilder::new();
-    for pattern in &raw.exclude {
-        let glob = glob(pattern).map_err(|why| bad("exclude", pattern.span(), why))?;
-        warn_if_wholesale("exclude", pattern, &glob);
+    let patterns = raw
+        .exclude
+        .iter()
+        .map(|p| ("exclude", p))
+        .chain(raw.extend_exclude.iter().map(|p| ("extend-exclude", p)));
+    for (key, pattern) in patterns {
+        let glob = glob(pattern).map_err(|why| bad(key, pattern.span(), why))?;
+        warn_if_wholesale(key, pattern, &glob);
         exclude.add(glob);
     }
     let exclude = exclude

@@ -297,6 +297,42 @@ pub fn gather(
     Ok(out)
 }
 
+/// Directories path mode does not walk into (the ones ruff skips by default, and `.git`): virtual
+/// environments, installed packages, dependency trees, caches and build outputs. Named on the
+/// command line, they are checked.
+pub const SKIPPED_DIRECTORIES: &[&str] = &[
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".git-rewrite",
+    ".hg",
+    ".ipynb_checkpoints",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pyenv",
+    ".pytest_cache",
+    ".pytype",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    ".vscode",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
+];
+
+fn skipped_by_default(name: &str) -> bool {
+    SKIPPED_DIRECTORIES.contains(&name) || name.ends_with(".egg-info")
+}
+
 /// Reads files of commits (a history selection's, as planned by `pushes`).
 pub fn gather_blobs(repo: &Repo, files: &[IndexFile], excluded: &Excluded, keep: &Keep) -> Sources {
     let mut out = Sources::default();
@@ -497,7 +533,13 @@ fn walk_disk(
     let reads = std::sync::Mutex::new(Vec::new());
     let walker = ignore::WalkBuilder::new(absolute)
         .hidden(false)
-        .filter_entry(|entry| entry.file_name() != ".git")
+        .filter_entry(|entry| {
+            // Below a directory named on the command line, the directories that hold
+            // environments, dependencies and build outputs are not walked, ignored or not.
+            !(entry.depth() > 0
+                && entry.file_type().is_some_and(|t| t.is_dir())
+                && skipped_by_default(&entry.file_name().to_string_lossy()))
+        })
         .build_parallel();
     walker.run(|| {
         let (reads, shown) = (&reads, &shown);

@@ -311,3 +311,40 @@ fn bad_input_is_an_error_naming_the_file() {
     assert_eq!(json["findings"][0]["degraded"], true);
     assert_eq!(json["findings"][1]["degraded"], false);
 }
+
+#[test]
+fn path_mode_skips_environments_dependencies_and_build_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in [
+        "src/app.py",
+        ".venv/lib/python3.12/site-packages/x.py",
+        "venv/x.py",
+        "node_modules/pkg/x.py",
+        "build/lib/x.py",
+        "dist/x.py",
+        "pkg.egg-info/x.py",
+        ".tox/py312/x.py",
+        "__pypackages__/3.12/lib/x.py",
+        "vendor/site-packages/x.py",
+    ] {
+        let file = dir.path().join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, BAD).unwrap();
+    }
+    let (code, stdout, _) = run(dir.path(), &["--format", "concise", "."], &[]);
+    assert_eq!(code, 1);
+    let found: Vec<&str> = stdout.lines().filter(|l| l.contains("PYTHON-LANG")).collect();
+    assert_eq!(found.len(), 1, "{stdout}");
+    assert!(found[0].starts_with("src/app.py:5:12"), "{stdout}");
+    // Named on the command line, such a directory is checked.
+    let (code, stdout, _) = run(dir.path(), &["--format", "concise", "build"], &[]);
+    assert_eq!(code, 1, "{stdout}");
+    // `extend-exclude` adds to `exclude`.
+    std::fs::write(
+        dir.path().join("dill-guard.toml"),
+        "exclude = [\"nothing/**\"]\nextend-exclude = [\"src/**\"]\n",
+    )
+    .unwrap();
+    let (code, stdout, _) = run(dir.path(), &["--format", "concise", "."], &[]);
+    assert_eq!(code, 0, "{stdout}");
+}
