@@ -121,6 +121,50 @@ impl PolicyFrom<'_> {
     }
 }
 
+/// At most this many directories are searched for configuration files below the root.
+const MAX_NESTED_SEARCH: usize = 10_000;
+
+/// Configuration files below the root, in the directories holding the checked files (or above
+/// them): dill-guard reads one policy, at the root, so each is reported rather than ignored
+/// silently. A `pyproject.toml` counts when it has a `[tool.dill-guard]` table.
+pub fn nested_configs(from: &PolicyFrom, checked: &[String]) -> Result<Vec<Issue>, Error> {
+    let mut dirs = std::collections::BTreeSet::new();
+    for path in checked {
+        let mut at = path.as_str();
+        while let Some((parent, _)) = at.rsplit_once('/') {
+            if parent.is_empty() || !dirs.insert(parent) {
+                break;
+            }
+            at = parent;
+        }
+    }
+    let mut found = Vec::new();
+    for dir in dirs.into_iter().take(MAX_NESTED_SEARCH) {
+        for name in NAMES.into_iter().chain(["pyproject.toml"]) {
+            let path = format!("{dir}/{name}");
+            let Some(bytes) = from.read(&path)? else {
+                continue;
+            };
+            if name == "pyproject.toml" && !declares_table(&bytes) {
+                continue;
+            }
+            found.push(Issue::new(
+                path,
+                "is dill-guard configuration below the repository root, which dill-guard does not read: it reads one policy, the root's dill-guard.toml, .dill-guard.toml or pyproject.toml (or --config PATH). Move these settings there, with paths from the root",
+            ));
+        }
+    }
+    Ok(found)
+}
+
+/// Whether a `pyproject.toml` has a `[tool.dill-guard]` table (or `tool.dill-guard` keys).
+fn declares_table(bytes: &[u8]) -> bool {
+    memchr::memmem::find(bytes, b"dill-guard").is_some()
+        && toml::from_str::<toml::Table>(&String::from_utf8_lossy(bytes))
+            .ok()
+            .is_some_and(|doc| doc.get("tool").and_then(|t| t.get("dill-guard")).is_some())
+}
+
 /// Loads the policy for a run; an empty policy when there is no configuration.
 pub fn load(
     choice: &ConfigChoice,

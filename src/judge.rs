@@ -14,6 +14,7 @@ pub(crate) fn judge(
     selection: &Selection,
     read: impl FnOnce(&source::Keep) -> Result<source::Sources, Error>,
     base: Option<&BaseContent>,
+    nested_from: Option<&crate::config::PolicyFrom>,
     report: &mut Report,
 ) -> Result<(), Error> {
     // What one change may give the analysis in all (a full check of a tree may give more).
@@ -56,6 +57,10 @@ pub(crate) fn judge(
         ..Report::default()
     };
     part.warnings.extend(sources.warnings);
+    if let Some(from) = nested_from {
+        part.warnings
+            .extend(crate::config::nested_configs(from, &sources.checked)?);
+    }
     for outcome in outcomes {
         files.extend(outcome.file);
         part.findings.extend(outcome.findings);

@@ -106,11 +106,17 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
                     (true, Some(repo)) => Some(Box::new(|path| repo.head_blob(path))),
                     _ => None,
                 };
+            // Configuration files below the root are reported, not ignored silently (unless
+            // the run names its policy, or none).
+            let nested = (options.config == ConfigChoice::Discover
+                && !matches!(options.selection, Selection::Stdin { .. }))
+            .then_some(&from);
             judge::judge(
                 &policy,
                 &options.selection,
                 read,
                 base.as_deref(),
+                nested,
                 &mut report,
             )?;
         }
@@ -175,7 +181,14 @@ fn check_history(
             }
             _ => Some(Box::new(|_| Ok(None))),
         };
-        judge::judge(&policy, &options.selection, read, base.as_deref(), report)?;
+        judge::judge(
+            &policy,
+            &options.selection,
+            read,
+            base.as_deref(),
+            None,
+            report,
+        )?;
     }
     Ok(())
 }

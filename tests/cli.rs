@@ -333,7 +333,10 @@ fn path_mode_skips_environments_dependencies_and_build_outputs() {
     }
     let (code, stdout, _) = run(dir.path(), &["--format", "concise", "."], &[]);
     assert_eq!(code, 1);
-    let found: Vec<&str> = stdout.lines().filter(|l| l.contains("PYTHON-LANG")).collect();
+    let found: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("PYTHON-LANG"))
+        .collect();
     assert_eq!(found.len(), 1, "{stdout}");
     assert!(found[0].starts_with("src/app.py:5:12"), "{stdout}");
     // Named on the command line, such a directory is checked.

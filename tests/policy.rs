@@ -422,3 +422,47 @@ fn a_policy_that_switches_the_check_off_is_loud_in_every_mode() {
         "{shown}"
     );
 }
+
+#[test]
+fn configuration_below_the_root_is_reported_not_ignored() {
+    let repo = Repo::new();
+    repo.write(
+        "services/api/dill-guard.toml",
+        "[[allow]]\npaths = [\"**\"]\nreason = \"trusted\"\n",
+    );
+    repo.write("services/api/app.py", BAD);
+    repo.write(
+        "libs/core/pyproject.toml",
+        "[project]\nname = \"core\"\n[tool.dill-guard]\nexclude = [\"**/*.py\"]\n",
+    );
+    repo.write("libs/core/src/core/x.py", BAD);
+    repo.write("other/pyproject.toml", "[project]\nname = \"other\"\n");
+    repo.write("other/y.py", BAD);
+    repo.git(&["add", "-A"]);
+    for args in [&["--staged"][..], &["--all"], &["."]] {
+        let (code, json) = repo.json(args);
+        // Not read: every finding still blocks.
+        assert_eq!(code, 1, "{args:?}");
+        assert_eq!(json["findings"].as_array().unwrap().len(), 3, "{args:?}");
+        let reported: Vec<String> = json["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| {
+                w["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("below the repository root")
+            })
+            .map(|w| w["path"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            reported,
+            ["libs/core/pyproject.toml", "services/api/dill-guard.toml"],
+            "{args:?}"
+        );
+    }
+    // A run that names its policy was told where it is.
+    let (_, json) = repo.json(&["--no-config", "--all"]);
+    assert!(json["warnings"].as_array().unwrap().is_empty(), "{json}");
+}
