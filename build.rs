@@ -32,7 +32,9 @@ fn checkout_commit() -> Option<String> {
         dot_git
     };
     let head_file = git_dir.join("HEAD");
-    println!("cargo:rerun-if-changed={}", head_file.display());
+    if head_file.exists() {
+        println!("cargo:rerun-if-changed={}", head_file.display());
+    }
     let head = std::fs::read_to_string(&head_file).ok()?;
     let Some(reference) = head.trim().strip_prefix("ref:") else {
         return is_hex(head.trim()).then(|| head.trim().to_string());
@@ -45,7 +47,16 @@ fn checkout_commit() -> Option<String> {
         .unwrap_or_else(|| git_dir.clone());
     for dir in [&git_dir, &common] {
         let loose = dir.join(reference);
-        println!("cargo:rerun-if-changed={}", loose.display());
+        // Only paths that exist are watched: cargo reruns a build script whose watched path is
+        // missing on every build. A branch whose ref is packed gets a loose file when it
+        // moves, which changes the directory watched instead.
+        match (loose.exists(), loose.parent()) {
+            (true, _) => println!("cargo:rerun-if-changed={}", loose.display()),
+            (false, Some(parent)) if parent.exists() => {
+                println!("cargo:rerun-if-changed={}", parent.display())
+            }
+            _ => {}
+        }
         if let Ok(text) = std::fs::read_to_string(&loose) {
             if is_hex(text.trim()) {
                 return Some(text.trim().to_string());
@@ -56,7 +67,9 @@ fn checkout_commit() -> Option<String> {
 }
 
 fn packed(path: &Path, reference: &str) -> Option<String> {
-    println!("cargo:rerun-if-changed={}", path.display());
+    if path.exists() {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
     let text = std::fs::read_to_string(path).ok()?;
     text.lines().find_map(|line| {
         let (id, name) = line.split_once(' ')?;
