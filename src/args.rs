@@ -305,8 +305,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         first = false;
     }
     // `-` is standard input, named by `--stdin-filename`.
-    let stdin = paths.iter().any(|p| p.as_os_str() == "-");
-    if stdin {
+    let stdin = if paths.iter().any(|p| p.as_os_str() == "-") {
         if paths.len() > 1 || staged || all || range.is_some() || pre_push || pre_receive {
             return Err(UsageError(
                 "`-` (standard input) is checked alone, in path mode".into(),
@@ -317,26 +316,18 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
                 "`-` needs `--stdin-filename NAME`: the name says what kind of file it is and where findings are".into(),
             ));
         };
-        return Ok(Command::Check(CheckArgs {
-            selection: Selection::Stdin {
-                name,
-                bytes: Vec::new(),
-            },
-            config: config_choice(config_file, no_config)?,
-            new_only,
-            format,
-            color,
-            quiet,
-            exit_zero,
-            output_file,
-        }));
-    }
-    if stdin_filename.is_some() {
+        Some(Selection::Stdin {
+            name,
+            bytes: Vec::new(),
+        })
+    } else if stdin_filename.is_some() {
         return Err(UsageError(
             "`--stdin-filename` names standard input, which is read only with `-` as the path"
                 .into(),
         ));
-    }
+    } else {
+        None
+    };
     let modes = [staged, all, range.is_some(), pre_push, pre_receive];
     if modes.iter().filter(|m| **m).count() > 1 {
         return Err(UsageError(
@@ -344,6 +335,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         ));
     }
     let selection = match (staged, all) {
+        _ if stdin.is_some() => stdin.expect("`-` was given"),
         _ if pre_push => {
             // git passes the remote's name and URL.
             if paths.len() > 2 {
