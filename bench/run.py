@@ -5,6 +5,7 @@
     python3 bench/run.py --quick    # fewer repetitions; no bandit on the big corpus, no
                                     # 10,000-file or 10 MB inputs, no cold build
     python3 bench/run.py --server   # only the server gate: push bombs and many refs
+    python3 bench/run.py --worst    # only the worst cases against ruff: every file uses dill
 
 It installs ruff and bandit into target/bench-venv (from PyPI), builds dill-guard in release
 mode, generates its inputs under target/bench, and prints Markdown tables: median, min and max
@@ -190,6 +191,59 @@ def dill_corpus():
         unpacked = next(p for p in sdist.iterdir() if p.is_dir() and p.name.startswith("dill-"))
         shutil.move(str(unpacked), str(target))
     return target
+
+
+def dill_everywhere_corpus(lib):
+    """The standard library and site-packages with `import dill` prepended to every `.py` file:
+    nothing can be skipped, every file is parsed and analysed."""
+    target = WORK / "dill-everywhere"
+    if not target.exists():
+        print("writing", target, "(once)", file=sys.stderr)
+        for src in lib.rglob("*.py"):
+            if "__pycache__" in src.parts or not src.is_file():
+                continue
+            dst = target / src.relative_to(lib)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                dst.write_bytes(b"import dill\n" + src.read_bytes())
+            except OSError:
+                continue
+    return target
+
+
+def worst_cases(dg, ruff, runs):
+    """dill-guard against ruff where every file uses dill: CPU time, wall time and peak memory,
+    alternating runs."""
+    lib, _ = python_corpus()
+    corpus = dill_everywhere_corpus(lib)
+    files = sum(1 for _ in corpus.rglob("*.py"))
+    size = sum(p.stat().st_size for p in corpus.rglob("*.py"))
+    cases = [
+        (f"{lib} with `import dill` prepended ({files:,} files, {size / 2**20:.0f} MiB)", corpus,
+         max(3, runs // 3)),
+        ("dill's own sources and tests", dill_corpus(), runs),
+    ]
+    print("\n### Worst cases: every file uses dill (CPU time is user + system)\n")
+    print("| corpus | tool | CPU median | wall median | peak RSS | CPU vs ruff |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for title, path, n in cases:
+        results = {"dill-guard": ([], [], 0), "ruff": ([], [], 0)}
+        commands = {
+            # Exit 2 is expected on the big corpus: a few files declare legacy encodings.
+            "dill-guard": [dg, "-q", str(path)],
+            "ruff": [ruff, "check", "--no-cache", "--isolated", "--config", "exclude=[]",
+                     "--select", "S301", "--exit-zero", str(path)],
+        }
+        for _ in range(n):
+            for tool, cmd in commands.items():
+                times, peak = measure(cmd, WORK, 1, codes=(0, 1, 2))
+                walls, cpus, top = results[tool]
+                results[tool] = (walls + times, cpus + list(LAST_CPU), max(top, peak))
+        ruff_cpu = statistics.median(results["ruff"][1])
+        for tool, (walls, cpus, peak) in results.items():
+            cpu = statistics.median(cpus)
+            print(f"| {title} | {tool} | {cpu:.2f} s | {statistics.median(walls):.2f} s | "
+                  f"{peak:.0f} MiB | {cpu / ruff_cpu:.2f}x |")
 
 
 def packed_clone(repo):
@@ -415,6 +469,8 @@ def server_bench(runs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--worst", action="store_true",
+                        help="only the worst cases against ruff (every file uses dill)")
     parser.add_argument("--server", action="store_true",
                         help="only the server gate: push bombs and many refs")
     args = parser.parse_args()
@@ -428,6 +484,9 @@ def main():
     ruff = str(VENV / "bin" / "ruff")
     bandit = str(VENV / "bin" / "bandit")
     dg = str(DG)
+    if args.worst:
+        worst_cases(dg, ruff, runs)
+        return
 
     print(f"Machine: {os.cpu_count()} cores, {os.uname().sysname} {os.uname().machine}; "
           f"git {sh(['git', '--version']).stdout.split()[-1]}, "
@@ -497,6 +556,7 @@ def main():
                             max(3, runs // 4))),
     }
     table("Worst case: dill's own sources and tests (every file mentions dill)", rows, "dill-guard")
+    worst_cases(dg, ruff, runs)
 
     print("\n### Scaling: staged files that all use dill (each read and parsed)\n")
     print("CPU/wall above 1 means more than one core was busy.\n")

@@ -28,9 +28,10 @@ pub enum ConfigChoice {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawConfig {
+    /// Set, it replaces the directories path mode skips by default (as in ruff).
     #[serde(default)]
-    exclude: Vec<Spanned<String>>,
-    /// The same as `exclude`, for configurations that keep a shared list there and add to it.
+    exclude: Option<Vec<Spanned<String>>>,
+    /// Adds to `exclude`, keeping the default directories skipped.
     #[serde(default)]
     extend_exclude: Vec<Spanned<String>>,
     #[serde(default)]
@@ -326,6 +327,7 @@ pub fn parse(
     let patterns = raw
         .exclude
         .iter()
+        .flatten()
         .map(|p| ("exclude", p))
         .chain(raw.extend_exclude.iter().map(|p| ("extend-exclude", p)));
     for (key, pattern) in patterns {
@@ -418,6 +420,7 @@ pub fn parse(
         .build()
         .map_err(|err| config_error(file, format!("`{prefix}allow`: {err}")))?;
     Ok(Some(Policy {
+        skip_default_dirs: raw.exclude.is_none(),
         exclude,
         allows,
         allow_globs,

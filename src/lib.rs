@@ -98,7 +98,14 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
             let policy = config::load(&options.config, &from, &cwd, options.today)?;
             let excluded = |path: &str| policy.is_excluded(path);
             let read = |keep: &source::Keep| {
-                source::gather(&options.selection, &cwd, repo.as_ref(), &excluded, keep)
+                source::gather(
+                    &options.selection,
+                    &cwd,
+                    repo.as_ref(),
+                    &excluded,
+                    policy.skip_default_dirs,
+                    keep,
+                )
             };
             // The base the change is measured against: HEAD, for the index and the working tree.
             let base: Option<Box<judge::BaseContent>> =

@@ -106,6 +106,10 @@ pub struct Policy {
     pub allow_globs: GlobSet,
     pub owners: Vec<usize>,
     pub new_only: bool,
+    /// Path mode skips the directories of environments, dependencies and build outputs
+    /// ([`crate::source::SKIPPED_DIRECTORIES`]); a policy that sets `exclude` replaces that
+    /// list, as in ruff (`extend-exclude` adds to it).
+    pub skip_default_dirs: bool,
     /// What is wrong with the policy without making it unusable (a glob that switches the
     /// check off wholesale), reported in every mode.
     pub warnings: Vec<crate::Issue>,
@@ -119,6 +123,7 @@ impl Default for Policy {
             allow_globs: GlobSet::empty(),
             owners: Vec::new(),
             new_only: false,
+            skip_default_dirs: true,
             warnings: Vec::new(),
         }
     }

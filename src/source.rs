@@ -145,6 +145,7 @@ pub fn gather(
     cwd: &Path,
     repo: Option<&Repo>,
     excluded: &Excluded,
+    skip_default_dirs: bool,
     keep: &Keep,
 ) -> Result<Sources, Error> {
     let mut out = Sources::default();
@@ -236,7 +237,7 @@ pub fn gather(
                         shown.clone(),
                         "is not in the index; checked the file on disk instead",
                     ));
-                    walk_disk(&absolute, arg, &root, excluded, keep, &mut out);
+                    walk_disk(&absolute, arg, &root, excluded, false, keep, &mut out);
                     continue;
                 }
                 read_index_files(repo, in_index, excluded, keep, &mut out);
@@ -290,7 +291,15 @@ pub fn gather(
             };
             for arg in paths {
                 let absolute = normalize(&cwd.join(arg));
-                walk_disk(&absolute, arg, &base, excluded, keep, &mut out);
+                walk_disk(
+                    &absolute,
+                    arg,
+                    &base,
+                    excluded,
+                    skip_default_dirs,
+                    keep,
+                    &mut out,
+                );
             }
         }
     }
@@ -472,11 +481,13 @@ fn entries_at<'f>(files: &'f [IndexFile], path: &BStr) -> Vec<&'f IndexFile> {
 
 /// Reads a file, or walks a directory (honouring .gitignore inside a repository, on every
 /// core), from disk.
+#[allow(clippy::too_many_arguments)]
 fn walk_disk(
     absolute: &Path,
     arg: &Path,
     base: &Path,
     excluded: &Excluded,
+    skip_default_dirs: bool,
     keep: &Keep,
     out: &mut Sources,
 ) {
@@ -533,10 +544,11 @@ fn walk_disk(
     let reads = std::sync::Mutex::new(Vec::new());
     let walker = ignore::WalkBuilder::new(absolute)
         .hidden(false)
-        .filter_entry(|entry| {
+        .filter_entry(move |entry| {
             // Below a directory named on the command line, the directories that hold
             // environments, dependencies and build outputs are not walked, ignored or not.
-            !(entry.depth() > 0
+            !(skip_default_dirs
+                && entry.depth() > 0
                 && entry.file_type().is_some_and(|t| t.is_dir())
                 && skipped_by_default(&entry.file_name().to_string_lossy()))
         })

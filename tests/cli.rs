@@ -342,12 +342,15 @@ fn path_mode_skips_environments_dependencies_and_build_outputs() {
     // Named on the command line, such a directory is checked.
     let (code, stdout, _) = run(dir.path(), &["--format", "concise", "build"], &[]);
     assert_eq!(code, 1, "{stdout}");
-    // `extend-exclude` adds to `exclude`.
-    std::fs::write(
-        dir.path().join("dill-guard.toml"),
-        "exclude = [\"nothing/**\"]\nextend-exclude = [\"src/**\"]\n",
-    )
-    .unwrap();
+    // As in ruff: `extend-exclude` adds to the directories skipped by default...
+    let config = dir.path().join("dill-guard.toml");
+    std::fs::write(&config, "extend-exclude = [\"src/**\"]\n").unwrap();
     let (code, stdout, _) = run(dir.path(), &["--format", "concise", "."], &[]);
     assert_eq!(code, 0, "{stdout}");
+    // ...and `exclude`, set, replaces them: `exclude = []` walks everything.
+    std::fs::write(&config, "exclude = []\n").unwrap();
+    let (code, stdout, _) = run(dir.path(), &["--format", "concise", "."], &[]);
+    assert_eq!(code, 1);
+    let found = stdout.lines().filter(|l| l.contains("PYTHON-LANG")).count();
+    assert_eq!(found, 10, "{stdout}");
 }
