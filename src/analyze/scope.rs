@@ -15,7 +15,7 @@ pub(super) fn find_sinks(suites: &[Vec<ast::Stmt>]) -> Vec<Hit> {
     // A function that writes dill into an outer scope (`global`, `nonlocal`) may run before
     // any read of that name: once such writes are known, the file is analysed again with
     // them visible everywhere the name is read. Each pass can only add writes.
-    let mut written = Writes::new();
+    let mut written = Writes::default();
     let mut hits = Vec::new();
     for _ in 0..MAX_PASSES {
         let mut binder = Binder::new(written.clone());
@@ -134,11 +134,11 @@ impl Scope {
             kind,
             key: if kind == ScopeKind::Module { 0 } else { NO_KEY },
             parent,
-            flow: Flow::new(),
-            ever: HashMap::new(),
-            locals: HashSet::new(),
-            globals: HashSet::new(),
-            nonlocals: HashSet::new(),
+            flow: Flow::default(),
+            ever: HashMap::default(),
+            locals: HashSet::default(),
+            globals: HashSet::default(),
+            nonlocals: HashSet::default(),
         }
     }
 }
@@ -203,9 +203,9 @@ impl<'a> Binder<'a> {
             aliases: Vec::new(),
             loop_depth: 0,
             written,
-            new_writes: Writes::new(),
+            new_writes: Writes::default(),
             exports: Vec::new(),
-            all: HashSet::new(),
+            all: HashSet::default(),
             annotation: false,
         }
     }
@@ -403,7 +403,10 @@ impl<'a> Binder<'a> {
         let budget = budget.checked_sub(1)?;
         match expr {
             ast::Expr::Name(n) => {
-                self.loaded.borrow_mut().insert(n.id.to_string());
+                let mut loaded = self.loaded.borrow_mut();
+                if !loaded.contains(n.id.as_str()) {
+                    loaded.insert(n.id.to_string());
+                }
                 self.lookup(s, &n.id)
             }
             ast::Expr::Attribute(a) => {
