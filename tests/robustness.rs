@@ -525,7 +525,10 @@ fn one_change_gives_the_analysis_a_bounded_amount() {
     // Thirteen 4 MiB files that mention dill: each is an error of its own (too large to
     // analyse), and past 48 MiB in all the rest are not even handed to the analysis.
     let repo = Repo::new();
-    let body = format!("import dill\n{}", "x = 1\n".repeat((4 << 20) / 6));
+    let body = format!(
+        "import dill\ndill.loads(b)\n{}",
+        "x = 1\n".repeat((4 << 20) / 6)
+    );
     for i in 0..13 {
         repo.write(&format!("big{i:02}.py"), &body);
     }

@@ -283,6 +283,42 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_mentions_dill_but_cannot_reach_a_sink_is_not_parsed() {
+        use crate::python::Kind;
+        let skipped = |src: &str| !worth_analysing(src.as_bytes(), Kind::Source);
+        assert!(skipped(
+            "import dill\nblob = dill.dumps(obj)\ncopy = dill.copy(obj)\n"
+        ));
+        // Every sink is spelled by its own name, or reached through a name read from a string.
+        for src in [
+            "import dill\ndill.loads(b)\n",
+            "import dill\ndill.Unpickler(f)\n",
+            "from dill import temp\ntemp.loadIO(b)\n",
+            "import dill\nf = getattr(dill, '\\x6coads')\n",
+            "import dill\nf = getattr(dill, 'lo' 'ads')\n",
+            "from dill import *\n__all__ = ['\\x6coads']\n",
+            "import importlib\nf = importlib.import_module('dill._dill')\n",
+            "m = __import__('dill')\n",
+            "import dill\n\u{ff4c}\u{ff4f}\u{ff41}\u{ff44}\u{ff53} = 1\n",
+            "# -*- coding: utf-7 -*-\nimport dill\ndill.+AGw-oads(b)\n",
+        ] {
+            assert!(!skipped(src), "{src}");
+        }
+        // Notebooks are always read.
+        assert!(worth_analysing(
+            br#"{"cells": [{"cell_type": "code", "source": ["import dill"]}]}"#,
+            Kind::Notebook
+        ));
+        // What the analysis finds in such files.
+        for src in [
+            "import dill\nf = getattr(dill, '\\x6coads')\nf(b)\n",
+            "from dill import *\n__all__ = ['\\x6coads']\n",
+        ] {
+            assert!(!found(src).is_empty(), "{src}");
+        }
+    }
+
+    #[test]
     fn prefilter_needs_dill_as_a_word() {
         for yes in [
             "import dill",

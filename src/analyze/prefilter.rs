@@ -11,7 +11,7 @@ use super::scan::skip_string;
 pub fn worth_analysing(bytes: &[u8], kind: crate::python::Kind) -> bool {
     use crate::python::{self, Kind};
     if mentions_dill(bytes) {
-        return true;
+        return may_reach_a_sink(bytes, kind);
     }
     if kind == Kind::Notebook {
         if memchr::memmem::find(bytes, b"\\u").is_some() {
@@ -40,6 +40,48 @@ pub fn worth_analysing(bytes: &[u8], kind: crate::python::Kind) -> bool {
             std::borrow::Cow::Borrowed(_) => false,
             std::borrow::Cow::Owned(normalized) => mentions_dill(normalized.as_bytes()),
         }
+}
+
+/// Words whose presence lets a file that mentions dill reach one of its sinks: the name of every
+/// sink (`loads`, `Unpickler`, `load_session`...), which the analysis can only meet spelled in
+/// the code, and the forms through which it reads a name from a string instead (`getattr(dill,
+/// "lo" "ads")`, `__import__`/`import_module` of a sink's path, a star-imported sink named in
+/// `__all__`), where escapes and joined literals can spell it without its letters.
+fn reaching_words() -> &'static [String] {
+    static WORDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    WORDS.get_or_init(|| {
+        let mut words: Vec<String> = crate::rule::SINKS
+            .iter()
+            .map(|sink| sink.api.rsplit('.').next().unwrap_or(sink.api).to_string())
+            .chain(["getattr", "__import__", "import_module", "__all__"].map(String::from))
+            .collect();
+        // A word that contains another is covered by it (`load` covers `loads`).
+        words.sort_by_key(|w| w.len());
+        let mut kept: Vec<String> = Vec::new();
+        for word in words {
+            if !kept.iter().any(|k| word.contains(k.as_str())) {
+                kept.push(word);
+            }
+        }
+        kept
+    })
+}
+
+/// Whether a Python file that mentions dill can reach one of its sinks at all, from its bytes:
+/// most code that imports dill only dumps or copies. The file must spell a [`reaching_words`]
+/// word; a notebook (whose JSON may escape any letter), a file that is not plain ASCII (Python
+/// normalises identifiers: `ｌｏａｄｓ` is `loads`) and one declaring another encoding
+/// (`+AGw-oads` in UTF-7) are always analysed.
+fn may_reach_a_sink(bytes: &[u8], kind: crate::python::Kind) -> bool {
+    if kind == crate::python::Kind::Notebook
+        || !bytes.is_ascii()
+        || crate::python::declares_other_encoding(bytes)
+    {
+        return true;
+    }
+    reaching_words()
+        .iter()
+        .any(|word| memchr::memmem::find(bytes, word.as_bytes()).is_some())
 }
 
 /// Whether a dynamic import (`__import__(...)`, `import_module(...)`) is given a module name
