@@ -289,14 +289,23 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
             format!("checked in degraded mode: {why}"),
         ));
     }
-    let lines: Vec<Lines> = texts.iter().map(|text| Lines::new(text)).collect();
+    // Line starts, worked out for a piece only when something there needs placing.
+    let lines: Vec<std::cell::OnceCell<Lines>> =
+        texts.iter().map(|_| std::cell::OnceCell::new()).collect();
+    let lines_of = |piece: usize| lines[piece].get_or_init(|| Lines::new(texts[piece]));
     // Inline directives, per piece, by line: (directive, used).
     let mut directives: Vec<BTreeMap<usize, (policy::Directive, bool)>> = texts
         .iter()
-        .zip(&lines)
-        .map(|(text, lines)| {
-            // A directive names dill-guard or the rule: without either, no comment is one.
-            if !policy::may_have_directives(text) {
+        .enumerate()
+        .map(|(piece, text)| {
+            // Without a finding, only dill-guard's own directives matter (an unused one is
+            // reported); with one, other tools' suppressions are looked for too.
+            let wanted = if analysis.hits.is_empty() {
+                text.contains("dill-guard:") || text.contains(rule::RULE_ID)
+            } else {
+                policy::may_have_directives(text)
+            };
+            if !wanted {
                 return BTreeMap::new();
             }
             let mut found = BTreeMap::new();
@@ -304,7 +313,9 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
             let code = analyze::code_for_comments(text);
             for (at, comment) in analyze::comments(&code) {
                 if let Some(d) = policy::directive(comment) {
-                    found.entry(lines.position(at).0).or_insert((d, false));
+                    found
+                        .entry(lines_of(piece).position(at).0)
+                        .or_insert((d, false));
                 }
             }
             found
@@ -314,7 +325,7 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
     // Where a notebook's cell lines are in its JSON, worked out once there is a finding.
     let mut file_lines = None;
     for hit in &analysis.hits {
-        let lines = &lines[hit.piece];
+        let lines = lines_of(hit.piece);
         let line = lines.line_of(hit.start);
         let stmt_line = lines.line_of(hit.stmt.min(hit.start));
         let at = if directives[hit.piece].contains_key(&line) {
