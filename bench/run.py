@@ -374,14 +374,15 @@ def server_bench(runs):
     objects = client / ".git" / "objects"
     bombs = {
         "1 GiB blob (`x=1` lines)": {"bomb.py": loose_object(objects, "blob", Repeat(b"x=1\n" * 4096, 65536))},
-        "32 MiB of `x=1` lines after `import dill`": {"bomb.py": loose_object(
-            objects, "blob", [b"import dill\n", *Repeat(b"x=1\n" * 4096, 2048)])},
-        "40 files of 1 MiB, each `import dill` then `x = 1` lines (full parse each)": {
-            f"m{i}.py": loose_object(objects, "blob", [f"import dill  # {i}\n".encode(),
+        # Each names a sink, so the second prefilter lets every one through to the analysis.
+        "32 MiB of `x=1` lines after `import dill; dill.loads`": {"bomb.py": loose_object(
+            objects, "blob", [b"import dill\ndill.loads\n", *Repeat(b"x=1\n" * 4096, 2048)])},
+        "40 files of 1 MiB, each `import dill; dill.loads` then `x = 1` lines (full parse each)": {
+            f"m{i}.py": loose_object(objects, "blob", [f"import dill  # {i}\ndill.loads\n".encode(),
                                                      *Repeat(b"x = 1\n" * 1024, 170)])
             for i in range(40)},
         "120 files of 1 MiB like the above (more than one change may analyse: 48 MiB)": {
-            f"n{i}.py": loose_object(objects, "blob", [f"import dill  # n{i}\n".encode(),
+            f"n{i}.py": loose_object(objects, "blob", [f"import dill  # n{i}\ndill.loads\n".encode(),
                                                      *Repeat(b"x = 1\n" * 1024, 170)])
             for i in range(120)},
         "2 MiB of one list (`x = [a,a,...]`, token scanner)": {"wide.py": loose_object(
