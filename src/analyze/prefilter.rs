@@ -47,6 +47,10 @@ pub fn worth_analysing(bytes: &[u8], kind: crate::python::Kind) -> bool {
 /// the code, and the forms through which it reads a name from a string instead (`getattr(dill,
 /// "lo" "ads")`, `__import__`/`import_module` of a sink's path, a star-imported sink named in
 /// `__all__`), where escapes and joined literals can spell it without its letters.
+///
+/// Any new way for the analysis to reach a sink without its name in the code (dill handed to
+/// another library's loader, code in strings given to `exec`) must add its words here, or
+/// files using only that way are never parsed.
 fn reaching_words() -> &'static [String] {
     static WORDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     WORDS.get_or_init(|| {
