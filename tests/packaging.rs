@@ -184,6 +184,7 @@ fn the_sdist_holds_what_a_build_needs_and_no_tests() {
     for needed in [
         "Cargo.toml",
         "Cargo.lock",
+        "build.rs",
         "pyproject.toml",
         "src/main.rs",
         "src/analyze/mod.rs",
