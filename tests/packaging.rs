@@ -219,3 +219,26 @@ fn workflow_and_action_files_validate_offline() {
         assert!(out.contains("No findings"), "{file}: {out}");
     }
 }
+
+#[test]
+#[ignore = "needs DILL_GUARD_TEST_PYTHON and the package index (for maturin): builds the crate (.ci/run sets it up)"]
+fn pip_installs_from_a_clone() {
+    // `pip install .` builds with maturin from the index, then cargo. The release profile and the
+    // target directory the wheel of `.ci/run` was built in keep it from compiling everything
+    // again; users' own `pip install .` builds the same way with the dist profile.
+    let tmp = tempfile::tempdir().unwrap();
+    let venv = tmp.path().join("venv");
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runner-target");
+    run(Command::new(venv.join("bin/pip"))
+        .args([
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--config-settings=build-args=--profile release",
+        ])
+        .arg(root())
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("DILL_GUARD_TEST_PYTHON"));
+    judges_commits(&venv.join("bin/dill-guard"));
+}
