@@ -309,9 +309,14 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
                 return BTreeMap::new();
             }
             let mut found = BTreeMap::new();
-            // Read from the lowered text: a `#` inside an f-string (`f"{"#"}"`) is no comment.
-            let code = analyze::code_for_comments(text);
-            for (at, comment) in analyze::comments(&code) {
+            // Read as the analysis read it: a `#` inside a lowered f-string (`f"{"#"}"`) is no
+            // comment.
+            let code = analysis
+                .lowered
+                .get(piece)
+                .and_then(|l| l.as_deref())
+                .unwrap_or(text);
+            for (at, comment) in analyze::comments(code) {
                 if let Some(d) = policy::directive(comment) {
                     found
                         .entry(lines_of(piece).position(at).0)

@@ -466,3 +466,18 @@ fn configuration_below_the_root_is_reported_not_ignored() {
     let (_, json) = repo.json(&["--no-config", "--all"]);
     assert!(json["warnings"].as_array().unwrap().is_empty(), "{json}");
 }
+
+#[test]
+fn an_allow_inside_a_newer_f_string_is_no_comment() {
+    // Read with the rules before Python 3.12, the string would end at the inner quote and
+    // `# dill-guard: allow ...` look like a comment allowing the call on its line.
+    let repo = Repo::new();
+    repo.write(
+        "app.py",
+        "import dill\nx = f\"{\"# dill-guard: allow looks like a comment\"}\"; dill.loads(b)\n",
+    );
+    let (code, json) = repo.json(&["app.py"]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(lines(&json), [2]);
+    assert!(json["allowed"].as_array().unwrap().is_empty(), "{json}");
+}

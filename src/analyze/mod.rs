@@ -59,6 +59,10 @@ pub struct Analysis {
     /// The piece the parser rejected, when one did (its message says `piece N`, 1-based: the
     /// caller knows what a piece is called, such as a notebook's cell number).
     pub degraded_piece: Option<usize>,
+    /// Each piece as the analysis read it when that was not as written (newer syntax lowered,
+    /// see [`lower`]): comments are read from it, since a `#` inside such an f-string's text
+    /// (`f"{"#"}"`) is no comment. Empty, or `None` for a piece, when read as written.
+    pub lowered: Vec<Option<String>>,
 }
 
 /// Analyses the pieces of one file (one for a plain file, the code cells of a notebook), which
@@ -81,14 +85,14 @@ pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
         };
     }
     if total > FULL_PARSE_BYTES {
-        let texts = lowered_all(pieces);
-        let mut analysis = scan_pieces(&texts.iter().map(|t| t.as_ref()).collect::<Vec<_>>());
-        analysis.degraded = Some(format!(
-            "it is {} of source, more than the {} the full parse takes; checked with the token scanner instead",
-            size_text(total as u64),
-            size_text(FULL_PARSE_BYTES as u64)
-        ));
-        return analysis;
+        return scanned(
+            lowered_all(pieces),
+            format!(
+                "it is {} of source, more than the {} the full parse takes; checked with the token scanner instead",
+                size_text(total as u64),
+                size_text(FULL_PARSE_BYTES as u64)
+            ),
+        );
     }
     // Newer syntax is lowered, in place, for a piece the parser rejects as written; the
     // lowered text is also what the token scanner reads when the parser rejects that too.
@@ -97,12 +101,7 @@ pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
     let mut rejected = None;
     for (i, text) in pieces.iter().enumerate() {
         if let Some(why) = too_deep(text, limits) {
-            let texts = lowered_all(pieces);
-            let mut analysis = scan_pieces(&texts.iter().map(|t| t.as_ref()).collect::<Vec<_>>());
-            analysis.degraded = Some(format!(
-                "{why}, too deep to parse safely; checked with the token scanner instead"
-            ));
-            return analysis;
+            return scanned(lowered_all(pieces), too_deep_reason(&why));
         }
         let parsed = match rustpython_parser::parse(text, Mode::Module, "<source>") {
             Ok(module) => Ok(module),
@@ -111,13 +110,7 @@ pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
                     // Lowering can change how deep the tree nests (f-string fields are not
                     // brackets before it): measured again.
                     if let Some(why) = too_deep(&lowered, limits) {
-                        let texts = lowered_all(pieces);
-                        let mut analysis =
-                            scan_pieces(&texts.iter().map(|t| t.as_ref()).collect::<Vec<_>>());
-                        analysis.degraded = Some(format!(
-                            "{why}, too deep to parse safely; checked with the token scanner instead"
-                        ));
-                        return analysis;
+                        return scanned(lowered_all(pieces), too_deep_reason(&why));
                     }
                     let parsed = rustpython_parser::parse(&lowered, Mode::Module, "<source>");
                     texts[i] = lowered.into();
@@ -159,8 +152,10 @@ pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
                 *text = lowered.into();
             }
         }
-        let mut analysis = scan_pieces(&texts.iter().map(|t| t.as_ref()).collect::<Vec<_>>());
-        analysis.degraded = Some(format!("{why}; checked with the token scanner instead"));
+        let mut analysis = scanned(
+            texts,
+            format!("{why}; checked with the token scanner instead"),
+        );
         analysis.degraded_piece = Some(i);
         return analysis;
     }
@@ -170,8 +165,33 @@ pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
     drop(suites);
     Analysis {
         hits,
+        lowered: owned(texts),
         ..Analysis::default()
     }
+}
+
+/// The token scanner's check of every piece, read as `texts` (lowered where lowering
+/// applies), marked degraded for `why`.
+fn scanned(texts: Vec<std::borrow::Cow<'_, str>>, why: String) -> Analysis {
+    let mut analysis = scan_pieces(&texts.iter().map(|t| t.as_ref()).collect::<Vec<_>>());
+    analysis.degraded = Some(why);
+    analysis.lowered = owned(texts);
+    analysis
+}
+
+fn too_deep_reason(why: &str) -> String {
+    format!("{why}, too deep to parse safely; checked with the token scanner instead")
+}
+
+/// The pieces that were not read as written.
+fn owned(texts: Vec<std::borrow::Cow<'_, str>>) -> Vec<Option<String>> {
+    texts
+        .into_iter()
+        .map(|t| match t {
+            std::borrow::Cow::Owned(text) => Some(text),
+            std::borrow::Cow::Borrowed(_) => None,
+        })
+        .collect()
 }
 
 /// Every piece as the token scanner reads it: with newer forms lowered, so the code inside
@@ -181,11 +201,6 @@ fn lowered_all<'p>(pieces: &[&'p str]) -> Vec<std::borrow::Cow<'p, str>> {
         .iter()
         .map(|p| lower::lower(p).map_or((*p).into(), Into::into))
         .collect()
-}
-
-/// Lowered text for comments to be read from: a `#` inside an f-string's text is no comment.
-pub fn code_for_comments(text: &str) -> std::borrow::Cow<'_, str> {
-    lower::lower(text).map_or(text.into(), Into::into)
 }
 
 /// The Python 2 form at or just before `offset`, where the parser stopped, if it is one:
