@@ -402,25 +402,21 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
                     reason: format!("noqa: {}", rule::RULE_ID),
                 });
             }
-            Some((policy::Directive::Allow(None), used)) => {
+            Some((
+                directive @ (policy::Directive::Allow(None) | policy::Directive::Foreign(_)),
+                used,
+            )) => {
                 *used = true;
+                let why = match directive {
+                    policy::Directive::Foreign(comment) => format!(
+                        "`# {comment}` does not allow this dill-guard finding (dill-guard honours no other tool's suppressions, and knows only `allow`); the finding still blocks. Fix it (see `dill-guard explain`), or allow it with `# dill-guard: allow <reason>`"
+                    ),
+                    _ => "`# dill-guard: allow` needs a reason after it; the finding still blocks"
+                        .to_string(),
+                };
                 outcome.warnings.push(Issue::new(
                     file.path.clone(),
-                    format!(
-                        "{}line {at}: `# dill-guard: allow` needs a reason after it; the finding still blocks",
-                        cell_prefix(cell_numbers[hit.piece])
-                    ),
-                ));
-                outcome.findings.push(finding);
-            }
-            Some((policy::Directive::Foreign(comment), used)) => {
-                *used = true;
-                outcome.warnings.push(Issue::new(
-                    file.path.clone(),
-                    format!(
-                        "{}line {at}: `# {comment}` does not allow this dill-guard finding (dill-guard honours no other tool's suppressions, and knows only `allow`); the finding still blocks. Fix it (see `dill-guard explain`), or allow it with `# dill-guard: allow <reason>`",
-                        cell_prefix(cell_numbers[hit.piece])
-                    ),
+                    format!("{}line {at}: {why}", cell_prefix(cell_numbers[hit.piece])),
                 ));
                 outcome.findings.push(finding);
             }

@@ -534,11 +534,7 @@ impl<'a> Binder<'a> {
         if s != 0 || !matches!(target, ast::Expr::Name(n) if n.id.as_str() == "__all__") {
             return;
         }
-        let elts = match value {
-            ast::Expr::List(l) => &l.elts[..],
-            ast::Expr::Tuple(t) => &t.elts[..],
-            other => std::slice::from_ref(other),
-        };
+        let elts = elements(value).unwrap_or(std::slice::from_ref(value));
         for elt in elts {
             if let ast::Expr::Constant(c) = elt {
                 if let ast::Constant::Str(name) = &c.value {
@@ -884,17 +880,7 @@ impl<'a> Binder<'a> {
         value: &ast::Expr,
         out: &mut Vec<(&'a ast::Expr, Option<Qual>)>,
     ) {
-        let elements = |e: &'a ast::Expr| match e {
-            ast::Expr::Tuple(t) => Some(&t.elts[..]),
-            ast::Expr::List(l) => Some(&l.elts[..]),
-            _ => None,
-        };
-        let values = match value {
-            ast::Expr::Tuple(t) => Some(&t.elts[..]),
-            ast::Expr::List(l) => Some(&l.elts[..]),
-            _ => None,
-        };
-        match (target, elements(target), values) {
+        match (target, elements(target), elements(value)) {
             (ast::Expr::Name(_), _, _) => out.push((target, self.resolve(s, value))),
             (_, Some(names), Some(values))
                 if !values.iter().any(|v| matches!(v, ast::Expr::Starred(_))) =>
@@ -1268,6 +1254,15 @@ fn either(values: impl IntoIterator<Item = Option<Qual>>) -> Option<Qual> {
         first.get_or_insert(value);
     }
     first
+}
+
+/// The elements of a literal tuple or list.
+fn elements(expr: &ast::Expr) -> Option<&[ast::Expr]> {
+    match expr {
+        ast::Expr::Tuple(t) => Some(&t.elts),
+        ast::Expr::List(l) => Some(&l.elts),
+        _ => None,
+    }
 }
 
 /// Records the names a function body binds (Python decides locals for the whole body at once),
