@@ -122,7 +122,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn summary(out: &mut String, report: &Report, p: Painter, exit_zero: bool) {
+pub(super) fn summary(out: &mut String, report: &Report, p: Painter, exit_zero: bool) {
     let counts = format!(
         "{} checked, {}, {} allowed, {} ms",
         plural(report.files_checked, "file", "files"),

@@ -54,18 +54,7 @@ pub(super) fn concise(report: &Report, quiet: bool, exit_zero: bool) -> String {
                 issue.message
             );
         }
-        let verdict = match report.exit_code(exit_zero) {
-            0 => "ok",
-            1 => report.blocked,
-            _ => "could not judge everything",
-        };
-        let _ = writeln!(
-            out,
-            "dill-guard: {} files checked, {} findings, {} allowed — {verdict}",
-            report.files_checked,
-            report.findings.len(),
-            report.allowed.len()
-        );
+        super::human::summary(&mut out, report, super::Painter::new(false), exit_zero);
     }
     out
 }
