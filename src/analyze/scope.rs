@@ -1318,15 +1318,21 @@ fn collect_locals(body: &[ast::Stmt], scope: &mut Scope) {
             Stmt::AnnAssign(a) if a.value.is_some() => names(&a.target, locals),
             Stmt::AugAssign(a) => names(&a.target, locals),
             Stmt::Delete(d) => d.targets.iter().for_each(|t| names(t, locals)),
-            Stmt::For(f) => {
-                names(&f.target, locals);
-                collect_locals(&f.body, scope);
-                collect_locals(&f.orelse, scope);
-            }
-            Stmt::AsyncFor(f) => {
-                names(&f.target, locals);
-                collect_locals(&f.body, scope);
-                collect_locals(&f.orelse, scope);
+            Stmt::For(ast::StmtFor {
+                target,
+                body,
+                orelse,
+                ..
+            })
+            | Stmt::AsyncFor(ast::StmtAsyncFor {
+                target,
+                body,
+                orelse,
+                ..
+            }) => {
+                names(target, locals);
+                collect_locals(body, scope);
+                collect_locals(orelse, scope);
             }
             Stmt::While(w) => {
                 collect_locals(&w.body, scope);
@@ -1336,19 +1342,13 @@ fn collect_locals(body: &[ast::Stmt], scope: &mut Scope) {
                 collect_locals(&i.body, scope);
                 collect_locals(&i.orelse, scope);
             }
-            Stmt::With(w) => {
-                w.items
+            Stmt::With(ast::StmtWith { items, body, .. })
+            | Stmt::AsyncWith(ast::StmtAsyncWith { items, body, .. }) => {
+                items
                     .iter()
                     .filter_map(|i| i.optional_vars.as_deref())
                     .for_each(|v| names(v, locals));
-                collect_locals(&w.body, scope);
-            }
-            Stmt::AsyncWith(w) => {
-                w.items
-                    .iter()
-                    .filter_map(|i| i.optional_vars.as_deref())
-                    .for_each(|v| names(v, locals));
-                collect_locals(&w.body, scope);
+                collect_locals(body, scope);
             }
             Stmt::Match(m) => {
                 for case in &m.cases {
