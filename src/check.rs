@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex};
 
-use crate::analyze::{self, Limits};
+use crate::analyze::{self, Limits, Route};
 use crate::model::{Allowed, Finding, Issue};
 use crate::source::SourceFile;
 use crate::{policy, python, rule};
@@ -375,7 +375,28 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
             kind: hit.kind,
             severity: rule::SEVERITY,
             degraded: analysis.degraded.is_some(),
-            message: rule::message(hit.sink),
+            message: match &hit.route {
+                Route::Direct => rule::message(hit.sink),
+                Route::Handover { handover, to } => rule::handover_message(hit.sink, handover, to),
+                Route::Embedded(what) => format!(
+                    "{} (in a string of code given to `{what}`)",
+                    rule::message(hit.sink)
+                ),
+                Route::Imported(module) => format!(
+                    "{} (imported from `{module}` of this repository)",
+                    rule::message(hit.sink)
+                ),
+            },
+            via: match &hit.route {
+                Route::Direct => None,
+                Route::Handover { to, .. } => Some(to.clone()),
+                Route::Embedded(what) => Some(what.to_string()),
+                Route::Imported(module) => Some(module.clone()),
+            },
+            help: match &hit.route {
+                Route::Handover { handover, .. } => handover.help.to_vec(),
+                _ => Vec::new(),
+            },
             source_line: lines.line_at(hit.start).to_string(),
             file_lines: cell_numbers[hit.piece].and_then(|cell| {
                 let map = file_lines

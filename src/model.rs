@@ -15,6 +15,9 @@ pub enum UseKind {
     Call,
     /// The sink is handed on without being called (`pool.map(dill.loads, xs)`).
     Reference,
+    /// The dill module is handed to a library that calls its loader
+    /// (`torch.load(f, pickle_module=dill)`).
+    Module,
 }
 
 /// Why a run could not judge what it was asked to judge (exit status 2).
@@ -109,6 +112,14 @@ pub struct Finding {
     pub severity: &'static str,
     pub degraded: bool,
     pub message: String,
+    /// How the use reaches the sink when it is not a plain use of a dill name: the library it
+    /// is handed to (`torch.load(pickle_module=)`), the module it is imported from, or the
+    /// string of code it is in (`exec`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// Fix guidance specific to how the sink is reached, shown before the sink's own.
+    #[serde(skip)]
+    pub help: Vec<&'static str>,
     /// The source line the finding starts on, for display.
     #[serde(skip)]
     pub source_line: String,

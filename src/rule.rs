@@ -91,6 +91,117 @@ pub static SINKS: &[Sink] = &[
     },
 ];
 
+/// A way of handing the dill module to code that calls its loader itself: the module passed
+/// as a keyword argument (`torch.load(f, pickle_module=dill)`), positionally to a known API, or
+/// assigned to an attribute of that name on another object (`serialize.pickle = dill`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Handover {
+    /// The keyword (and attribute) name the module is passed as.
+    pub keyword: &'static str,
+    /// APIs that take it positionally: qualified name and 0-based position.
+    pub positional: &'static [(&'static str, usize)],
+    /// The sink the receiving code calls, by its public name.
+    pub reaches: &'static str,
+    /// What the receiving code does with it, in one line.
+    pub what: &'static str,
+    /// Fix guidance for this hand-over, shown before the sink's own.
+    pub help: &'static [&'static str],
+    /// Whether passing it as a keyword argument hands it over too (not only setting the
+    /// attribute).
+    pub keyword_too: bool,
+}
+
+pub static HANDOVERS: &[Handover] = &[
+    Handover {
+        keyword: "pickle_module",
+        positional: &[
+            ("torch.load", 2),
+            ("torch.serialization.load", 2),
+        ],
+        reaches: "dill.Unpickler",
+        what: "unpickles the file with the module's `Unpickler`",
+        help: &[
+            "load checkpoints with `torch.load(path, weights_only=True)` (the default since torch 2.6), which refuses code",
+            "or store weights as safetensors (`safetensors.torch.load_file`)",
+        ],
+        keyword_too: true,
+    },
+    Handover {
+        keyword: "pickler",
+        positional: &[
+            ("sqlalchemy.PickleType", 1),
+            ("sqlalchemy.types.PickleType", 1),
+            ("sqlalchemy.sql.sqltypes.PickleType", 1),
+        ],
+        reaches: "dill.loads",
+        what: "calls the module's `loads` on every value it reads back",
+        help: &[
+            "store the column as JSON (`sqlalchemy.JSON`) or another type that holds data, not objects",
+        ],
+        keyword_too: true,
+    },
+    Handover {
+        keyword: "serializer",
+        positional: &[],
+        reaches: "dill.loads",
+        what: "calls the module's `loads` on what it receives",
+        help: &["give it a serializer for data (json, msgpack) instead of dill"],
+        keyword_too: true,
+    },
+    Handover {
+        keyword: "unpickler",
+        positional: &[],
+        reaches: "dill.Unpickler",
+        what: "reads its input with the module it is given",
+        help: &["give it a reader for data (json, msgpack) instead of dill"],
+        keyword_too: true,
+    },
+    // A module whose global `pickle` is replaced by dill calls `dill.loads` wherever its code
+    // says `pickle.loads` (`serialize.pickle = dill`).
+    Handover {
+        keyword: "pickle",
+        positional: &[],
+        reaches: "dill.loads",
+        what: "makes that module's `pickle.loads` and `pickle.load` calls dill's",
+        help: &["do not swap dill in for another module's pickle: its loads then run code"],
+        keyword_too: false,
+    },
+    Handover {
+        keyword: "cPickle",
+        positional: &[],
+        reaches: "dill.loads",
+        what: "makes that module's `cPickle.loads` and `cPickle.load` calls dill's",
+        help: &["do not swap dill in for another module's pickle: its loads then run code"],
+        keyword_too: false,
+    },
+];
+
+/// The hand-over a keyword or attribute name makes, if the dill module given to it is read by
+/// a loader.
+pub fn handover(keyword: &str) -> Option<&'static Handover> {
+    HANDOVERS.iter().find(|h| h.keyword == keyword)
+}
+
+/// The hand-over an API takes at a position, if any.
+pub fn positional_handover(api: &str, position: usize) -> Option<&'static Handover> {
+    HANDOVERS
+        .iter()
+        .find(|h| h.positional.iter().any(|&(a, p)| a == api && p == position))
+}
+
+/// Whether an API only writes what it is given (`torch.save(obj, f, pickle_module=dill)`), so
+/// handing it dill loads nothing: its last name starts with `save` or `dump`.
+pub fn only_writes(api: &str) -> bool {
+    let last = api.rsplit('.').next().unwrap_or(api);
+    last.starts_with("save") || last.starts_with("dump")
+}
+
+/// Whether a qualified name is the dill module itself, or one of its modules that carry the
+/// loaders (`dill._dill`, the old `dill.dill`).
+pub fn is_dill_module(qualified: &str) -> bool {
+    matches!(qualified, "dill" | "dill._dill" | "dill.dill")
+}
+
 /// Names a star import of each dill module brings in that matter to the rule.
 pub fn star_exports(module: &str) -> &'static [(&'static str, &'static str)] {
     const TOP: &[(&str, &str)] = &[
@@ -153,6 +264,14 @@ pub fn message(sink: &Sink) -> String {
     format!(
         "`{}` {}; never use it on data that could come from outside a trusted boundary",
         sink.api, sink.what
+    )
+}
+
+/// The message of a finding where the dill module is handed to other code (`to`).
+pub fn handover_message(sink: &Sink, handover: &Handover, to: &str) -> String {
+    format!(
+        "the dill module is handed to `{to}`, which {}: that is `{}`, which {}; never use it on data that could come from outside a trusted boundary",
+        handover.what, sink.api, sink.what
     )
 }
 

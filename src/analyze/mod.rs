@@ -21,6 +21,8 @@ use crate::model::size_text;
 pub use crate::model::UseKind;
 use crate::rule::Sink;
 
+
+mod constant;
 mod guard;
 mod lower;
 pub use lower::lower;
@@ -46,6 +48,24 @@ pub struct Hit {
     pub kind: UseKind,
     /// Byte offset where the innermost statement holding the use starts.
     pub stmt: usize,
+    /// How the use reaches the sink.
+    pub route: Route,
+}
+
+/// How a use reaches its sink, when it is not a plain use of a dill name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Direct,
+    /// The dill module handed to code that calls its loader: `to` names the receiver
+    /// (`torch.load(pickle_module=)`, `serialize.pickle`).
+    Handover {
+        handover: &'static crate::rule::Handover,
+        to: String,
+    },
+    /// Inside a string of code given to `exec`, `eval` or `compile` (the builtin named).
+    Embedded(&'static str),
+    /// Through a name imported from another module of the same repository (its name).
+    Imported(String),
 }
 
 /// What analysing one file found.
@@ -159,7 +179,8 @@ pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
         analysis.degraded_piece = Some(i);
         return analysis;
     }
-    let mut hits = scope::find_sinks(&suites);
+    let parsed_texts: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
+    let mut hits = scope::find_sinks(&suites, &parsed_texts, limits);
     sort_hits(&mut hits);
     // Deep trees are dropped here, on the caller's (large) stack.
     drop(suites);

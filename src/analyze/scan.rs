@@ -313,6 +313,7 @@ pub fn scan_tokens(text: &str, aliases: &mut HashMap<String, Qual>) -> Vec<Hit> 
                                     UseKind::Reference
                                 },
                                 stmt: toks[i].1,
+                                route: super::Route::Direct,
                             });
                         }
                     }

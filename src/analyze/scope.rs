@@ -7,18 +7,26 @@ use std::rc::Rc;
 
 use rustpython_ast::{self as ast, Ranged};
 
-use super::{Hit, UseKind};
+use rustpython_parser::Mode;
+
+use super::constant;
+use super::guard::{too_deep, Limits};
+use super::{Hit, Route, UseKind};
 use crate::rule::{self, Sink};
 
-/// Finds the sinks in the parsed pieces of one file, which share one module namespace.
-pub(super) fn find_sinks(suites: &[Vec<ast::Stmt>]) -> Vec<Hit> {
-    // A function that writes dill into an outer scope (`global`, `nonlocal`) may run before
-    // any read of that name: once such writes are known, the file is analysed again with
-    // them visible everywhere the name is read. Each pass can only add writes.
+/// Finds the sinks in the parsed pieces of one file, which share one module namespace. `texts`
+/// are the pieces as parsed; `limits` bound the strings of code parsed from them.
+pub(super) fn find_sinks(suites: &[Vec<ast::Stmt>], texts: &[&str], limits: &Limits) -> Vec<Hit> {
+    // A function that writes dill into an outer scope (`global`, `nonlocal`) or into an
+    // attribute of `self` may run before any read of that name: once such writes are known, the
+    // file is analysed again with them visible everywhere the name is read. Strings of code
+    // given to `exec`, `eval` or `compile` are parsed when a pass meets them, and analysed by the
+    // next. Each pass can only add writes and strings.
     let mut written = Writes::default();
+    let mut embedded = Embeds::default();
     let mut hits = Vec::new();
     for _ in 0..MAX_PASSES {
-        let mut binder = Binder::new(written.clone());
+        let mut binder = Binder::new(written.clone(), &embedded);
         for (i, suite) in suites.iter().enumerate() {
             binder.piece = i;
             binder.visit_body(0, suite);
@@ -26,13 +34,105 @@ pub(super) fn find_sinks(suites: &[Vec<ast::Stmt>]) -> Vec<Hit> {
         binder.run_deferred();
         binder.report_unread();
         hits.append(&mut binder.hits);
-        let before = written.len();
-        written.extend(binder.new_writes);
-        if written.len() == before {
+        let new_writes = std::mem::take(&mut binder.new_writes);
+        let wanted = std::mem::take(&mut binder.wanted);
+        drop(binder);
+        let before = (written.len(), embedded.len());
+        written.extend(new_writes);
+        for want in wanted {
+            embedded.add(want, texts, limits);
+        }
+        if (written.len(), embedded.len()) == before {
             break;
         }
     }
     hits
+}
+
+/// A string of code given to `exec`, `eval` or `compile` that a pass met, to be parsed.
+struct Wanted {
+    key: EmbedKey,
+    code: String,
+    /// The string literal's range in its piece (of the outermost code, for nested strings).
+    literal: (usize, usize),
+    what: &'static str,
+    /// Start of the statement holding the call, in the outermost code.
+    stmt: usize,
+}
+
+/// The piece, the string of code it is in (0 for the file's own code, else its index + 1) and
+/// the offset there of the argument holding the code.
+type EmbedKey = (usize, usize, usize);
+
+/// Where code parsed from a string sits in the file.
+#[derive(Debug, Clone, Copy)]
+struct Origin {
+    /// Index of the string in [`Embeds`].
+    index: usize,
+    /// Where the string's text starts in the piece, when each byte of the code is the byte of
+    /// the literal (no escapes, one literal): positions inside map exactly.
+    base: Option<usize>,
+    literal: (usize, usize),
+    what: &'static str,
+    stmt: usize,
+}
+
+/// The strings of code parsed so far, by where they are.
+#[derive(Default)]
+struct Embeds {
+    parsed: Vec<(Vec<ast::Stmt>, Origin)>,
+    by_key: HashMap<EmbedKey, usize>,
+}
+
+impl Embeds {
+    fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Parses a string of code; code Python would refuse (a syntax error, nesting past any
+    /// parser's limit) can never run, and is kept as nothing.
+    fn add(&mut self, want: Wanted, texts: &[&str], limits: &Limits) {
+        if self.by_key.contains_key(&want.key) {
+            return;
+        }
+        let index = self.parsed.len();
+        self.by_key.insert(want.key, index);
+        let parse = |code: &str| match rustpython_parser::parse(code, Mode::Module, "<string>") {
+            Ok(ast::Mod::Module(m)) => Some(m.body),
+            _ => None,
+        };
+        let suite = match too_deep(&want.code, limits) {
+            Some(_) => None,
+            None => parse(&want.code).or_else(|| {
+                let lowered = super::lower::lower(&want.code)?;
+                too_deep(&lowered, limits).is_none().then(|| parse(&lowered))?
+            }),
+        };
+        // The code maps byte for byte onto the literal when the literal, between its quotes,
+        // is the code itself (outermost strings only).
+        let (piece, outer, _) = want.key;
+        let base = (outer == 0)
+            .then(|| texts.get(piece).and_then(|t| t.get(want.literal.0..want.literal.1)))
+            .flatten()
+            .and_then(|literal| {
+                let prefix = literal.find(['\'', '"'])?;
+                let quote = if literal[prefix..].starts_with("\"\"\"") || literal[prefix..].starts_with("'''") {
+                    3
+                } else {
+                    1
+                };
+                let inner = literal.get(prefix + quote..literal.len().checked_sub(quote)?)?;
+                (inner == want.code).then_some(want.literal.0 + prefix + quote)
+            });
+        let origin = Origin {
+            index,
+            base,
+            literal: want.literal,
+            what: want.what,
+            stmt: want.stmt,
+        };
+        self.parsed.push((suite.unwrap_or_default(), origin));
+    }
 }
 
 pub(super) type Qual = Rc<str>;
@@ -45,7 +145,7 @@ type Writes = HashMap<(usize, String), Qual>;
 const NO_KEY: usize = usize::MAX;
 
 /// How many times a file is analysed at most while writes from inside functions are found.
-const MAX_PASSES: usize = 4;
+const MAX_PASSES: usize = 6;
 
 /// Attributes that describe a function or class without calling it or handing it on.
 const METADATA: &[&str] = &[
@@ -97,7 +197,33 @@ pub(super) fn import_from_bindings(
 }
 
 fn builtin(name: &str) -> Option<Qual> {
-    matches!(name, "getattr" | "__import__").then(|| Rc::from(format!("builtins.{name}")))
+    matches!(
+        name,
+        "getattr" | "setattr" | "__import__" | "vars" | "exec" | "eval" | "compile"
+    )
+    .then(|| Rc::from(format!("builtins.{name}")))
+}
+
+/// Values that are not qualified names start with a character no name has: a constant string
+/// (`'` and its text), and the callables `operator.attrgetter(name)` and
+/// `operator.methodcaller(name, ...)` return (a control character, the kind and the name).
+const CONSTANT: char = '\'';
+const ATTRGETTER: &str = "\u{1}attrgetter:";
+const METHODCALLER: &str = "\u{1}methodcaller:";
+
+/// Whether a value is one of the values that are not qualified names.
+fn is_marker(qual: &str) -> bool {
+    qual.starts_with([CONSTANT, '\u{1}'])
+}
+
+/// What subscripting a value with a constant key gives: `sys.modules["dill"]` is the module,
+/// `dill.__dict__["loads"]` its attribute.
+fn item_of(base: &str, key: &str) -> Option<Qual> {
+    if base == "sys.modules" {
+        return Some(Rc::from(key));
+    }
+    let module = base.strip_suffix(".__dict__")?;
+    (!is_marker(module)).then(|| Rc::from(format!("{module}.{key}")))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +252,8 @@ struct Scope {
     locals: HashSet<String>,
     globals: HashSet<String>,
     nonlocals: HashSet<String>,
+    /// A method's first parameter (`self`, `cls`) and the key of its class's attributes.
+    receiver: Option<(Rc<str>, usize)>,
 }
 
 impl Scope {
@@ -139,6 +267,7 @@ impl Scope {
             locals: HashSet::default(),
             globals: HashSet::default(),
             nonlocals: HashSet::default(),
+            receiver: None,
         }
     }
 }
@@ -151,6 +280,9 @@ enum Deferred<'a> {
         body: &'a [ast::Stmt],
         parent: usize,
         piece: usize,
+        origin: Option<Origin>,
+        /// For a method: the key of its class's attributes.
+        attributes: Option<usize>,
     },
     Lambda {
         args: &'a ast::Arguments,
@@ -158,6 +290,7 @@ enum Deferred<'a> {
         parent: usize,
         piece: usize,
         stmt: usize,
+        origin: Option<Origin>,
     },
 }
 
@@ -189,10 +322,16 @@ struct Binder<'a> {
     all: HashSet<String>,
     /// Inside an annotation: a sink named there is a type, not a hand-off; calls still count.
     annotation: bool,
+    /// Strings of code parsed by earlier passes.
+    embedded: &'a Embeds,
+    /// Strings of code met by this pass that no earlier pass parsed.
+    wanted: Vec<Wanted>,
+    /// Set while visiting code parsed from a string.
+    origin: Option<Origin>,
 }
 
 impl<'a> Binder<'a> {
-    fn new(written: Writes) -> Self {
+    fn new(written: Writes, embedded: &'a Embeds) -> Self {
         Binder {
             scopes: vec![Scope::new(ScopeKind::Module, None)],
             deferred: Default::default(),
@@ -207,6 +346,9 @@ impl<'a> Binder<'a> {
             exports: Vec::new(),
             all: HashSet::default(),
             annotation: false,
+            embedded,
+            wanted: Vec::new(),
+            origin: None,
         }
     }
 
@@ -218,9 +360,17 @@ impl<'a> Binder<'a> {
                     body,
                     parent,
                     piece,
+                    origin,
+                    attributes,
                 } => {
                     self.piece = piece;
+                    self.origin = origin;
                     let s = self.function_scope(args, parent, body.as_ptr() as usize);
+                    if let (Some(key), Some(first)) =
+                        (attributes, args.posonlyargs.iter().chain(&args.args).next())
+                    {
+                        self.scopes[s].receiver = Some((first.def.arg.as_str().into(), key));
+                    }
                     collect_locals(body, &mut self.scopes[s]);
                     self.visit_body(s, body);
                 }
@@ -230,9 +380,11 @@ impl<'a> Binder<'a> {
                     parent,
                     piece,
                     stmt,
+                    origin,
                 } => {
                     self.piece = piece;
                     self.stmt = stmt;
+                    self.origin = origin;
                     let s = self.function_scope(args, parent, body as *const ast::Expr as usize);
                     self.visit_expr(s, body);
                 }
@@ -410,11 +562,28 @@ impl<'a> Binder<'a> {
                 self.lookup(s, &n.id)
             }
             ast::Expr::Attribute(a) => {
+                if let Some(qual) = self.attribute_written(s, a) {
+                    return Some(qual);
+                }
                 let base = self.resolve_within(s, &a.value, budget)?;
+                if is_marker(&base) {
+                    return None;
+                }
                 Some(Rc::from(format!("{base}.{}", a.attr)))
             }
             ast::Expr::NamedExpr(w) => self.resolve_within(s, &w.value, budget),
-            ast::Expr::Call(call) => self.resolve_dynamic(s, call, budget),
+            ast::Expr::Call(call) => self
+                .resolve_dynamic(s, call, budget)
+                .or_else(|| self.constant(s, expr)),
+            // `sys.modules["dill"]`, `dill.__dict__["loads"]`, `vars(dill)["loads"]`.
+            ast::Expr::Subscript(sub) => {
+                let base = self.resolve_within(s, &sub.value, budget)?;
+                let key = self.const_of(s, &sub.slice)?;
+                item_of(&base, &key)
+            }
+            ast::Expr::Constant(_) | ast::Expr::JoinedStr(_) | ast::Expr::BinOp(_) => {
+                self.constant(s, expr)
+            }
             // `dill if c else json`, `a or dill`: either value may be the one.
             ast::Expr::IfExp(e) => either([
                 self.resolve_within(s, &e.body, budget),
@@ -430,14 +599,38 @@ impl<'a> Binder<'a> {
     /// `importlib.import_module("dill")`, `__import__("dill")`, `getattr(dill, "loads")`.
     fn resolve_dynamic(&self, s: usize, call: &ast::ExprCall, budget: usize) -> Option<Qual> {
         let func = self.resolve_within(s, &call.func, budget)?;
-        let literal = |i: usize| match call.args.get(i) {
-            Some(ast::Expr::Constant(c)) => match &c.value {
-                ast::Constant::Str(text) => Some(text.as_str()),
-                _ => None,
-            },
-            _ => None,
+        let literal = |i: usize| self.const_of(s, call.args.get(i)?);
+        let keyword = |name: &str| {
+            call.keywords
+                .iter()
+                .find(|k| k.arg.as_deref() == Some(name))
+                .map(|k| &k.value)
         };
+        if let Some(name) = func.strip_prefix(ATTRGETTER) {
+            // `operator.attrgetter("loads")(dill)` is `dill.loads`.
+            let base = self.resolve_within(s, call.args.first()?, budget)?;
+            return (!is_marker(&base)).then(|| Rc::from(format!("{base}.{name}")));
+        }
+        if let Some(module) = func.strip_suffix(".__dict__.get") {
+            // `dill.__dict__.get("loads")`, `vars(dill).get("loads")`.
+            return item_of(&format!("{module}.__dict__"), &literal(0)?);
+        }
         match &*func {
+            "sys.modules.get" => item_of("sys.modules", &literal(0)?),
+            "builtins.vars" => {
+                let base = self.resolve_within(s, call.args.first()?, budget)?;
+                (!is_marker(&base)).then(|| Rc::from(format!("{base}.__dict__")))
+            }
+            "operator.attrgetter" if call.args.len() == 1 => {
+                let name = literal(0)?;
+                Some(Rc::from(format!("{ATTRGETTER}{name}")))
+            }
+            "operator.methodcaller" => {
+                let name = literal(0)?;
+                Some(Rc::from(format!("{METHODCALLER}{name}")))
+            }
+            // `functools.partial(dill.loads, ...)` calls `dill.loads` when called.
+            "functools.partial" => self.resolve_within(s, call.args.first()?, budget),
             "importlib.import_module" => {
                 let name = literal(0)?;
                 if !name.starts_with('.') {
@@ -445,18 +638,7 @@ impl<'a> Binder<'a> {
                 }
                 // A relative name is resolved against `package` (second argument or keyword):
                 // one dot is the package itself, each further dot one level up.
-                let package = literal(1).or_else(|| {
-                    call.keywords
-                        .iter()
-                        .find(|k| k.arg.as_deref() == Some("package"))
-                        .and_then(|k| match &k.value {
-                            ast::Expr::Constant(c) => match &c.value {
-                                ast::Constant::Str(text) => Some(text.as_str()),
-                                _ => None,
-                            },
-                            _ => None,
-                        })
-                })?;
+                let package = literal(1).or_else(|| self.const_of(s, keyword("package")?))?;
                 let rest = name.trim_start_matches('.');
                 let ups = name.len() - rest.len() - 1;
                 let mut parts: Vec<&str> = package.split('.').collect();
@@ -470,25 +652,75 @@ impl<'a> Binder<'a> {
             }
             "builtins.__import__" => {
                 let name = literal(0)?;
-                let fromlist = call.args.get(3).or_else(|| {
-                    call.keywords
-                        .iter()
-                        .find(|k| k.arg.as_deref() == Some("fromlist"))
-                        .map(|k| &k.value)
-                });
+                let fromlist = call.args.get(3).or_else(|| keyword("fromlist"));
                 let wants_leaf = fromlist.is_some_and(|f| !is_empty_literal(f));
                 if wants_leaf {
                     Some(Rc::from(name))
                 } else {
-                    Some(Rc::from(name.split('.').next().unwrap_or(name)))
+                    Some(Rc::from(name.split('.').next().unwrap_or(&name)))
                 }
             }
             "builtins.getattr" => {
                 let base = self.resolve_within(s, call.args.first()?, budget)?;
                 let attr = literal(1)?;
-                Some(Rc::from(format!("{base}.{attr}")))
+                (!is_marker(&base)).then(|| Rc::from(format!("{base}.{attr}")))
             }
             _ => None,
+        }
+    }
+
+    /// The constant string an expression evaluates to, if it is built from constants (and
+    /// names holding one).
+    fn const_of(&self, s: usize, expr: &ast::Expr) -> Option<String> {
+        constant::text_of(expr, &|name| {
+            self.lookup(s, name)
+                .and_then(|q| q.strip_prefix(CONSTANT).map(String::from))
+        })
+    }
+
+    /// A constant string as a value names can hold.
+    fn constant(&self, s: usize, expr: &ast::Expr) -> Option<Qual> {
+        self.const_of(s, expr)
+            .map(|text| Rc::from(format!("{CONSTANT}{text}")))
+    }
+
+    /// What `self.name` holds in a method, when a method of the same class (or the class body)
+    /// wrote something that may be dill there.
+    fn attribute_written(&self, s: usize, a: &ast::ExprAttribute) -> Option<Qual> {
+        if self.written.is_empty() {
+            return None;
+        }
+        let ast::Expr::Name(n) = &*a.value else {
+            return None;
+        };
+        let key = self.receiver_key(s, &n.id)?;
+        self.written.get(&(key, a.attr.to_string())).cloned()
+    }
+
+    /// The attributes key of the instance a name is in scope `s`, when it is the receiver of the
+    /// method around (and not rebound on the way).
+    fn receiver_key(&self, s: usize, name: &str) -> Option<usize> {
+        let mut at = s;
+        loop {
+            let scope = &self.scopes[at];
+            if let Some((receiver, key)) = &scope.receiver {
+                if &**receiver == name {
+                    // Rebound inside the method (`self = other`): no longer the instance.
+                    return matches!(scope.flow.get(name), Some(None)).then_some(*key);
+                }
+            }
+            if scope.flow.contains_key(name) || scope.locals.contains(name) {
+                return None;
+            }
+            at = scope.parent?;
+        }
+    }
+
+    /// Records that an attribute of a class's instances may hold dill.
+    fn write_attribute(&mut self, key: usize, name: String, qual: Qual) {
+        let key = (key, name);
+        if !self.written.contains_key(&key) {
+            self.new_writes.insert(key, qual);
         }
     }
 
@@ -497,19 +729,160 @@ impl<'a> Binder<'a> {
     }
 
     fn hit(&self, range: ast::text_size::TextRange, sink: &'static Sink, kind: UseKind) -> Hit {
+        let (start, end): (usize, usize) = (range.start().into(), range.end().into());
+        let (start, end, stmt, route) = match &self.origin {
+            None => (start, end, self.stmt, Route::Direct),
+            Some(o) => {
+                let (start, end) = match o.base {
+                    Some(base) => (base + start, base + end),
+                    None => o.literal,
+                };
+                (start, end, o.stmt, Route::Embedded(o.what))
+            }
+        };
         Hit {
             piece: self.piece,
-            start: range.start().into(),
-            end: range.end().into(),
+            start,
+            end,
             sink,
             kind,
-            stmt: self.stmt,
+            stmt,
+            route,
         }
     }
 
     fn report(&mut self, range: ast::text_size::TextRange, sink: &'static Sink, kind: UseKind) {
         let hit = self.hit(range, sink, kind);
         self.hits.push(hit);
+    }
+
+    /// Reports the dill module handed over at `range` (to `to`, the way `handover` says).
+    fn report_handover(
+        &mut self,
+        range: ast::text_size::TextRange,
+        handover: &'static rule::Handover,
+        to: String,
+    ) {
+        let Some(sink) = rule::sink_for(handover.reaches) else {
+            return;
+        };
+        let mut hit = self.hit(range, sink, UseKind::Module);
+        if hit.route == Route::Direct {
+            hit.route = Route::Handover { handover, to };
+        }
+        self.hits.push(hit);
+    }
+
+    /// Whether an expression may be the dill module itself.
+    fn is_dill_module(&self, s: usize, expr: &ast::Expr) -> bool {
+        self.resolve(s, expr)
+            .is_some_and(|q| rule::is_dill_module(&q))
+    }
+
+    /// The sink a call runs: its callee's, or for `operator.methodcaller("loads", raw)(dill)`
+    /// the method it names on its argument.
+    fn sink_called(&self, s: usize, call: &ast::ExprCall, callee: Option<&Qual>) -> Option<&'static Sink> {
+        let callee = callee?;
+        if let Some(method) = callee.strip_prefix(METHODCALLER) {
+            let base = self.resolve(s, call.args.first()?)?;
+            return rule::sink_for(&format!("{base}.{method}"));
+        }
+        rule::sink_for(callee)
+    }
+
+    /// The dill module passed to a call that hands it to a loader: as a keyword of the
+    /// hand-over table (`pickle_module=dill`), or at a known API's position
+    /// (`torch.load(f, None, dill)`). An API that only writes takes it harmlessly.
+    fn check_handovers(&mut self, s: usize, call: &ast::ExprCall, callee: Option<&Qual>) {
+        let api = match callee {
+            Some(q) if !is_marker(q) => q.to_string(),
+            _ => dotted(&call.func),
+        };
+        if rule::only_writes(&api) {
+            return;
+        }
+        for k in &call.keywords {
+            let Some(word) = k.arg.as_deref() else {
+                continue;
+            };
+            if let Some(handover) = rule::handover(word).filter(|h| h.keyword_too) {
+                if self.is_dill_module(s, &k.value) {
+                    self.report_handover(k.value.range(), handover, format!("{api}({word}=)"));
+                }
+            }
+        }
+        for (i, arg) in call.args.iter().enumerate() {
+            if let Some(handover) = rule::positional_handover(&api, i) {
+                if self.is_dill_module(s, arg) {
+                    self.report_handover(arg.range(), handover, format!("{api}({})", handover.keyword));
+                }
+            }
+        }
+        // `setattr(serialize, "pickle", dill)` is `serialize.pickle = dill`.
+        if api == "builtins.setattr" && call.args.len() == 3 {
+            if let Some(name) = self.const_of(s, &call.args[1]) {
+                self.assign_attribute(s, &call.args[0], &name, &call.args[2], call.args[2].range());
+            }
+        }
+    }
+
+    /// An attribute of another object set to a value: `self.codec = dill` in a method makes the
+    /// class's `self.codec` dill in all its methods; the dill module set as an attribute a
+    /// hand-over names (`serialize.pickle = dill`) hands it to that object's code.
+    fn assign_attribute(
+        &mut self,
+        s: usize,
+        object: &ast::Expr,
+        name: &str,
+        value: &ast::Expr,
+        at: ast::text_size::TextRange,
+    ) {
+        let Some(qual) = self.resolve(s, value).filter(|q| may_be_dill(q)) else {
+            return;
+        };
+        if let ast::Expr::Name(n) = object {
+            if let Some(key) = self.receiver_key(s, &n.id) {
+                self.write_attribute(key, name.to_string(), qual);
+                return;
+            }
+        }
+        if rule::is_dill_module(&qual) {
+            if let Some(handover) = rule::handover(name) {
+                self.report_handover(at, handover, format!("{}.{name}", dotted(object)));
+            }
+        }
+    }
+
+    /// A string of code given to `exec`, `eval` or `compile`: analysed in the scope of the call
+    /// once parsed (the next pass, the first time it is met).
+    fn visit_embedded(&mut self, s: usize, what: &'static str, code: &'a ast::Expr) {
+        let key = (
+            self.piece,
+            self.origin.map_or(0, |o| o.index + 1),
+            usize::from(code.range().start()),
+        );
+        match self.embedded.by_key.get(&key) {
+            Some(&index) => {
+                let (suite, origin) = &self.embedded.parsed[index];
+                let outer = self.origin.replace(*origin);
+                let stmt = self.stmt;
+                self.visit_body(s, suite);
+                self.stmt = stmt;
+                self.origin = outer;
+            }
+            None => {
+                if let Some(text) = self.const_of(s, code) {
+                    let here = self.hit(code.range(), &rule::SINKS[0], UseKind::Call);
+                    self.wanted.push(Wanted {
+                        key,
+                        code: text,
+                        literal: (here.start, here.end),
+                        what,
+                        stmt: here.stmt,
+                    });
+                }
+            }
+        }
     }
 
     /// Reports the aliases no code in the file reads, and the imported sinks `__all__` lists
@@ -642,9 +1015,22 @@ impl<'a> Binder<'a> {
                 // Class scopes do not nest: a class body sees the scope around its classes
                 // (through its type parameters' scope, when it has some).
                 let parent = t.unwrap_or_else(|| self.past_classes(s));
-                self.scopes.push(Scope::new(ScopeKind::Class, Some(parent)));
+                let mut scope = Scope::new(ScopeKind::Class, Some(parent));
+                scope.key = c as *const ast::StmtClassDef as usize;
+                self.scopes.push(scope);
                 let cs = self.scopes.len() - 1;
                 self.visit_body(cs, &c.body);
+                // A class attribute that may be dill is read through `self` in its methods.
+                let key = attributes_key(self.scopes[cs].key);
+                let attributes: Vec<(String, Qual)> = self.scopes[cs]
+                    .ever
+                    .iter()
+                    .filter(|(_, q)| may_be_dill(q))
+                    .map(|(n, q)| (n.clone(), q.clone()))
+                    .collect();
+                for (name, qual) in attributes {
+                    self.write_attribute(key, name, qual);
+                }
                 self.bind(s, &c.name, None);
             }
             Stmt::Return(r) => self.visit_opt(s, r.value.as_deref()),
@@ -803,11 +1189,20 @@ impl<'a> Binder<'a> {
         self.visit_annotation(head, returns);
         self.bind(s, name, None);
         let parent = t.unwrap_or_else(|| self.enclosing_for_functions(s));
+        // A method's first parameter is the instance (or class) its attributes are read from;
+        // a static method has none.
+        let is_static = decorators
+            .iter()
+            .any(|d| matches!(d, ast::Expr::Name(n) if n.id.as_str() == "staticmethod"));
+        let attributes = (self.scopes[s].kind == ScopeKind::Class && !is_static)
+            .then(|| attributes_key(self.scopes[s].key));
         self.deferred.push_back(Deferred::Function {
             args,
             body,
             parent,
             piece: self.piece,
+            origin: self.origin,
+            attributes,
         });
     }
 
@@ -855,6 +1250,10 @@ impl<'a> Binder<'a> {
         for target in targets {
             match target {
                 ast::Expr::Name(n) => self.bind(s, &n.id, qual.clone()),
+                ast::Expr::Attribute(a) => {
+                    self.bind_target(s, target);
+                    self.assign_attribute(s, &a.value, &a.attr, value, value.range());
+                }
                 other => {
                     // Every value is evaluated before any name is bound (`a, b = b, a`).
                     let mut pairs = Vec::new();
@@ -1092,7 +1491,8 @@ impl<'a> Binder<'a> {
                     Expr::Attribute(a) if a.attr.as_str() == "__call__" => &a.value,
                     _ => &call.func,
                 };
-                match self.sink_of(s, callee) {
+                let resolved = self.resolve(s, callee);
+                match self.sink_called(s, call, resolved.as_ref()) {
                     Some(sink) => {
                         self.report(call.range, sink, UseKind::Call);
                         self.visit_children_of_callee(s, callee);
@@ -1102,6 +1502,18 @@ impl<'a> Binder<'a> {
                 self.visit_exprs(s, &call.args);
                 for k in &call.keywords {
                     self.visit_expr(s, &k.value);
+                }
+                if !self.annotation {
+                    self.check_handovers(s, call, resolved.as_ref());
+                }
+                let what = match resolved.as_deref() {
+                    Some("builtins.exec") => Some("exec"),
+                    Some("builtins.eval") => Some("eval"),
+                    Some("builtins.compile") => Some("compile"),
+                    _ => None,
+                };
+                if let (Some(what), Some(code)) = (what, call.args.first()) {
+                    self.visit_embedded(s, what, code);
                 }
             }
             Expr::Name(_) | Expr::Attribute(_) => match self.sink_of(s, expr) {
@@ -1137,6 +1549,7 @@ impl<'a> Binder<'a> {
                     parent,
                     piece: self.piece,
                     stmt: self.stmt,
+                    origin: self.origin,
                 });
             }
             Expr::ListComp(c) => self.visit_comprehension(s, &c.generators, &[&c.elt]),
@@ -1214,6 +1627,22 @@ impl<'a> Binder<'a> {
     }
 }
 
+/// A callee as written, for messages: `torch.load`, `self.loader`, or `a call` for anything
+/// that is not a dotted name.
+fn dotted(expr: &ast::Expr) -> String {
+    match expr {
+        ast::Expr::Name(n) => n.id.to_string(),
+        ast::Expr::Attribute(a) => format!("{}.{}", dotted(&a.value), a.attr),
+        _ => "…".to_string(),
+    }
+}
+
+/// The key under which the attributes of a class's instances are written, from the class
+/// scope's key (class statements are at least two bytes apart, so no key is another scope's).
+fn attributes_key(class: usize) -> usize {
+    class + 1
+}
+
 fn is_empty_literal(expr: &ast::Expr) -> bool {
     match expr {
         ast::Expr::List(l) => l.elts.is_empty(),
@@ -1239,8 +1668,16 @@ fn merge(mut into: Flow, other: Flow) -> Flow {
     into
 }
 
-/// Whether a qualified name is dill, part of it, or one of its sinks.
+/// Whether a qualified name is dill, part of it, or one of its sinks; or a constant string
+/// that names one of them (`"dill"`, `"loads"`), which a dynamic import or `getattr` may read.
 fn may_be_dill(qual: &str) -> bool {
+    if let Some(text) = qual.strip_prefix(CONSTANT) {
+        return text == "dill"
+            || text.starts_with("dill.")
+            || rule::SINKS
+                .iter()
+                .any(|sink| sink.api.rsplit('.').next() == Some(text));
+    }
     qual == "dill" || qual.starts_with("dill.") || rule::sink_for(qual).is_some()
 }
 

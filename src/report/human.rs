@@ -148,6 +148,7 @@ fn finding_block(out: &mut String, f: &Finding, p: Painter, report: &Report) {
     let what = match f.kind {
         UseKind::Call => "call",
         UseKind::Reference => "reference (handed on without a call)",
+        UseKind::Module => "reached by handing over the dill module",
     };
     let _ = writeln!(
         out,
@@ -181,7 +182,11 @@ fn finding_block(out: &mut String, f: &Finding, p: Painter, report: &Report) {
             p.bold("note")
         );
     }
-    for line in rule::help(sink) {
+    if f.via.is_some() {
+        // How the sink is reached is not visible in the line: say it.
+        let _ = writeln!(out, "{pad} {} {}: {}", p.gutter("="), p.bold("note"), f.message);
+    }
+    for line in f.help.iter().copied().chain(rule::help(sink)) {
         let _ = writeln!(out, "{pad} {} {}: {line}", p.gutter("="), p.help("help"));
     }
     let _ = writeln!(
@@ -282,6 +287,8 @@ mod tests {
             cell: None,
             api: "dill.loads",
             kind: UseKind::Call,
+            via: None,
+            help: Vec::new(),
             severity: rule::SEVERITY,
             degraded: false,
             message: String::new(),

@@ -21,6 +21,7 @@ fn what(f: &Finding) -> String {
     let kind = match f.kind {
         crate::model::UseKind::Call => "call",
         crate::model::UseKind::Reference => "reference",
+        crate::model::UseKind::Module => "module",
     };
     format!("`{}` {kind}", f.api)
 }
