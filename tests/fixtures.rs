@@ -164,6 +164,51 @@ fixture_tests! {
     a_name_that_may_be_dill_is_dill => "may_be_dill.py",
     class_scopes_and_relative_imports => "class_scopes_and_relative_imports.py",
     a_later_star_import_shadows => "star_shadow.py",
+    dill_handed_to_a_loader => "handover.py",
+    disguised_names_and_routes => "disguises.py",
+    names_built_without_the_word => "disguises_unnamed.py",
+}
+
+/// `torch.load(f, pickle_module=dill)` is found from the code alone (no torch here), reported
+/// as the module handed over, with the API it reaches and guidance for checkpoints.
+#[test]
+fn a_handover_says_where_dill_goes() {
+    let (code, json) = run_json(&fixtures_dir(), &["handover.py"]);
+    assert_eq!(code, 1);
+    let first = &json["findings"][0];
+    assert_eq!(first["kind"], "module");
+    assert_eq!(first["api"], "dill.Unpickler");
+    assert_eq!(first["via"], "torch.load(pickle_module=)");
+    assert!(first["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("the dill module is handed to `torch.load(pickle_module=)`"));
+    let human = Command::new(env!("CARGO_BIN_EXE_dill-guard"))
+        .args(["--color", "never", "handover.py"])
+        .current_dir(fixtures_dir())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("weights_only=True"), "{text}");
+    assert!(
+        text.contains("`dill.Unpickler` reached by handing over the dill module"),
+        "{text}"
+    );
+    // Code in a string is said to be in a string.
+    let (_, json) = run_json(&fixtures_dir(), &["disguises.py"]);
+    let embedded: Vec<_> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["via"] == "exec")
+        .collect();
+    assert_eq!(embedded.len(), 2, "{json}");
+    assert!(embedded[0]["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("(in a string of code given to `exec`)"));
+    // Inside a plain literal the finding points at the code in it.
+    assert_eq!(embedded[0]["column"], 7);
 }
 
 #[test]

@@ -18,7 +18,11 @@ pub(super) fn text_of(expr: &ast::Expr, names: &dyn Fn(&str) -> Option<String>) 
     within(expr, names, DEPTH).filter(|t| t.len() <= MAX_LEN)
 }
 
-fn within(expr: &ast::Expr, names: &dyn Fn(&str) -> Option<String>, depth: usize) -> Option<String> {
+fn within(
+    expr: &ast::Expr,
+    names: &dyn Fn(&str) -> Option<String>,
+    depth: usize,
+) -> Option<String> {
     let depth = depth.checked_sub(1)?;
     let eval = |e: &ast::Expr| within(e, names, depth).filter(|t| t.len() <= MAX_LEN);
     match expr {
@@ -33,7 +37,10 @@ fn within(expr: &ast::Expr, names: &dyn Fn(&str) -> Option<String>, depth: usize
                 match part {
                     ast::Expr::FormattedValue(f)
                         if f.format_spec.is_none()
-                            && matches!(f.conversion, ConversionFlag::None | ConversionFlag::Str) =>
+                            && matches!(
+                                f.conversion,
+                                ConversionFlag::None | ConversionFlag::Str
+                            ) =>
                     {
                         out.push_str(&eval(&f.value)?)
                     }
@@ -187,7 +194,13 @@ mod tests {
                 assert_eq!(value.as_deref(), Some("dill"), "{src}");
             }
         }
-        for src in ["x + 'll'", "'%dll' % 1", "'{:>4}'.format('di')", "f\"{'di'!r}ll\"", "'%s' % ('a', 'b')"] {
+        for src in [
+            "x + 'll'",
+            "'%dll' % 1",
+            "'{:>4}'.format('di')",
+            "f\"{'di'!r}ll\"",
+            "'%s' % ('a', 'b')",
+        ] {
             assert_eq!(eval(src), None, "{src}");
         }
     }

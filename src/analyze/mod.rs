@@ -21,7 +21,6 @@ use crate::model::size_text;
 pub use crate::model::UseKind;
 use crate::rule::Sink;
 
-
 mod constant;
 mod guard;
 mod lower;

@@ -1,8 +1,6 @@
 //! The prefilter: which files could involve dill at all, from their bytes, before anything
 //! costs more. It must be sound: a file is skipped only when Python could not reach dill from it.
 
-use super::scan::skip_string;
-
 /// Whether a Python file can involve dill at all, from its bytes: the test every file passes
 /// before anything costs more. Past the plain spelling, Python reads the name through a
 /// declared encoding (`+AGQ-ill` in UTF-7) and through identifier normalisation (`ｄｉｌｌ`);
@@ -31,7 +29,7 @@ pub fn worth_analysing(bytes: &[u8], kind: crate::python::Kind) -> bool {
     if kind == Kind::Source && python::declares_other_encoding(bytes) {
         return true;
     }
-    if dynamic_import_spells_a_name(bytes) {
+    if may_assemble_dill(bytes) {
         return true;
     }
     // Names as Python reads them; text already in NFKC comes back as it was, cheaply.
@@ -57,7 +55,28 @@ fn reaching_words() -> &'static [String] {
         let mut words: Vec<String> = crate::rule::SINKS
             .iter()
             .map(|sink| sink.api.rsplit('.').next().unwrap_or(sink.api).to_string())
-            .chain(["getattr", "__import__", "import_module", "__all__"].map(String::from))
+            .chain(
+                [
+                    "getattr",
+                    "__import__",
+                    "import_module",
+                    "__all__",
+                    // The module read from its registry (`sys.modules`), an attribute from the
+                    // module's dictionary (`vars`, `__dict__`) or through `operator`.
+                    "modules",
+                    "vars",
+                    "__dict__",
+                    "attrgetter",
+                    "methodcaller",
+                    // Strings of code.
+                    "exec",
+                    "eval",
+                    "compile",
+                ]
+                .map(String::from),
+            )
+            // The dill module handed over by keyword or attribute (`pickle_module=dill`).
+            .chain(crate::rule::HANDOVERS.iter().map(|h| h.keyword.to_string()))
             .collect();
         // A word that contains another is covered by it (`load` covers `loads`).
         words.sort_by_key(|w| w.len());
@@ -88,62 +107,169 @@ fn may_reach_a_sink(bytes: &[u8], kind: crate::python::Kind) -> bool {
         .any(|word| memchr::memmem::find(bytes, word.as_bytes()).is_some())
 }
 
-/// Whether a dynamic import (`__import__(...)`, `import_module(...)`) is given a module name
-/// whose spelling the bytes do not show, in a form the analysis resolves: a string with an
-/// escape (`"\x64ill"`, `"\N{LATIN SMALL LETTER D}ill"`), or literals Python joins
-/// (`"di" "ll"`). Only the first argument counts (the module name); it is followed to its comma
-/// or closing bracket with strings skipped whole, so a bracket or comma inside a string cannot
-/// end it early. A plain literal would show `dill` in the bytes; a variable or an f-string the
-/// analysis cannot resolve, parsed or not.
-fn dynamic_import_spells_a_name(bytes: &[u8]) -> bool {
-    for needle in [&b"__import__"[..], b"import_module"] {
-        for at in memchr::memmem::find_iter(bytes, needle) {
-            let mut i = at + needle.len();
-            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
-                i += 1;
+/// Whether a file that never spells `dill` as a word could still build the name from pieces
+/// and hand it to something that reads it, in the forms the analysis evaluates: a dynamic
+/// import (`__import__`, `import_module`), the module registry (`sys.modules`), or a string
+/// of code (`exec`, `eval`, `compile`), given a string built from constants (`"di" + "ll"`,
+/// `"".join(["d", "ill"])`, `"%sll" % "di"`, `f"{'di'}ll"`, `"import di" + "ll"`) or spelled
+/// with escapes (`"\x64ill"`, `"\N{LATIN SMALL LETTER D}ill"`).
+///
+/// Built from pieces, the name's `d` ends a piece: the bytes show `d`, `di` or `dil` after a
+/// character that cannot continue a word and before the end of a literal (a quote) or a
+/// placeholder (`{`, `%`); and the rest of the name starts one: `ill`, `ll` or `l` (or `i`,
+/// `il` ending a piece) after a quote or a placeholder (`}`, `%s`). Spelled with escapes, one
+/// of its letters is an escape (`\x64`, `\151`, `\u006c`, `\N{...}`). A file showing
+/// neither cannot build the name.
+fn may_assemble_dill(bytes: &[u8]) -> bool {
+    // The builtins are named as themselves (or as attributes of `builtins`); `re.compile` and
+    // `self.eval` are other functions.
+    let builtin_named = |name: &[u8]| {
+        memchr::memmem::find_iter(bytes, name).any(|at| {
+            let before = at.checked_sub(1).map(|i| bytes[i]);
+            !matches!(before, Some(b) if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)
+                && (before != Some(b'.') || bytes[..at].ends_with(b"builtins."))
+                && !bytes
+                    .get(at + name.len())
+                    .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)
+        })
+    };
+    let readers = [&b"__import__"[..], b"import_module", b"modules"];
+    if !readers
+        .iter()
+        .any(|word| memchr::memmem::find(bytes, word).is_some())
+        && !["exec", "eval", "compile"]
+            .iter()
+            .any(|name| builtin_named(name.as_bytes()))
+    {
+        return false;
+    }
+    if spelled_in_pieces(bytes) {
+        return true;
+    }
+    // Letters of the name spelled as escapes are read as the letters they stand for.
+    let escaped = memchr::memchr_iter(b'\\', bytes)
+        .filter_map(|at| escaped_letter(&bytes[at + 1..]).map(|(letter, len)| (at, letter, len)))
+        .collect::<Vec<_>>();
+    if escaped.is_empty() {
+        return false;
+    }
+    let mut plain = Vec::with_capacity(bytes.len());
+    let mut from = 0;
+    for (at, letter, len) in escaped {
+        if at < from {
+            continue;
+        }
+        plain.extend_from_slice(&bytes[from..at]);
+        plain.push(letter);
+        from = at + 1 + len;
+    }
+    plain.extend_from_slice(&bytes[from..]);
+    mentions_dill(&plain) || spelled_in_pieces(&plain)
+}
+
+/// Whether the bytes show pieces of string that join into `dill` (see [`may_assemble_dill`]).
+fn spelled_in_pieces(bytes: &[u8]) -> bool {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    // Where a piece may end: a quote, a placeholder (`{`, `%`).
+    let boundary = |b: Option<&u8>| matches!(b, None | Some(b'\'' | b'"' | b'{' | b'%'));
+    // Pieces that end with the start of the name: `d`, `di`, `dil`.
+    let mut ends = [false; 3];
+    for at in memchr::memchr_iter(b'd', bytes) {
+        // After a placeholder's `%s`, which is no letter once formatted.
+        if at == 0 || !word(bytes[at - 1]) || bytes[..at].ends_with(b"%s") {
+            let rest = &bytes[at..];
+            if rest.starts_with(b"dill") && !rest.get(4).is_some_and(|&b| word(b)) {
+                return true;
             }
-            if bytes.get(i) != Some(&b'(') {
-                continue;
-            }
-            let mut depth = 0usize;
-            let mut after_string = false;
-            while i < bytes.len() {
-                let c = bytes[i];
-                match c {
-                    b'(' | b'[' | b'{' => depth += 1,
-                    b')' | b']' | b'}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    b',' if depth == 1 => break,
-                    // A comment between two literals still lets Python join them.
-                    b'#' => {
-                        while i < bytes.len() && !matches!(bytes[i], b'\n' | b'\r') {
-                            i += 1;
-                        }
-                        continue;
-                    }
-                    b'\'' | b'"' => {
-                        let end = skip_string(bytes, i);
-                        if after_string || bytes[i..end].contains(&b'\\') {
-                            return true;
-                        }
-                        after_string = true;
-                        i = end;
-                        continue;
-                    }
-                    _ => {}
+            for n in 1..=3 {
+                if rest.get(..n) == Some(&b"dil"[..n]) && boundary(rest.get(n)) {
+                    ends[n - 1] = true;
                 }
-                if !c.is_ascii_whitespace() && !matches!(c, b'(' | b'\\') {
-                    after_string = false;
-                }
-                i += 1;
             }
         }
     }
-    false
+    if ends == [false; 3] {
+        return false;
+    }
+    // Pieces that go on with it, after a quote or a placeholder (`}`, `%s`): starting with
+    // `l`, `ll` or `ill` (and anything after), or exactly `i`, `il` or `l`.
+    let mut starts = Starts::default();
+    let mut note = |rest: &[u8]| {
+        starts.l |= rest.starts_with(b"l");
+        starts.ll |= rest.starts_with(b"ll");
+        starts.ill |= rest.starts_with(b"ill");
+        starts.i |= rest.starts_with(b"i") && boundary(rest.get(1));
+        starts.il |= rest.starts_with(b"il") && boundary(rest.get(2));
+        starts.lone_l |= rest.starts_with(b"l") && boundary(rest.get(1));
+    };
+    for at in memchr::memchr3_iter(b'\'', b'"', b'}', bytes) {
+        note(&bytes[at + 1..]);
+    }
+    for at in memchr::memmem::find_iter(bytes, b"%s") {
+        note(&bytes[at + 2..]);
+    }
+    // From `dil`, an `l` completes the name; from `di`, `ll` or `l` then `l`; from `d`, `ill`,
+    // or `i` then as from `di`, or `il` then as from `dil`.
+    let after_dil = starts.l;
+    let after_di = starts.ll || (starts.lone_l && starts.l);
+    let after_d = starts.ill || (starts.i && after_di) || (starts.il && after_dil);
+    (ends[0] && after_d) || (ends[1] && after_di) || (ends[2] && after_dil)
+}
+
+/// Which continuations of the name's first letters a file's pieces of string offer.
+#[derive(Default)]
+struct Starts {
+    l: bool,
+    ll: bool,
+    ill: bool,
+    i: bool,
+    il: bool,
+    lone_l: bool,
+}
+
+/// The letter of `dill` (`d`, `i`, `l`) an escape stands for, and the escape's length after
+/// its backslash (`rest` starts after it): `\x64`, `\151`, `\u006c`, `\U0000006c`,
+/// `\N{LATIN SMALL LETTER D}` (names are looked up ignoring case).
+fn escaped_letter(rest: &[u8]) -> Option<(u8, usize)> {
+    let code = |digits: &[u8], radix: u32| {
+        std::str::from_utf8(digits)
+            .ok()
+            .and_then(|d| u32::from_str_radix(d, radix).ok())
+    };
+    let (value, len) = match rest.first()? {
+        b'N' if rest.get(1) == Some(&b'{') => {
+            let end = memchr::memchr(b'}', rest)?;
+            let name = String::from_utf8_lossy(&rest[2..end]).to_ascii_uppercase();
+            let letter = match name
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .as_str()
+            {
+                "LATIN SMALL LETTER D" => b'd',
+                "LATIN SMALL LETTER I" => b'i',
+                "LATIN SMALL LETTER L" => b'l',
+                _ => return None,
+            };
+            return Some((letter, end + 1));
+        }
+        b'x' => (code(rest.get(1..3)?, 16)?, 3),
+        b'u' => (code(rest.get(1..5)?, 16)?, 5),
+        b'U' => (code(rest.get(1..9)?, 16)?, 9),
+        b'0'..=b'7' => {
+            let n = rest
+                .iter()
+                .take(3)
+                .take_while(|b| matches!(b, b'0'..=b'7'))
+                .count();
+            (code(&rest[..n], 8)?, n)
+        }
+        _ => return None,
+    };
+    match char::from_u32(value)? {
+        letter @ ('d' | 'i' | 'l') => Some((letter as u8, len)),
+        _ => None,
+    }
 }
 
 /// The cheap test every file passes through first: a file that never has `dill` as a word of

@@ -105,18 +105,26 @@ impl Embeds {
             Some(_) => None,
             None => parse(&want.code).or_else(|| {
                 let lowered = super::lower::lower(&want.code)?;
-                too_deep(&lowered, limits).is_none().then(|| parse(&lowered))?
+                too_deep(&lowered, limits)
+                    .is_none()
+                    .then(|| parse(&lowered))?
             }),
         };
         // The code maps byte for byte onto the literal when the literal, between its quotes,
         // is the code itself (outermost strings only).
         let (piece, outer, _) = want.key;
         let base = (outer == 0)
-            .then(|| texts.get(piece).and_then(|t| t.get(want.literal.0..want.literal.1)))
+            .then(|| {
+                texts
+                    .get(piece)
+                    .and_then(|t| t.get(want.literal.0..want.literal.1))
+            })
             .flatten()
             .and_then(|literal| {
                 let prefix = literal.find(['\'', '"'])?;
-                let quote = if literal[prefix..].starts_with("\"\"\"") || literal[prefix..].starts_with("'''") {
+                let quote = if literal[prefix..].starts_with("\"\"\"")
+                    || literal[prefix..].starts_with("'''")
+                {
                     3
                 } else {
                     1
@@ -781,7 +789,12 @@ impl<'a> Binder<'a> {
 
     /// The sink a call runs: its callee's, or for `operator.methodcaller("loads", raw)(dill)`
     /// the method it names on its argument.
-    fn sink_called(&self, s: usize, call: &ast::ExprCall, callee: Option<&Qual>) -> Option<&'static Sink> {
+    fn sink_called(
+        &self,
+        s: usize,
+        call: &ast::ExprCall,
+        callee: Option<&Qual>,
+    ) -> Option<&'static Sink> {
         let callee = callee?;
         if let Some(method) = callee.strip_prefix(METHODCALLER) {
             let base = self.resolve(s, call.args.first()?)?;
@@ -814,7 +827,11 @@ impl<'a> Binder<'a> {
         for (i, arg) in call.args.iter().enumerate() {
             if let Some(handover) = rule::positional_handover(&api, i) {
                 if self.is_dill_module(s, arg) {
-                    self.report_handover(arg.range(), handover, format!("{api}({})", handover.keyword));
+                    self.report_handover(
+                        arg.range(),
+                        handover,
+                        format!("{api}({})", handover.keyword),
+                    );
                 }
             }
         }

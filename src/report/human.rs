@@ -184,7 +184,13 @@ fn finding_block(out: &mut String, f: &Finding, p: Painter, report: &Report) {
     }
     if f.via.is_some() {
         // How the sink is reached is not visible in the line: say it.
-        let _ = writeln!(out, "{pad} {} {}: {}", p.gutter("="), p.bold("note"), f.message);
+        let _ = writeln!(
+            out,
+            "{pad} {} {}: {}",
+            p.gutter("="),
+            p.bold("note"),
+            f.message
+        );
     }
     for line in f.help.iter().copied().chain(rule::help(sink)) {
         let _ = writeln!(out, "{pad} {} {}: {line}", p.gutter("="), p.help("help"));
