@@ -269,7 +269,7 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
             }
         },
     };
-    let analysis = analyze::analyze_within(&texts, limits);
+    let analysis = analyze::analyze_with(&texts, limits, file.local.as_deref());
     if let Some(why) = analysis.failed {
         outcome.errors.push(Issue::new(file.path.clone(), why));
         return outcome;
@@ -382,16 +382,11 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
                     "{} (in a string of code given to `{what}`)",
                     rule::message(hit.sink)
                 ),
-                Route::Imported(module) => format!(
-                    "{} (imported from `{module}` of this repository)",
-                    rule::message(hit.sink)
-                ),
             },
             via: match &hit.route {
                 Route::Direct => None,
                 Route::Handover { to, .. } => Some(to.clone()),
                 Route::Embedded(what) => Some(what.to_string()),
-                Route::Imported(module) => Some(module.clone()),
             },
             help: match &hit.route {
                 Route::Handover { handover, .. } => handover.help.to_vec(),
@@ -545,6 +540,7 @@ mod tests {
             path: "many.py".into(),
             bytes: text.into_bytes(),
             kind: python::Kind::Source,
+            local: None,
         };
         let outcome = check_file(&file, &Limits::for_stack(512 << 20));
         assert_eq!(outcome.findings.len(), MAX_FINDINGS_PER_FILE);

@@ -15,6 +15,7 @@ pub(crate) fn judge(
     read: impl FnOnce(&source::Keep) -> Result<source::Sources, Error>,
     base: Option<&BaseContent>,
     nested_from: Option<&crate::config::PolicyFrom>,
+    modules: Option<&crate::modules::ReadModule>,
     report: &mut Report,
 ) -> Result<(), Error> {
     // What one change may give the analysis in all (a full check of a tree may give more).
@@ -24,7 +25,25 @@ pub(crate) fn judge(
     };
     let given = &report.analysed;
     let refused: std::sync::Mutex<Vec<Issue>> = Default::default();
-    let (sources, outcomes) = check::while_reading(|take| {
+    // The imports of every file, to resolve against the repository's modules once all is read.
+    let imports: std::sync::Mutex<Vec<(String, Vec<analyze::ImportSpec>)>> = Default::default();
+    let resolving = modules.is_some();
+    let wants = |path: &str, bytes: &[u8], kind: python::Kind| {
+        if resolving
+            && kind == python::Kind::Source
+            && memchr::memmem::find(bytes, b"import").is_some()
+        {
+            let specs = analyze::imports_of(&String::from_utf8_lossy(bytes));
+            if !specs.is_empty() {
+                imports
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((path.to_string(), specs));
+            }
+        }
+        analyze::worth_analysing(bytes, kind)
+    };
+    let (sources, mut outcomes) = check::while_reading(|take| {
         let within = |file: source::SourceFile| {
             let len = file.bytes.len() as u64;
             let before = given.fetch_add(len, std::sync::atomic::Ordering::Relaxed);
@@ -41,10 +60,40 @@ pub(crate) fn judge(
             }
         };
         read(&source::Keep {
-            wants: &analyze::worth_analysing,
+            wants: &wants,
             take: &within,
         })
     });
+    // A file that imports a name another module of the repository binds to dill is analysed
+    // (again) knowing what that module holds.
+    if let Some(read_module) = modules {
+        let mut imports = imports.into_inner().unwrap_or_else(|p| p.into_inner());
+        imports.sort_by(|a, b| a.0.cmp(&b.0));
+        let resolver = crate::modules::Resolver::new(read_module);
+        let mut again = Vec::new();
+        for (path, specs) in imports {
+            let local = resolver.local_for(&path, &specs);
+            if !local.carries_dill() {
+                continue;
+            }
+            if let Some(bytes) = read_module(&path) {
+                again.push(source::SourceFile {
+                    path,
+                    bytes,
+                    kind: python::Kind::Source,
+                    local: Some(std::sync::Arc::new(local)),
+                });
+            }
+        }
+        if !again.is_empty() {
+            let redone: std::collections::HashSet<String> =
+                again.iter().map(|f| f.path.clone()).collect();
+            outcomes.retain(|o| !redone.contains(&o.path));
+            let ((), more) = check::while_reading(|take| again.into_iter().for_each(take));
+            outcomes.extend(more);
+            outcomes.sort_by(|a, b| a.path.cmp(&b.path));
+        }
+    }
     let mut sources = sources?;
     let mut refused = refused.into_inner().unwrap_or_else(|p| p.into_inner());
     refused.sort_by(|a, b| a.path.cmp(&b.path));

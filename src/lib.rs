@@ -18,6 +18,7 @@ pub mod install;
 mod judge;
 pub mod limits;
 pub mod model;
+pub mod modules;
 mod parallel;
 pub mod policy;
 pub mod pushes;
@@ -118,12 +119,22 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
             let nested = (options.config == ConfigChoice::Discover
                 && !matches!(options.selection, Selection::Stdin { .. }))
             .then_some(&from);
+            // Other modules of the repository are read from the same source as the files.
+            let root = repo.as_ref().map_or_else(|| cwd.clone(), |r| r.root());
+            let from_disk = |path: &str| std::fs::read(root.join(path)).ok();
+            let from_index = |path: &str| repo.as_ref()?.index_blob(path).ok().flatten();
+            let modules: Option<&modules::ReadModule> = match (&options.selection, &repo) {
+                (Selection::Stdin { .. }, _) => None,
+                (Selection::Paths(_), _) | (_, None) => Some(&from_disk),
+                _ => Some(&from_index),
+            };
             judge::judge(
                 &policy,
                 &options.selection,
                 read,
                 base.as_deref(),
                 nested,
+                modules,
                 &mut report,
             )?;
         }
@@ -188,12 +199,16 @@ fn check_history(
             }
             _ => Some(Box::new(|_| Ok(None))),
         };
+        // Other modules of the repository are read from the tree being brought in.
+        let tip = group.tips.first().map(|(_, tree)| *tree);
+        let from_tree = |path: &str| repo.blob_in_tree(tip?, path).ok().flatten();
         judge::judge(
             &policy,
             &options.selection,
             read,
             base.as_deref(),
             None,
+            Some(&from_tree),
             report,
         )?;
     }

@@ -54,6 +54,8 @@ pub struct SourceFile {
     pub path: String,
     pub bytes: Vec<u8>,
     pub kind: Kind,
+    /// What the repository's modules it imports hold, when that was worked out.
+    pub local: Option<std::sync::Arc<crate::analyze::LocalModules>>,
 }
 
 /// Everything a selection produced.
@@ -68,7 +70,7 @@ pub struct Sources {
 /// Where the files worth analysing go, from the reading threads: `wants` is the prefilter,
 /// `take` gets each file it wants (and analyses it while reading goes on).
 pub struct Keep<'k> {
-    pub wants: &'k (dyn Fn(&[u8], Kind) -> bool + Sync),
+    pub wants: &'k (dyn Fn(&str, &[u8], Kind) -> bool + Sync),
     pub take: &'k (dyn Fn(SourceFile) + Sync),
 }
 
@@ -96,12 +98,13 @@ impl Read {
             None if python::is_python_shebang(&bytes) => Kind::Source,
             None => return Read::NotPython,
         };
-        if (keep.wants)(&bytes, kind) {
+        if (keep.wants)(&path, &bytes, kind) {
             let bytes = bytes.into_owned();
             (keep.take)(SourceFile {
                 path: path.clone(),
                 bytes,
                 kind,
+                local: None,
             });
         }
         Read::Checked(path)

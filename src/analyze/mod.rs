@@ -23,6 +23,8 @@ use crate::rule::Sink;
 
 mod constant;
 mod guard;
+mod imports;
+pub use imports::{imports_of, ImportSpec};
 mod lower;
 pub use lower::lower;
 mod prefilter;
@@ -63,8 +65,28 @@ pub enum Route {
     },
     /// Inside a string of code given to `exec`, `eval` or `compile` (the builtin named).
     Embedded(&'static str),
-    /// Through a name imported from another module of the same repository (its name).
-    Imported(String),
+}
+
+/// What the modules of the same repository that a file imports hold, resolved before it is
+/// analysed (see `crate::modules`): a name imported from one of them is what that module
+/// binds it to.
+#[derive(Debug, Default, Clone)]
+pub struct LocalModules {
+    /// The file of each module the file imports that is in the repository, by the import as
+    /// written: (leading dots, dotted name).
+    pub modules: std::collections::HashMap<(u32, String), String>,
+    /// The names each module binds at its top level to something that may be dill, by the
+    /// module's file.
+    pub exports: std::collections::HashMap<String, std::collections::HashMap<String, String>>,
+}
+
+impl LocalModules {
+    /// Whether a name imported from any of these modules may be dill.
+    pub fn carries_dill(&self) -> bool {
+        self.modules
+            .values()
+            .any(|path| self.exports.get(path).is_some_and(|e| !e.is_empty()))
+    }
 }
 
 /// What analysing one file found.
@@ -82,6 +104,9 @@ pub struct Analysis {
     /// see [`lower`]): comments are read from it, since a `#` inside such an f-string's text
     /// (`f"{"#"}"`) is no comment. Empty, or `None` for a piece, when read as written.
     pub lowered: Vec<Option<String>>,
+    /// The names the file binds at its top level to something that may be dill (`dill`,
+    /// `dill.loads`), which other modules can import from it.
+    pub exports: std::collections::HashMap<String, String>,
 }
 
 /// Analyses the pieces of one file (one for a plain file, the code cells of a notebook), which
@@ -92,6 +117,11 @@ pub fn analyze(pieces: &[&str]) -> Analysis {
 
 /// [`analyze`] within `limits`, for the stack the calling thread has.
 pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
+    analyze_with(pieces, limits, None)
+}
+
+/// [`analyze_within`], with what the repository's modules the file imports hold.
+pub fn analyze_with(pieces: &[&str], limits: &Limits, local: Option<&LocalModules>) -> Analysis {
     let total: usize = pieces.iter().map(|p| p.len()).sum();
     if total > SCAN_BYTES {
         return Analysis {
@@ -179,13 +209,14 @@ pub fn analyze_within(pieces: &[&str], limits: &Limits) -> Analysis {
         return analysis;
     }
     let parsed_texts: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
-    let mut hits = scope::find_sinks(&suites, &parsed_texts, limits);
+    let (mut hits, exports) = scope::find_sinks(&suites, &parsed_texts, limits, local);
     sort_hits(&mut hits);
     // Deep trees are dropped here, on the caller's (large) stack.
     drop(suites);
     Analysis {
         hits,
         lowered: owned(texts),
+        exports,
         ..Analysis::default()
     }
 }

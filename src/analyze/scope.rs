@@ -11,12 +11,17 @@ use rustpython_parser::Mode;
 
 use super::constant;
 use super::guard::{too_deep, Limits};
-use super::{Hit, Route, UseKind};
+use super::{Hit, LocalModules, Route, UseKind};
 use crate::rule::{self, Sink};
 
 /// Finds the sinks in the parsed pieces of one file, which share one module namespace. `texts`
 /// are the pieces as parsed; `limits` bound the strings of code parsed from them.
-pub(super) fn find_sinks(suites: &[Vec<ast::Stmt>], texts: &[&str], limits: &Limits) -> Vec<Hit> {
+pub(super) fn find_sinks(
+    suites: &[Vec<ast::Stmt>],
+    texts: &[&str],
+    limits: &Limits,
+    local: Option<&LocalModules>,
+) -> (Vec<Hit>, HashMap<String, String>) {
     // A function that writes dill into an outer scope (`global`, `nonlocal`) or into an
     // attribute of `self` may run before any read of that name: once such writes are known, the
     // file is analysed again with them visible everywhere the name is read. Strings of code
@@ -25,8 +30,10 @@ pub(super) fn find_sinks(suites: &[Vec<ast::Stmt>], texts: &[&str], limits: &Lim
     let mut written = Writes::default();
     let mut embedded = Embeds::default();
     let mut hits = Vec::new();
+    let mut exports = HashMap::new();
     for _ in 0..MAX_PASSES {
         let mut binder = Binder::new(written.clone(), &embedded);
+        binder.local = local;
         for (i, suite) in suites.iter().enumerate() {
             binder.piece = i;
             binder.visit_body(0, suite);
@@ -34,6 +41,12 @@ pub(super) fn find_sinks(suites: &[Vec<ast::Stmt>], texts: &[&str], limits: &Lim
         binder.run_deferred();
         binder.report_unread();
         hits.append(&mut binder.hits);
+        exports = binder.scopes[0]
+            .ever
+            .iter()
+            .filter(|(_, q)| may_be_dill(q) && !q.starts_with(CONSTANT))
+            .map(|(name, q)| (name.clone(), q.to_string()))
+            .collect();
         let new_writes = std::mem::take(&mut binder.new_writes);
         let wanted = std::mem::take(&mut binder.wanted);
         drop(binder);
@@ -46,7 +59,7 @@ pub(super) fn find_sinks(suites: &[Vec<ast::Stmt>], texts: &[&str], limits: &Lim
             break;
         }
     }
-    hits
+    (hits, exports)
 }
 
 /// A string of code given to `exec`, `eval` or `compile` that a pass met, to be parsed.
@@ -218,10 +231,12 @@ fn builtin(name: &str) -> Option<Qual> {
 const CONSTANT: char = '\'';
 const ATTRGETTER: &str = "\u{1}attrgetter:";
 const METHODCALLER: &str = "\u{1}methodcaller:";
+/// A module of the repository, as `level:dotted.name` (see [`LocalModules`]).
+const LOCAL: &str = "\u{2}";
 
 /// Whether a value is one of the values that are not qualified names.
 fn is_marker(qual: &str) -> bool {
-    qual.starts_with([CONSTANT, '\u{1}'])
+    qual.starts_with([CONSTANT, '\u{1}', '\u{2}'])
 }
 
 /// What subscripting a value with a constant key gives: `sys.modules["dill"]` is the module,
@@ -336,6 +351,8 @@ struct Binder<'a> {
     wanted: Vec<Wanted>,
     /// Set while visiting code parsed from a string.
     origin: Option<Origin>,
+    /// The repository's modules the file imports.
+    local: Option<&'a LocalModules>,
 }
 
 impl<'a> Binder<'a> {
@@ -357,6 +374,7 @@ impl<'a> Binder<'a> {
             embedded,
             wanted: Vec::new(),
             origin: None,
+            local: None,
         }
     }
 
@@ -574,6 +592,9 @@ impl<'a> Binder<'a> {
                     return Some(qual);
                 }
                 let base = self.resolve_within(s, &a.value, budget)?;
+                if let Some(module) = base.strip_prefix(LOCAL) {
+                    return self.local_name(module, &a.attr);
+                }
                 if is_marker(&base) {
                     return None;
                 }
@@ -722,6 +743,40 @@ impl<'a> Binder<'a> {
             }
             at = scope.parent?;
         }
+    }
+
+    /// What `name` is in a repository module written `module` (`level:dotted.name`): what the
+    /// module binds it to, or its submodule of that name.
+    fn local_name(&self, module: &str, name: &str) -> Option<Qual> {
+        let local = self.local?;
+        let (level, dotted) = module.split_once(':')?;
+        let level: u32 = level.parse().ok()?;
+        let key = (level, dotted.to_string());
+        if let Some(value) = local
+            .modules
+            .get(&key)
+            .and_then(|path| local.exports.get(path))
+            .and_then(|exports| exports.get(name))
+        {
+            return Some(Rc::from(value.as_str()));
+        }
+        let sub = if dotted.is_empty() {
+            name.to_string()
+        } else {
+            format!("{dotted}.{name}")
+        };
+        local
+            .modules
+            .contains_key(&(level, sub.clone()))
+            .then(|| Rc::from(format!("{LOCAL}{level}:{sub}")))
+    }
+
+    /// The value of a module of the repository that an import binds, when it is one.
+    fn local_module(&self, level: u32, dotted: &str) -> Option<Qual> {
+        self.local?
+            .modules
+            .contains_key(&(level, dotted.to_string()))
+            .then(|| Rc::from(format!("{LOCAL}{level}:{dotted}")))
     }
 
     /// Records that an attribute of a class's instances may hold dill.
@@ -1132,11 +1187,39 @@ impl<'a> Binder<'a> {
             Stmt::Import(i) => {
                 for alias in &i.names {
                     let (local, qual) = import_bindings(&alias.name, alias.asname.as_deref());
+                    let qual = self.local_module(0, &qual).unwrap_or(qual);
                     self.bind(s, &local, Some(qual));
                 }
             }
             Stmt::ImportFrom(i) => {
-                let relative = i.level.is_some_and(|l| l.to_u32() > 0);
+                let level = i.level.map_or(0, |l| l.to_u32());
+                let relative = level > 0;
+                let dotted = i.module.as_deref().unwrap_or("");
+                if let Some(module) = self.local_module(level, dotted) {
+                    // A module of the repository: each name is what it binds there.
+                    let module = &module[LOCAL.len()..];
+                    for alias in &i.names {
+                        if alias.name.as_str() == "*" {
+                            let exported: Vec<(String, String)> = self
+                                .local
+                                .and_then(|l| l.modules.get(&(level, dotted.to_string())))
+                                .and_then(|path| self.local.and_then(|l| l.exports.get(path)))
+                                .map(|e| e.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                                .unwrap_or_default();
+                            for (name, value) in exported {
+                                self.bind(s, &name, Some(Rc::from(value)));
+                            }
+                            continue;
+                        }
+                        let name = alias.asname.as_deref().unwrap_or(&alias.name);
+                        let value = self.local_name(module, &alias.name);
+                        let value = value.or_else(|| {
+                            (!relative).then(|| Rc::from(format!("{dotted}.{}", alias.name)))
+                        });
+                        self.bind(s, name, value);
+                    }
+                    return;
+                }
                 for alias in &i.names {
                     match (&i.module, relative) {
                         (Some(module), false) => {

@@ -1,0 +1,206 @@
+//! The import statements of a file, read from its bytes without parsing it: which modules it
+//! imports and which names it takes from them, so that names imported from other modules of
+//! the same repository can be resolved before the file is analysed.
+
+use super::scan::{skip_string, tokens, Tok};
+
+/// One import statement's module and the names it takes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ImportSpec {
+    /// Leading dots of a relative import (`from ..x import y` is 2); 0 for an absolute one.
+    pub level: u32,
+    /// The module as written after the dots (empty for `from . import x`).
+    pub module: String,
+    /// The names a `from` import takes (`*` for a star import); empty for `import module`.
+    pub names: Vec<String>,
+}
+
+/// Longest statement read: no real import is near this long.
+const MAX_STATEMENT: usize = 64 << 10;
+
+/// Every import statement of a Python text (and possibly a few lookalikes inside strings: they
+/// only cost a lookup).
+pub fn imports_of(text: &str) -> Vec<ImportSpec> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut read_until = 0;
+    for at in memchr::memmem::find_iter(bytes, b"import") {
+        if at < read_until {
+            continue;
+        }
+        let line_start = |end: usize| {
+            bytes[..end]
+                .iter()
+                .rposition(|&b| b == b'\n' || b == b'\r' || b == b';')
+                .map_or(0, |k| k + 1)
+        };
+        let mut start = line_start(at);
+        // A line a backslash continues belongs to the statement.
+        loop {
+            let before = bytes[..start]
+                .strip_suffix(b"\n")
+                .unwrap_or(&bytes[..start]);
+            let before = before.strip_suffix(b"\r").unwrap_or(before);
+            if start == 0 || !before.ends_with(b"\\") {
+                break;
+            }
+            start = line_start(before.len() - 1);
+        }
+        let end = statement_end(bytes, start);
+        read_until = end;
+        read_statements(&tokens(&text[start..end]), &mut out);
+    }
+    out
+}
+
+/// Where the logical line starting at `start` ends: its first line break outside brackets and
+/// strings that no backslash continues.
+fn statement_end(bytes: &[u8], start: usize) -> usize {
+    let limit = bytes.len().min(start + MAX_STATEMENT);
+    let mut depth = 0usize;
+    let mut i = start;
+    while i < limit {
+        match bytes[i] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\\' => i += 1,
+            b'\'' | b'"' => {
+                i = skip_string(bytes, i);
+                continue;
+            }
+            b'#' => {
+                while i < limit && !matches!(bytes[i], b'\n' | b'\r') {
+                    i += 1;
+                }
+                continue;
+            }
+            b'\n' | b'\r' | b';' if depth == 0 => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    limit
+}
+
+fn read_statements(toks: &[(Tok<'_>, usize, usize)], out: &mut Vec<ImportSpec>) {
+    let mut i = 0;
+    while i < toks.len() {
+        match toks[i].0 {
+            Tok::Name("from") => {
+                let mut k = i + 1;
+                let mut level = 0;
+                while toks.get(k).map(|t| t.0) == Some(Tok::Dot) {
+                    level += 1;
+                    k += 1;
+                }
+                let (module, next) = dotted(toks, k);
+                if toks.get(next).map(|t| t.0) != Some(Tok::Name("import")) {
+                    i = next.max(i + 1);
+                    continue;
+                }
+                let mut names = Vec::new();
+                let mut k = next + 1;
+                while let Some(&(tok, _, _)) = toks.get(k) {
+                    match tok {
+                        Tok::Name("as") => k += 1,
+                        Tok::Name(name) => names.push(name.to_string()),
+                        Tok::Other => names.push("*".to_string()),
+                        Tok::Open | Tok::Close | Tok::Comma | Tok::Comment => {}
+                        Tok::End | Tok::Dot => break,
+                    }
+                    k += 1;
+                }
+                if level > 0 || !module.is_empty() {
+                    out.push(ImportSpec {
+                        level,
+                        module,
+                        names,
+                    });
+                }
+                i = k;
+            }
+            Tok::Name("import") => {
+                let mut k = i + 1;
+                loop {
+                    let (module, next) = dotted(toks, k);
+                    if module.is_empty() {
+                        break;
+                    }
+                    out.push(ImportSpec {
+                        level: 0,
+                        module,
+                        names: Vec::new(),
+                    });
+                    k = next;
+                    if toks.get(k).map(|t| t.0) == Some(Tok::Name("as")) {
+                        k += 2;
+                    }
+                    if toks.get(k).map(|t| t.0) != Some(Tok::Comma) {
+                        break;
+                    }
+                    k += 1;
+                }
+                i = k.max(i + 1);
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// A dotted name starting at token `k`, and the token after it.
+fn dotted(toks: &[(Tok<'_>, usize, usize)], mut k: usize) -> (String, usize) {
+    let mut name = String::new();
+    while let Some(Tok::Name(part)) = toks.get(k).map(|t| t.0) {
+        if matches!(part, "import" | "as") {
+            break;
+        }
+        name.push_str(part);
+        k += 1;
+        if toks.get(k).map(|t| t.0) == Some(Tok::Dot)
+            && matches!(toks.get(k + 1).map(|t| t.0), Some(Tok::Name(_)))
+        {
+            name.push('.');
+            k += 1;
+        } else {
+            break;
+        }
+    }
+    (name, k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn specs(text: &str) -> Vec<(u32, String, Vec<String>)> {
+        imports_of(text)
+            .into_iter()
+            .map(|s| (s.level, s.module, s.names))
+            .collect()
+    }
+
+    #[test]
+    fn import_statements() {
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            specs("import os, pkg.compat as c\nfrom .serial import loads as l, dumps\n"),
+            vec![
+                (0, "os".into(), v(&[])),
+                (0, "pkg.compat".into(), v(&[])),
+                (1, "serial".into(), v(&["loads", "dumps"])),
+            ]
+        );
+        assert_eq!(
+            specs("x = 1; from .. import (\n  a,  # note\n  b,\n)\nfrom pkg.c import *\n"),
+            vec![
+                (2, "".into(), v(&["a", "b"])),
+                (0, "pkg.c".into(), v(&["*"])),
+            ]
+        );
+        assert_eq!(
+            specs("if x:\n    from \\\n  m import n\n"),
+            vec![(0, "m".into(), v(&["n"]))]
+        );
+        assert!(specs("s = 'import'\nimportlib.reload(x)\n").is_empty());
+    }
+}

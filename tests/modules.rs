@@ -1,0 +1,124 @@
+//! Names imported from other modules of the same repository, against real git repositories:
+//! the module is read from the same source as the check (the index for a commit, a commit for
+//! a range, the disk for paths), whatever the working tree holds.
+
+mod common;
+
+use common::*;
+
+/// A module that binds dill's loader under its own names, as compatibility shims do.
+const COMPAT: &str =
+    "try:\n    import dill\nexcept ImportError:\n    import pickle as dill\n\nloads = dill.loads\n";
+/// The same module once it no longer hands dill on.
+const COMPAT_JSON: &str = "import json\n\nloads = json.loads\n";
+/// A file that never names dill: what it imports is dill's loader (checked under CPython with
+/// a recording dill module).
+const APP: &str = "from pkg.serial import loads as decode\nfrom pkg import compat\n\n\ndef handle(blob):\n    decode(blob)\n    return compat.loads(blob)\n";
+
+fn project(repo: &Repo) {
+    repo.write("pkg/__init__.py", "");
+    repo.write("pkg/compat.py", COMPAT);
+    repo.write("pkg/serial.py", "from .compat import loads\n");
+}
+
+#[test]
+fn a_name_imported_from_a_module_of_the_repository_is_what_that_module_binds() {
+    let repo = Repo::new();
+    project(&repo);
+    repo.commit_all("shim");
+    repo.install_hook();
+    repo.write("app.py", APP);
+    repo.git(&["add", "app.py"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(lines(&json), [6, 7]);
+    assert_eq!(json["findings"][0]["api"], "dill.loads");
+    assert_eq!(json["findings"][0]["kind"], "call");
+    // The real hook blocks the commit.
+    let out = repo.git_try(&["commit", "-m", "handler"]);
+    assert!(!out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn the_module_is_read_from_the_index_not_the_working_tree() {
+    let repo = Repo::new();
+    project(&repo);
+    repo.commit_all("shim");
+    repo.write("app.py", APP);
+    repo.git(&["add", "app.py"]);
+    // Unstaged: the commit still holds the dill shim.
+    repo.write("pkg/compat.py", COMPAT_JSON);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!((code, lines(&json)), (1, vec![6, 7]), "{json}");
+    // Path mode reads the disk, where the shim no longer hands dill on.
+    let (code, json) = repo.json(&["app.py"]);
+    assert_eq!(code, 0, "{json}");
+    // Staged the other way round: a clean index passes whatever the disk holds.
+    repo.git(&["add", "pkg/compat.py"]);
+    repo.write("pkg/compat.py", COMPAT);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 0, "{json}");
+}
+
+#[test]
+fn a_range_reads_the_module_from_the_commit_it_checks() {
+    let repo = Repo::new();
+    project(&repo);
+    repo.commit_all("shim");
+    repo.write("app.py", APP);
+    repo.commit_all("handler");
+    repo.write("pkg/compat.py", COMPAT_JSON);
+    let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(paths(&json), ["app.py", "app.py"]);
+}
+
+#[test]
+fn relative_imports_star_imports_and_attribute_chains() {
+    let repo = Repo::new();
+    project(&repo);
+    repo.write(
+        "pkg/api/handlers.py",
+        "from ..compat import *\nfrom .. import serial\nimport pkg.compat\n\nloads(b)\nserial.loads(b)\npkg.compat.dill.load(f)\n",
+    );
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1, "{json}");
+    let found: Vec<_> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(found.contains(&("pkg/api/handlers.py".into(), 5)), "{json}");
+    assert!(found.contains(&("pkg/api/handlers.py".into(), 6)), "{json}");
+    assert!(found.contains(&("pkg/api/handlers.py".into(), 7)), "{json}");
+}
+
+#[test]
+fn a_module_that_does_not_hand_dill_on_gives_nothing() {
+    let repo = Repo::new();
+    repo.write("pkg/__init__.py", "");
+    repo.write("pkg/compat.py", COMPAT_JSON);
+    repo.write("pkg/serial.py", "from .compat import loads\n");
+    repo.write("app.py", APP);
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 0, "{json}");
+    // A cycle of imports ends.
+    repo.write(
+        "pkg/a.py",
+        "from .b import x\nimport dill\ny = dill.loads\n",
+    );
+    repo.write("pkg/b.py", "from .a import y as x\n");
+    repo.write("use.py", "from pkg.b import x\nx(blob)\n");
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1, "{json}");
+    assert!(paths(&json).contains(&"use.py".to_string()), "{json}");
+}
