@@ -15,7 +15,7 @@ pub(crate) fn judge(
     read: impl FnOnce(&source::Keep) -> Result<source::Sources, Error>,
     base: Option<&BaseContent>,
     nested_from: Option<&crate::config::PolicyFrom>,
-    modules: Option<&crate::modules::ReadModule>,
+    modules: Option<&dyn crate::modules::ModuleSource>,
     report: &mut Report,
 ) -> Result<(), Error> {
     // What one change may give the analysis in all (a full check of a tree may give more).
@@ -25,23 +25,22 @@ pub(crate) fn judge(
     };
     let given = &report.analysed;
     let refused: std::sync::Mutex<Vec<Issue>> = Default::default();
-    // The imports of every file, to resolve against the repository's modules once all is read.
-    let imports: std::sync::Mutex<Vec<(String, Vec<analyze::ImportSpec>)>> = Default::default();
+    // What each file imports, to resolve against the repository's modules once all is read.
+    let known: std::sync::Mutex<Vec<(String, crate::modules::Known)>> = Default::default();
     let resolving = modules.is_some();
     let wants = |path: &str, bytes: &[u8], kind: python::Kind| {
-        if resolving
-            && kind == python::Kind::Source
-            && memchr::memmem::find(bytes, b"import").is_some()
-        {
-            let specs = analyze::imports_of(&String::from_utf8_lossy(bytes));
-            if !specs.is_empty() {
-                imports
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push((path.to_string(), specs));
-            }
+        let worth = analyze::worth_analysing(bytes, kind);
+        if resolving && kind == python::Kind::Source {
+            let imports = match memchr::memmem::find(bytes, b"import") {
+                Some(_) => analyze::imports_of(bytes),
+                None => Vec::new(),
+            };
+            known
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((path.to_string(), crate::modules::Known { worth, imports }));
         }
-        analyze::worth_analysing(bytes, kind)
+        worth
     };
     let (sources, mut outcomes) = check::while_reading(|take| {
         let within = |file: source::SourceFile| {
@@ -66,17 +65,27 @@ pub(crate) fn judge(
     });
     // A file that imports a name another module of the repository binds to dill is analysed
     // (again) knowing what that module holds.
-    if let Some(read_module) = modules {
-        let mut imports = imports.into_inner().unwrap_or_else(|p| p.into_inner());
-        imports.sort_by(|a, b| a.0.cmp(&b.0));
-        let resolver = crate::modules::Resolver::new(read_module);
+    if let Some(source) = modules {
+        let known: std::collections::HashMap<String, crate::modules::Known> = known
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .into_iter()
+            .collect();
+        let mut importers: Vec<&String> = known
+            .iter()
+            .filter(|(_, k)| !k.imports.is_empty())
+            .map(|(path, _)| path)
+            .collect();
+        importers.sort();
+        let resolver = crate::modules::Resolver::new(source, &known);
         let mut again = Vec::new();
-        for (path, specs) in imports {
-            let local = resolver.local_for(&path, &specs);
+        for path in importers {
+            let local = resolver.local_for(path, &known[path].imports);
             if !local.carries_dill() {
                 continue;
             }
-            if let Some(bytes) = read_module(&path) {
+            let path = path.clone();
+            if let Some(bytes) = source.read(&path) {
                 again.push(source::SourceFile {
                     path,
                     bytes,

@@ -121,13 +121,14 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
             .then_some(&from);
             // Other modules of the repository are read from the same source as the files.
             let root = repo.as_ref().map_or_else(|| cwd.clone(), |r| r.root());
-            let from_disk = |path: &str| std::fs::read(root.join(path)).ok();
-            let from_index = |path: &str| repo.as_ref()?.index_blob(path).ok().flatten();
-            let modules: Option<&modules::ReadModule> = match (&options.selection, &repo) {
-                (Selection::Stdin { .. }, _) => None,
-                (Selection::Paths(_), _) | (_, None) => Some(&from_disk),
-                _ => Some(&from_index),
-            };
+            let from_disk = modules::Disk(root);
+            let from_index = repo.as_ref().map(modules::Index);
+            let modules: Option<&dyn modules::ModuleSource> =
+                match (&options.selection, &from_index) {
+                    (Selection::Stdin { .. }, _) => None,
+                    (Selection::Paths(_), _) | (_, None) => Some(&from_disk),
+                    (_, Some(index)) => Some(index),
+                };
             judge::judge(
                 &policy,
                 &options.selection,
@@ -200,8 +201,7 @@ fn check_history(
             _ => Some(Box::new(|_| Ok(None))),
         };
         // Other modules of the repository are read from the tree being brought in.
-        let tip = group.tips.first().map(|(_, tree)| *tree);
-        let from_tree = |path: &str| repo.blob_in_tree(tip?, path).ok().flatten();
+        let from_tree = modules::Tree(repo, group.tips.first().map(|(_, tree)| *tree));
         judge::judge(
             &policy,
             &options.selection,

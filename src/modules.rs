@@ -21,28 +21,50 @@ const MAX_DEPTH: usize = 8;
 /// Where absolute imports are looked for.
 const ROOTS: &[&str] = &["", "src/"];
 
-/// Reads a file of the repository by its path (relative to the root, `/`-separated), from
-/// the source the check reads; `None` when there is none.
-pub type ReadModule<'r> = dyn Fn(&str) -> Option<Vec<u8>> + 'r;
+/// The files of the repository, by path (relative to the root, `/`-separated), from the source
+/// the check reads.
+pub trait ModuleSource {
+    /// Whether a regular file is there.
+    fn exists(&self, path: &str) -> bool;
+    /// Whether a directory is there (may say yes when it cannot tell cheaply).
+    fn has_dir(&self, path: &str) -> bool;
+    /// Its content, if it is there.
+    fn read(&self, path: &str) -> Option<Vec<u8>>;
+}
+
+/// What the check's own reading already learnt of a file: whether it can reach dill by itself
+/// (the prefilter) and what it imports.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    pub worth: bool,
+    pub imports: Vec<ImportSpec>,
+}
 
 /// The names a module binds at its top level to something that may be dill, with their values.
 type Exports = HashMap<String, String>;
 
 /// Resolves imports to the repository's modules, remembering what it read.
 pub struct Resolver<'r> {
-    read: &'r ReadModule<'r>,
+    source: &'r dyn ModuleSource,
+    /// The files the check read itself, and what it learnt of them.
+    known: &'r HashMap<String, Known>,
     /// Whether a file exists, by path.
     exists: RefCell<HashMap<String, bool>>,
+    /// The file of each import, by the importing file's directory (for relative imports; empty
+    /// for absolute ones), leading dots and name.
+    files: RefCell<HashMap<(String, u32, String), Option<String>>>,
     /// What each module exports; `None` while it is being worked out (an import cycle).
     exports: RefCell<HashMap<String, Option<Rc<Exports>>>>,
     limits: Limits,
 }
 
 impl<'r> Resolver<'r> {
-    pub fn new(read: &'r ReadModule<'r>) -> Self {
+    pub fn new(source: &'r dyn ModuleSource, known: &'r HashMap<String, Known>) -> Self {
         Resolver {
-            read,
+            source,
+            known,
             exists: RefCell::default(),
+            files: RefCell::default(),
             exports: RefCell::default(),
             // Analysed on the calling thread, whose stack is the smallest a thread is sure
             // to have.
@@ -51,17 +73,62 @@ impl<'r> Resolver<'r> {
     }
 
     fn exists(&self, path: &str) -> bool {
+        if self.known.contains_key(path) {
+            return true;
+        }
         if let Some(&known) = self.exists.borrow().get(path) {
             return known;
         }
-        let found = (self.read)(path).is_some();
+        let found = self.source.exists(path);
         self.exists.borrow_mut().insert(path.to_string(), found);
         found
     }
 
     /// The file of the module `dotted` imported with `level` leading dots from `importer`.
     fn module_file(&self, importer: &str, level: u32, dotted: &str) -> Option<String> {
+        let dir = match level {
+            0 => "",
+            _ => importer.rsplit_once('/').map_or("", |(dir, _)| dir),
+        };
+        let key = (dir.to_string(), level, dotted.to_string());
+        if let Some(found) = self.files.borrow().get(&key) {
+            return found.clone();
+        }
+        let found = self.find_module_file(importer, level, dotted);
+        self.files.borrow_mut().insert(key, found.clone());
+        found
+    }
+
+    /// Whether a top-level name is a module or package of the repository under `root`: most
+    /// absolute imports are of other projects, and are settled here with two lookups.
+    fn top_level_here(&self, root: &str, top: &str) -> bool {
+        let key = (root.to_string(), u32::MAX, top.to_string());
+        if let Some(found) = self.files.borrow().get(&key) {
+            return found.is_some();
+        }
+        let here =
+            self.exists(&format!("{root}{top}.py")) || self.source.has_dir(&format!("{root}{top}"));
+        self.files.borrow_mut().insert(key, here.then(String::new));
+        here
+    }
+
+    fn find_module_file(&self, importer: &str, level: u32, dotted: &str) -> Option<String> {
         let parts: Vec<&str> = dotted.split('.').filter(|p| !p.is_empty()).collect();
+        if level == 0 {
+            let top = parts.first()?;
+            for root in ROOTS {
+                if !self.top_level_here(root, top) {
+                    continue;
+                }
+                let stem = format!("{root}{}", parts.join("/"));
+                for candidate in [format!("{stem}.py"), format!("{stem}/__init__.py")] {
+                    if self.exists(&candidate) {
+                        return Some(candidate);
+                    }
+                }
+            }
+            return None;
+        }
         let bases: Vec<String> = if level > 0 {
             let mut dir: Vec<&str> = importer.split('/').collect();
             dir.pop();
@@ -102,6 +169,13 @@ impl<'r> Resolver<'r> {
             }
         };
         for spec in specs {
+            // Most absolute imports are of other projects: settled by their first name.
+            if spec.level == 0 {
+                let top = spec.module.split('.').next().unwrap_or_default();
+                if !ROOTS.iter().any(|root| self.top_level_here(root, top)) {
+                    continue;
+                }
+            }
             if spec.level == 0 {
                 // `import a.b.c` binds `a`, through which `a.b.c` is reached.
                 let parts: Vec<&str> = spec.module.split('.').collect();
@@ -124,7 +198,9 @@ impl<'r> Resolver<'r> {
         for file in files {
             if file != importer && !local.exports.contains_key(&file) {
                 let exports = self.exports_of(&file, depth + 1);
-                local.exports.insert(file, (*exports).clone());
+                if !exports.is_empty() {
+                    local.exports.insert(file, (*exports).clone());
+                }
             }
         }
         local
@@ -147,14 +223,73 @@ impl<'r> Resolver<'r> {
     }
 
     fn work_out(&self, path: &str, depth: usize) -> Option<Exports> {
-        let bytes = (self.read)(path)?;
-        let worth = analyze::worth_analysing(&bytes, python::Kind::Source);
-        let text = python::decode(&bytes).ok()?.text;
-        let specs = analyze::imports_of(&text);
-        let local = self.local_within(path, &specs, depth);
-        if !worth && !local.carries_dill() {
+        // What the check's own reading learnt spares reading the file again, unless it must
+        // be analysed.
+        let read;
+        let known = match self.known.get(path) {
+            Some(known) => known,
+            None => {
+                let bytes = self.source.read(path)?;
+                let text = python::decode(&bytes).ok()?.text;
+                read = Known {
+                    worth: analyze::worth_analysing(&bytes, python::Kind::Source),
+                    imports: analyze::imports_of(text.as_bytes()),
+                };
+                &read
+            }
+        };
+        let local = self.local_within(path, &known.imports, depth);
+        if !known.worth && !local.carries_dill() {
             return None;
         }
+        let bytes = self.source.read(path)?;
+        let text = python::decode(&bytes).ok()?.text;
         Some(analyze::analyze_with(&[&text], &self.limits, Some(&local)).exports)
+    }
+}
+
+/// The working tree (or any directory), for path mode.
+pub struct Disk(pub std::path::PathBuf);
+
+impl ModuleSource for Disk {
+    fn exists(&self, path: &str) -> bool {
+        std::fs::metadata(self.0.join(path)).is_ok_and(|m| m.is_file())
+    }
+    fn has_dir(&self, path: &str) -> bool {
+        std::fs::metadata(self.0.join(path)).is_ok_and(|m| m.is_dir())
+    }
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.0.join(path)).ok()
+    }
+}
+
+/// The index, for commits (`--staged`, `--all`).
+pub struct Index<'r>(pub &'r crate::git::Repo);
+
+impl ModuleSource for Index<'_> {
+    fn exists(&self, path: &str) -> bool {
+        self.0.index_has(path)
+    }
+    fn has_dir(&self, path: &str) -> bool {
+        self.0.index_has_dir(path)
+    }
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        self.0.index_blob(path).ok().flatten()
+    }
+}
+
+/// A tree being brought in, for ranges and pushes.
+pub struct Tree<'r>(pub &'r crate::git::Repo, pub Option<gix::ObjectId>);
+
+impl ModuleSource for Tree<'_> {
+    fn exists(&self, path: &str) -> bool {
+        self.read(path).is_some()
+    }
+    fn has_dir(&self, _path: &str) -> bool {
+        // Ranges and pushes check few files: every candidate is looked up.
+        true
+    }
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        self.0.blob_in_tree(self.1?, path).ok().flatten()
     }
 }

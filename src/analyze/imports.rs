@@ -18,10 +18,9 @@ pub struct ImportSpec {
 /// Longest statement read: no real import is near this long.
 const MAX_STATEMENT: usize = 64 << 10;
 
-/// Every import statement of a Python text (and possibly a few lookalikes inside strings: they
-/// only cost a lookup).
-pub fn imports_of(text: &str) -> Vec<ImportSpec> {
-    let bytes = text.as_bytes();
+/// Every import statement of a Python file (and possibly a few lookalikes inside strings: they
+/// only cost a lookup), from its bytes: only the statements need be text.
+pub fn imports_of(bytes: &[u8]) -> Vec<ImportSpec> {
     let mut out = Vec::new();
     let mut read_until = 0;
     for at in memchr::memmem::find_iter(bytes, b"import") {
@@ -48,7 +47,8 @@ pub fn imports_of(text: &str) -> Vec<ImportSpec> {
         }
         let end = statement_end(bytes, start);
         read_until = end;
-        read_statements(&tokens(&text[start..end]), &mut out);
+        let statement = String::from_utf8_lossy(&bytes[start..end]);
+        read_statements(&tokens(&statement), &mut out);
     }
     out
 }
@@ -173,7 +173,7 @@ mod tests {
     use super::*;
 
     fn specs(text: &str) -> Vec<(u32, String, Vec<String>)> {
-        imports_of(text)
+        imports_of(text.as_bytes())
             .into_iter()
             .map(|s| (s.level, s.module, s.names))
             .collect()

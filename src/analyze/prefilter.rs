@@ -133,10 +133,16 @@ fn may_assemble_dill(bytes: &[u8]) -> bool {
                     .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)
         })
     };
+    // A module imported by a built name reaches a sink only through a word the analysis reads
+    // (`.loads`, `getattr`, `vars`...); code in a string may build the sink's name too.
     let readers = [&b"__import__"[..], b"import_module", b"modules"];
-    if !readers
+    let imports_by_name = readers
         .iter()
         .any(|word| memchr::memmem::find(bytes, word).is_some())
+        && reaching_words()
+            .iter()
+            .any(|word| memchr::memmem::find(bytes, word.as_bytes()).is_some());
+    if !imports_by_name
         && !["exec", "eval", "compile"]
             .iter()
             .any(|name| builtin_named(name.as_bytes()))

@@ -232,6 +232,25 @@ impl Repo {
         Ok(path)
     }
 
+    /// Whether the index has a regular file at `path` (relative to the root).
+    pub fn index_has(&self, path: &str) -> bool {
+        self.index().is_ok_and(|index| {
+            index
+                .entry_by_path(path.into())
+                .is_some_and(|e| e.mode == Mode::FILE || e.mode == Mode::FILE_EXECUTABLE)
+        })
+    }
+
+    /// Whether the index has files below the directory `path` (relative to the root).
+    pub fn index_has_dir(&self, path: &str) -> bool {
+        let prefix = format!("{path}/");
+        self.index().is_ok_and(|index| {
+            index
+                .prefixed_entries(prefix.as_str().into())
+                .is_some_and(|entries| !entries.is_empty())
+        })
+    }
+
     /// The staged content of a file at `path` (relative to the root), if the index has it.
     pub fn index_blob(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
         let index = self.index()?;
