@@ -22,6 +22,8 @@ pub struct Outcome {
     pub warnings: Vec<Issue>,
     /// The file itself, kept only when it has findings (`--new-only` compares it with its base).
     pub file: Option<SourceFile>,
+    /// Globals of other modules this file sets to dill.
+    pub patches: Vec<analyze::Patch>,
 }
 
 /// A file with more findings than this lists the first ones and counts the rest: it blocks
@@ -270,6 +272,7 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
         },
     };
     let analysis = analyze::analyze_with(&texts, limits, file.local.as_deref());
+    outcome.patches.clone_from(&analysis.patches);
     if let Some(why) = analysis.failed {
         outcome.errors.push(Issue::new(file.path.clone(), why));
         return outcome;

@@ -78,13 +78,32 @@ pub(crate) fn judge(
             .collect();
         importers.sort();
         let resolver = crate::modules::Resolver::new(source, &known);
-        let mut again = Vec::new();
+        let mut redo: std::collections::BTreeMap<String, analyze::LocalModules> =
+            Default::default();
         for path in importers {
             let local = resolver.local_for(path, &known[path].imports);
-            if !local.carries_dill() {
-                continue;
+            if local.carries_dill() {
+                redo.insert(path.clone(), local);
             }
-            let path = path.clone();
+        }
+        // A module of the check whose global another file sets to dill reads dill there.
+        for outcome in &outcomes {
+            for patch in &outcome.patches {
+                let Some(target) = resolver.module_file(&outcome.path, patch.level, &patch.module)
+                else {
+                    continue;
+                };
+                let Some(target_known) = known.get(&target) else {
+                    continue;
+                };
+                redo.entry(target.clone())
+                    .or_insert_with(|| resolver.local_for(&target, &target_known.imports))
+                    .patched
+                    .insert(patch.name.clone(), patch.value.clone());
+            }
+        }
+        let mut again = Vec::new();
+        for (path, local) in redo {
             if let Some(bytes) = source.read(&path) {
                 again.push(source::SourceFile {
                     path,

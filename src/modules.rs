@@ -85,7 +85,7 @@ impl<'r> Resolver<'r> {
     }
 
     /// The file of the module `dotted` imported with `level` leading dots from `importer`.
-    fn module_file(&self, importer: &str, level: u32, dotted: &str) -> Option<String> {
+    pub fn module_file(&self, importer: &str, level: u32, dotted: &str) -> Option<String> {
         let dir = match level {
             0 => "",
             _ => importer.rsplit_once('/').map_or("", |(dir, _)| dir),

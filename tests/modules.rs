@@ -122,3 +122,53 @@ fn a_module_that_does_not_hand_dill_on_gives_nothing() {
     assert_eq!(code, 1, "{json}");
     assert!(paths(&json).contains(&"use.py".to_string()), "{json}");
 }
+
+/// `serialize.pickle = dill` in one file makes `pickle.loads` in serialize.py dill's (checked
+/// under CPython with a recording dill): found at the patch, and in the module itself when the
+/// check holds it.
+#[test]
+fn a_module_global_set_to_dill_elsewhere_is_dill_in_that_module() {
+    let repo = Repo::new();
+    repo.write(
+        "pkg/serialize.py",
+        "import pickle\n\n\ndef read(blob):\n    return pickle.loads(blob)\n",
+    );
+    repo.write(
+        "pkg/setup.py",
+        "import dill\n\nfrom . import serialize\n\n\ndef use_dill():\n    serialize.pickle = dill\n",
+    );
+    repo.write(
+        "boot.py",
+        "import dill\nimport pkg.serialize\n\npkg.serialize.pickle = dill\n",
+    );
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--all"]);
+    assert_eq!(code, 1, "{json}");
+    let found: Vec<(String, u64, String)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("boot.py".to_string(), 4, "module".to_string()),
+            ("pkg/serialize.py".to_string(), 5, "call".to_string()),
+            ("pkg/setup.py".to_string(), 7, "module".to_string()),
+        ],
+        "{json}"
+    );
+    // Without the patch the module is clean.
+    repo.write("pkg/setup.py", "from . import serialize\n");
+    repo.write("boot.py", "import pkg.serialize\n");
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--all"]);
+    assert_eq!(code, 0, "{json}");
+}

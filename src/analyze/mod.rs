@@ -78,6 +78,21 @@ pub struct LocalModules {
     /// The names each module binds at its top level to something that may be dill, by the
     /// module's file.
     pub exports: std::collections::HashMap<String, std::collections::HashMap<String, String>>,
+    /// The file's own globals that other files of the check set to something that may be
+    /// dill, with that value.
+    pub patched: std::collections::HashMap<String, String>,
+}
+
+/// A global of another module set to something that may be dill (`serialize.pickle = dill`):
+/// that module's code then reads dill where it says `pickle`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Patch {
+    /// The module, as imported by the file that sets it: (leading dots, dotted name).
+    pub level: u32,
+    pub module: String,
+    /// The global set, and what it is set to.
+    pub name: String,
+    pub value: String,
 }
 
 impl LocalModules {
@@ -107,6 +122,8 @@ pub struct Analysis {
     /// The names the file binds at its top level to something that may be dill (`dill`,
     /// `dill.loads`), which other modules can import from it.
     pub exports: std::collections::HashMap<String, String>,
+    /// Globals of other modules the file sets to something that may be dill.
+    pub patches: Vec<Patch>,
 }
 
 /// Analyses the pieces of one file (one for a plain file, the code cells of a notebook), which
@@ -209,7 +226,7 @@ pub fn analyze_with(pieces: &[&str], limits: &Limits, local: Option<&LocalModule
         return analysis;
     }
     let parsed_texts: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
-    let (mut hits, exports) = scope::find_sinks(&suites, &parsed_texts, limits, local);
+    let (mut hits, exports, patches) = scope::find_sinks(&suites, &parsed_texts, limits, local);
     sort_hits(&mut hits);
     // Deep trees are dropped here, on the caller's (large) stack.
     drop(suites);
@@ -217,6 +234,7 @@ pub fn analyze_with(pieces: &[&str], limits: &Limits, local: Option<&LocalModule
         hits,
         lowered: owned(texts),
         exports,
+        patches,
         ..Analysis::default()
     }
 }

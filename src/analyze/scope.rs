@@ -11,7 +11,7 @@ use rustpython_parser::Mode;
 
 use super::constant;
 use super::guard::{too_deep, Limits};
-use super::{Hit, LocalModules, Route, UseKind};
+use super::{Hit, LocalModules, Patch, Route, UseKind};
 use crate::rule::{self, Sink};
 
 /// Finds the sinks in the parsed pieces of one file, which share one module namespace. `texts`
@@ -21,14 +21,19 @@ pub(super) fn find_sinks(
     texts: &[&str],
     limits: &Limits,
     local: Option<&LocalModules>,
-) -> (Vec<Hit>, HashMap<String, String>) {
+) -> (Vec<Hit>, HashMap<String, String>, Vec<Patch>) {
     // A function that writes dill into an outer scope (`global`, `nonlocal`) or into an
     // attribute of `self` may run before any read of that name: once such writes are known, the
     // file is analysed again with them visible everywhere the name is read. Strings of code
     // given to `exec`, `eval` or `compile` are parsed when a pass meets them, and analysed by the
     // next. Each pass can only add writes and strings.
     let mut written = Writes::default();
+    // Globals other files of the check set to dill are dill from the start.
+    for (name, value) in local.iter().flat_map(|l| &l.patched) {
+        written.insert((0, name.clone()), Rc::from(value.as_str()));
+    }
     let mut embedded = Embeds::default();
+    let mut patches = HashSet::new();
     let mut hits = Vec::new();
     let mut exports = HashMap::new();
     for _ in 0..MAX_PASSES {
@@ -41,6 +46,7 @@ pub(super) fn find_sinks(
         binder.run_deferred();
         binder.report_unread();
         hits.append(&mut binder.hits);
+        patches.extend(binder.patches.drain(..));
         exports = binder.scopes[0]
             .ever
             .iter()
@@ -59,7 +65,9 @@ pub(super) fn find_sinks(
             break;
         }
     }
-    (hits, exports)
+    let mut patches: Vec<Patch> = patches.into_iter().collect();
+    patches.sort_by(|a, b| (&a.module, &a.name).cmp(&(&b.module, &b.name)));
+    (hits, exports, patches)
 }
 
 /// A string of code given to `exec`, `eval` or `compile` that a pass met, to be parsed.
@@ -353,6 +361,8 @@ struct Binder<'a> {
     origin: Option<Origin>,
     /// The repository's modules the file imports.
     local: Option<&'a LocalModules>,
+    /// Globals of other modules set to something that may be dill.
+    patches: Vec<Patch>,
 }
 
 impl<'a> Binder<'a> {
@@ -375,6 +385,7 @@ impl<'a> Binder<'a> {
             wanted: Vec::new(),
             origin: None,
             local: None,
+            patches: Vec::new(),
         }
     }
 
@@ -918,6 +929,28 @@ impl<'a> Binder<'a> {
                 return;
             }
         }
+        // A module's global set from outside: that module reads the value there.
+        if let Some(module) = self.resolve(s, object) {
+            let spec = match module.strip_prefix(LOCAL) {
+                Some(local) => local
+                    .split_once(':')
+                    .and_then(|(level, dotted)| Some((level.parse().ok()?, dotted.to_string()))),
+                None if !is_marker(&module) && !may_be_dill(&module) => {
+                    Some((0, module.to_string()))
+                }
+                None => None,
+            };
+            if let Some((level, module)) = spec {
+                if !qual.starts_with(CONSTANT) {
+                    self.patches.push(Patch {
+                        level,
+                        module,
+                        name: name.to_string(),
+                        value: qual.to_string(),
+                    });
+                }
+            }
+        }
         if rule::is_dill_module(&qual) {
             if let Some(handover) = rule::handover(name) {
                 self.report_handover(at, handover, format!("{}.{name}", dotted(object)));
@@ -1235,8 +1268,14 @@ impl<'a> Binder<'a> {
                         }
                         // A package-relative import is local code, never dill.
                         _ if alias.name.as_str() != "*" => {
+                            // Local code: never dill itself, but a module of the repository a
+                            // global can be set on (`serialize.pickle = dill`).
                             let local = alias.asname.as_deref().unwrap_or(&alias.name);
-                            self.bind(s, local, None);
+                            let sub = match dotted {
+                                "" => alias.name.to_string(),
+                                d => format!("{d}.{}", alias.name),
+                            };
+                            self.bind(s, local, Some(Rc::from(format!("{LOCAL}{level}:{sub}"))));
                         }
                         _ => {}
                     }
