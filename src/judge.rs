@@ -30,15 +30,27 @@ pub(crate) fn judge(
     let resolving = modules.is_some();
     let wants = |path: &str, bytes: &[u8], kind: python::Kind| {
         let worth = analyze::worth_analysing(bytes, kind);
-        if resolving && kind == python::Kind::Source {
-            let imports = match memchr::memmem::find(bytes, b"import") {
-                Some(_) => analyze::imports_of(bytes),
-                None => Vec::new(),
+        if resolving {
+            let imports = match (memchr::memmem::find(bytes, b"import"), kind) {
+                (None, _) => Vec::new(),
+                (Some(_), python::Kind::Source) => analyze::imports_of(bytes),
+                // A notebook's imports are in its code cells, as Jupyter joins them.
+                (Some(_), python::Kind::Notebook) => python::notebook_cells(bytes)
+                    .map(|cells| {
+                        let code: Vec<&str> = cells.iter().map(|c| c.source.as_str()).collect();
+                        analyze::imports_of(code.join("\n").as_bytes())
+                    })
+                    .unwrap_or_default(),
+            };
+            let known_file = crate::modules::Known {
+                worth,
+                imports,
+                kind,
             };
             known
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .push((path.to_string(), crate::modules::Known { worth, imports }));
+                .push((path.to_string(), known_file));
         }
         worth
     };
@@ -106,9 +118,9 @@ pub(crate) fn judge(
         for (path, local) in redo {
             if let Some(bytes) = source.read(&path) {
                 again.push(source::SourceFile {
+                    kind: known[&path].kind,
                     path,
                     bytes,
-                    kind: python::Kind::Source,
                     local: Some(std::sync::Arc::new(local)),
                 });
             }

@@ -34,10 +34,11 @@ pub trait ModuleSource {
 
 /// What the check's own reading already learnt of a file: whether it can reach dill by itself
 /// (the prefilter) and what it imports.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Known {
     pub worth: bool,
     pub imports: Vec<ImportSpec>,
+    pub kind: python::Kind,
 }
 
 /// The names a module binds at its top level to something that may be dill, with their values.
@@ -234,6 +235,7 @@ impl<'r> Resolver<'r> {
                 read = Known {
                     worth: analyze::worth_analysing(&bytes, python::Kind::Source),
                     imports: analyze::imports_of(text.as_bytes()),
+                    kind: python::Kind::Source,
                 };
                 &read
             }

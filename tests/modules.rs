@@ -172,3 +172,31 @@ fn a_module_global_set_to_dill_elsewhere_is_dill_in_that_module() {
     let (code, json) = repo.json(&["--all"]);
     assert_eq!(code, 0, "{json}");
 }
+
+/// A notebook's cells import from the repository's modules like any file.
+#[test]
+fn a_notebook_cell_importing_a_dill_name_from_the_repository() {
+    let repo = Repo::new();
+    project(&repo);
+    repo.write(
+        "explore.ipynb",
+        r#"{"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": null,
+  "source": ["from pkg.serial import loads\n"]},
+ {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": null,
+  "source": ["model = loads(open('m.bin', 'rb').read())\n"]}],
+ "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#,
+    );
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1, "{json}");
+    let finding = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "explore.ipynb")
+        .unwrap_or_else(|| panic!("{json}"));
+    assert_eq!(
+        (finding["cell"].as_u64(), finding["line"].as_u64()),
+        (Some(2), Some(1))
+    );
+}
