@@ -310,6 +310,12 @@ What it finds
   dill.load_module_asdict, dill.temp.load, dill.temp.loadIO, dill.temp.load_source and
   dill.temp.loadIO_source, however they are imported or aliased (including through
   dill._dill and dill.session). Serializing (dill.dumps, dill.dump) is not reported.
+  Also the dill module handed to a library that loads with it (torch.load(f,
+  pickle_module=dill), sqlalchemy.PickleType(pickler=dill)) or set as another module's
+  pickle (serialize.pickle = dill); names imported from other modules of the repository;
+  names built from constants (\"di\" + \"ll\"), sys.modules, vars(), operator.attrgetter
+  and methodcaller, functools.partial, attributes of self, and code in strings given to
+  exec, eval or compile.
 
 Why it is dangerous
   dill is pickle with more reach: it can serialize lambdas, closures, generators and whole

@@ -134,6 +134,9 @@ fn result(
         place["cellEndLine"] = json!(finding.end_line);
         place["cellEndColumn"] = json!(finding.end_column);
     }
+    if let Some(via) = &finding.via {
+        value["properties"]["via"] = json!(via);
+    }
     if let Some(suppression) = suppression {
         value["suppressions"] = json!([suppression]);
     }
