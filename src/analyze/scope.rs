@@ -880,13 +880,26 @@ impl<'a> Binder<'a> {
         if rule::only_writes(&api) {
             return;
         }
+        // Keywords as written, and those of a literal dictionary unpacked into the call
+        // (`**{"pickle_module": dill}`).
+        let mut keywords: Vec<(String, &ast::Expr)> = Vec::new();
         for k in &call.keywords {
-            let Some(word) = k.arg.as_deref() else {
-                continue;
-            };
-            if let Some(handover) = rule::handover(word).filter(|h| h.keyword_too) {
-                if self.is_dill_module(s, &k.value) {
-                    self.report_handover(k.value.range(), handover, format!("{api}({word}=)"));
+            match (k.arg.as_deref(), &k.value) {
+                (Some(word), value) => keywords.push((word.to_string(), value)),
+                (None, ast::Expr::Dict(d)) => {
+                    for (key, value) in d.keys.iter().zip(&d.values) {
+                        if let Some(word) = key.as_ref().and_then(|k| self.const_of(s, k)) {
+                            keywords.push((word, value));
+                        }
+                    }
+                }
+                (None, _) => {}
+            }
+        }
+        for (word, value) in keywords {
+            if let Some(handover) = rule::handover(&word).filter(|h| h.keyword_too) {
+                if self.is_dill_module(s, value) {
+                    self.report_handover(value.range(), handover, format!("{api}({word}=)"));
                 }
             }
         }
