@@ -42,11 +42,7 @@ pub(crate) fn judge(
                     })
                     .unwrap_or_default(),
             };
-            let known_file = crate::modules::Known {
-                worth,
-                imports,
-                kind,
-            };
+            let known_file = crate::modules::Known::new(worth, &imports, kind);
             known
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -85,7 +81,7 @@ pub(crate) fn judge(
             .collect();
         let mut importers: Vec<&String> = known
             .iter()
-            .filter(|(_, k)| !k.imports.is_empty())
+            .filter(|(_, k)| k.has_imports())
             .map(|(path, _)| path)
             .collect();
         importers.sort();
@@ -93,7 +89,7 @@ pub(crate) fn judge(
         let mut redo: std::collections::BTreeMap<String, analyze::LocalModules> =
             Default::default();
         for path in importers {
-            let local = resolver.local_for(path, &known[path].imports);
+            let local = resolver.local_for(path, &known[path].imports());
             if local.carries_dill() {
                 redo.insert(path.clone(), local);
             }
@@ -109,7 +105,7 @@ pub(crate) fn judge(
                     continue;
                 };
                 redo.entry(target.clone())
-                    .or_insert_with(|| resolver.local_for(&target, &target_known.imports))
+                    .or_insert_with(|| resolver.local_for(&target, &target_known.imports()))
                     .patched
                     .insert(patch.name.clone(), patch.value.clone());
             }

@@ -37,8 +37,55 @@ pub trait ModuleSource {
 #[derive(Debug, Clone)]
 pub struct Known {
     pub worth: bool,
-    pub imports: Vec<ImportSpec>,
+    /// The imports, packed into one string (a whole tree's files are kept at once): one line
+    /// per import, `level`, module and names separated by tabs, names by commas.
+    imports: Box<str>,
     pub kind: python::Kind,
+}
+
+impl Known {
+    pub fn new(worth: bool, imports: &[ImportSpec], kind: python::Kind) -> Known {
+        let mut packed = String::new();
+        for spec in imports {
+            packed.push_str(&format!(
+                "{}\t{}\t{}\n",
+                spec.level,
+                spec.module,
+                spec.names.join(",")
+            ));
+        }
+        Known {
+            worth,
+            imports: packed.into_boxed_str(),
+            kind,
+        }
+    }
+
+    pub fn has_imports(&self) -> bool {
+        !self.imports.is_empty()
+    }
+
+    pub fn imports(&self) -> Vec<ImportSpec> {
+        self.imports
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split('\t');
+                let level = fields.next()?.parse().ok()?;
+                let module = fields.next()?.to_string();
+                let names = fields
+                    .next()?
+                    .split(',')
+                    .filter(|n| !n.is_empty())
+                    .map(String::from)
+                    .collect();
+                Some(ImportSpec {
+                    level,
+                    module,
+                    names,
+                })
+            })
+            .collect()
+    }
 }
 
 /// The names a module binds at its top level to something that may be dill, with their values.
@@ -232,15 +279,15 @@ impl<'r> Resolver<'r> {
             None => {
                 let bytes = self.source.read(path)?;
                 let text = python::decode(&bytes).ok()?.text;
-                read = Known {
-                    worth: analyze::worth_analysing(&bytes, python::Kind::Source),
-                    imports: analyze::imports_of(text.as_bytes()),
-                    kind: python::Kind::Source,
-                };
+                read = Known::new(
+                    analyze::worth_analysing(&bytes, python::Kind::Source),
+                    &analyze::imports_of(text.as_bytes()),
+                    python::Kind::Source,
+                );
                 &read
             }
         };
-        let local = self.local_within(path, &known.imports, depth);
+        let local = self.local_within(path, &known.imports(), depth);
         if !known.worth && !local.carries_dill() {
             return None;
         }
