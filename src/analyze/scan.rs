@@ -281,6 +281,9 @@ pub fn scan_tokens(text: &str, aliases: &mut HashMap<String, Qual>) -> Vec<Hit> 
                     }
                 }
             }
+            Tok::Name(_) if handed_over(&toks, text, aliases, i).is_some() => {
+                i = push_handover(&toks, text, aliases, i, &mut hits);
+            }
             Tok::Name(word) => {
                 let after_dot = i > 0 && toks[i - 1].0 == Tok::Dot;
                 let defined = i > 0 && matches!(toks[i - 1].0, Tok::Name("def" | "class"));
@@ -292,6 +295,11 @@ pub fn scan_tokens(text: &str, aliases: &mut HashMap<String, Qual>) -> Vec<Hit> 
                     .take_while(|t| t.0 == Tok::Open)
                     .count();
                 let (qual_rest, next, closes) = chain_after(&toks, i, wraps);
+                // `serialize.pickle = dill`: the attribute ends the chain.
+                if next - 1 > i && handed_over(&toks, text, aliases, next - 1).is_some() {
+                    i = push_handover(&toks, text, aliases, next - 1, &mut hits);
+                    continue;
+                }
                 let mut after = next;
                 let mut closed = closes;
                 while closed < wraps && toks.get(after).map(|t| t.0) == Some(Tok::Close) {
@@ -324,4 +332,67 @@ pub fn scan_tokens(text: &str, aliases: &mut HashMap<String, Qual>) -> Vec<Hit> 
         }
     }
     hits
+}
+
+/// `pickle_module=dill` (a keyword of the hand-over table) or `.pickle = dill` (an attribute
+/// it names) at token `i`, with `dill` an alias of the dill module: the hand-over, and the
+/// token of the module.
+fn handed_over(
+    toks: &[(Tok<'_>, usize, usize)],
+    text: &str,
+    aliases: &HashMap<String, Qual>,
+    i: usize,
+) -> Option<(&'static rule::Handover, usize)> {
+    let Tok::Name(word) = toks[i].0 else {
+        return None;
+    };
+    let handover = rule::handover(word)?;
+    let attribute = i > 0 && toks[i - 1].0 == Tok::Dot;
+    if !attribute && !handover.keyword_too {
+        return None;
+    }
+    let (_, eq, _) = toks.get(i + 1)?;
+    if toks[i + 1].0 != Tok::Other || !text[*eq..].starts_with('=') || text[*eq..].starts_with("==")
+    {
+        return None;
+    }
+    let Tok::Name(module) = toks.get(i + 2)?.0 else {
+        return None;
+    };
+    let is_module = aliases.get(module).is_some_and(|q| rule::is_dill_module(q))
+        && toks.get(i + 3).map(|t| t.0) != Some(Tok::Dot);
+    is_module.then_some((handover, i + 2))
+}
+
+/// Reports the hand-over [`handed_over`] finds at token `i`; returns the token after it.
+fn push_handover(
+    toks: &[(Tok<'_>, usize, usize)],
+    text: &str,
+    aliases: &HashMap<String, Qual>,
+    i: usize,
+    hits: &mut Vec<Hit>,
+) -> usize {
+    let Some((handover, module)) = handed_over(toks, text, aliases, i) else {
+        return i + 1;
+    };
+    let Tok::Name(word) = toks[i].0 else {
+        return i + 1;
+    };
+    if let Some(sink) = rule::sink_for(handover.reaches) {
+        let to = if i > 0 && toks[i - 1].0 == Tok::Dot {
+            format!("….{word}")
+        } else {
+            format!("…({word}=)")
+        };
+        hits.push(Hit {
+            piece: 0,
+            start: toks[module].1,
+            end: toks[module].2,
+            sink,
+            kind: UseKind::Module,
+            stmt: toks[i].1,
+            route: super::Route::Handover { handover, to },
+        });
+    }
+    module + 1
 }
