@@ -5,9 +5,9 @@
 
 use rustpython_ast::{self as ast, ConversionFlag};
 
-/// Longer strings are not followed: no module or attribute name is near this long, and it
-/// bounds what a loop that grows a string can cost.
-pub(super) const MAX_LEN: usize = 256;
+/// Longer strings are not followed: a string of code given to `exec` is at most what the full
+/// parse takes, and the bound keeps what a statement that doubles a string costs linear.
+pub(super) const MAX_LEN: usize = crate::limits::FULL_PARSE_BYTES;
 
 /// How many operator levels evaluation follows.
 const DEPTH: usize = 32;

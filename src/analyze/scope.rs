@@ -672,7 +672,7 @@ impl<'a> Binder<'a> {
             // `functools.partial(dill.loads, ...)` calls `dill.loads` when called.
             "functools.partial" => self.resolve_within(s, call.args.first()?, budget),
             "importlib.import_module" => {
-                let name = literal(0)?;
+                let name = literal(0).or_else(|| self.const_of(s, keyword("name")?))?;
                 if !name.starts_with('.') {
                     return Some(Rc::from(name));
                 }
@@ -690,8 +690,8 @@ impl<'a> Binder<'a> {
                 }
                 (!parts.is_empty()).then(|| Rc::from(parts.join(".")))
             }
-            "builtins.__import__" => {
-                let name = literal(0)?;
+            "builtins.__import__" | "importlib.__import__" => {
+                let name = literal(0).or_else(|| self.const_of(s, keyword("name")?))?;
                 let fromlist = call.args.get(3).or_else(|| keyword("fromlist"));
                 let wants_leaf = fromlist.is_some_and(|f| !is_empty_literal(f));
                 if wants_leaf {
