@@ -200,3 +200,22 @@ fn a_notebook_cell_importing_a_dill_name_from_the_repository() {
         (Some(2), Some(1))
     );
 }
+
+/// A repository that keeps a copy of dill (vendored, or dill's own sources): `import dill` is
+/// still dill, also in a file that imports a dill name from another module.
+#[test]
+fn a_copy_of_dill_in_the_repository_is_still_dill() {
+    let repo = Repo::new();
+    repo.write("dill/__init__.py", "from ._dill import loads\n");
+    repo.write("dill/_dill.py", "def loads(blob):\n    pass\n");
+    repo.write("pkg/__init__.py", "");
+    repo.write("pkg/compat.py", "import dill\nloads = dill.loads\n");
+    repo.write(
+        "app.py",
+        "import dill\nimport torch\nfrom pkg.compat import loads\n\nloads(b)\ndill.loads(b)\ntorch.load(f, pickle_module=dill)\n",
+    );
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged", "app.py"]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(lines(&json), [5, 6, 7], "{json}");
+}

@@ -776,14 +776,20 @@ impl<'a> Binder<'a> {
         } else {
             format!("{dotted}.{name}")
         };
-        local
-            .modules
-            .contains_key(&(level, sub.clone()))
-            .then(|| Rc::from(format!("{LOCAL}{level}:{sub}")))
+        if local.modules.contains_key(&(level, sub.clone())) {
+            return Some(Rc::from(format!("{LOCAL}{level}:{sub}")));
+        }
+        // An absolute name keeps its name when the module does not bind it: a copy of a
+        // library kept in the repository is still that library.
+        (level == 0).then(|| Rc::from(sub))
     }
 
-    /// The value of a module of the repository that an import binds, when it is one.
+    /// The value of a module of the repository that an import binds, when it is one. dill
+    /// itself (a copy kept in the repository, or dill's own sources) stays dill.
     fn local_module(&self, level: u32, dotted: &str) -> Option<Qual> {
+        if level == 0 && may_be_dill(dotted) {
+            return None;
+        }
         self.local?
             .modules
             .contains_key(&(level, dotted.to_string()))
