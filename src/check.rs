@@ -24,6 +24,8 @@ pub struct Outcome {
     pub file: Option<SourceFile>,
     /// Globals of other modules this file sets to dill.
     pub patches: Vec<analyze::Patch>,
+    /// What the file binds at its top level to something that may be dill.
+    pub exports: std::collections::HashMap<String, String>,
 }
 
 /// A file with more findings than this lists the first ones and counts the rest: it blocks
@@ -273,6 +275,7 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
     };
     let analysis = analyze::analyze_with(&texts, limits, file.local.as_deref());
     outcome.patches.clone_from(&analysis.patches);
+    outcome.exports.clone_from(&analysis.exports);
     if let Some(why) = analysis.failed {
         outcome.errors.push(Issue::new(file.path.clone(), why));
         return outcome;

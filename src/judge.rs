@@ -85,7 +85,11 @@ pub(crate) fn judge(
             .map(|(path, _)| path)
             .collect();
         importers.sort();
-        let resolver = crate::modules::Resolver::new(source, &known);
+        let analysed: std::collections::HashMap<String, crate::modules::Exports> = outcomes
+            .iter_mut()
+            .map(|o| (o.path.clone(), std::mem::take(&mut o.exports)))
+            .collect();
+        let resolver = crate::modules::Resolver::new(source, &known, &analysed);
         let mut redo: std::collections::BTreeMap<String, analyze::LocalModules> =
             Default::default();
         for path in importers {

@@ -89,13 +89,15 @@ impl Known {
 }
 
 /// The names a module binds at its top level to something that may be dill, with their values.
-type Exports = HashMap<String, String>;
+pub type Exports = HashMap<String, String>;
 
 /// Resolves imports to the repository's modules, remembering what it read.
 pub struct Resolver<'r> {
     source: &'r dyn ModuleSource,
     /// The files the check read itself, and what it learnt of them.
     known: &'r HashMap<String, Known>,
+    /// What the check's own analysis of its files found they export.
+    analysed: &'r HashMap<String, Exports>,
     /// Whether a file exists, by path.
     exists: RefCell<HashMap<String, bool>>,
     /// The file of each import, by the importing file's directory (for relative imports; empty
@@ -107,10 +109,15 @@ pub struct Resolver<'r> {
 }
 
 impl<'r> Resolver<'r> {
-    pub fn new(source: &'r dyn ModuleSource, known: &'r HashMap<String, Known>) -> Self {
+    pub fn new(
+        source: &'r dyn ModuleSource,
+        known: &'r HashMap<String, Known>,
+        analysed: &'r HashMap<String, Exports>,
+    ) -> Self {
         Resolver {
             source,
             known,
+            analysed,
             exists: RefCell::default(),
             files: RefCell::default(),
             exports: RefCell::default(),
@@ -288,8 +295,14 @@ impl<'r> Resolver<'r> {
             }
         };
         let local = self.local_within(path, &known.imports(), depth);
-        if !known.worth && !local.carries_dill() {
-            return None;
+        if !local.carries_dill() {
+            if !known.worth {
+                return None;
+            }
+            // Analysed already, and nothing it imports changes what it binds.
+            if let Some(exports) = self.analysed.get(path) {
+                return Some(exports.clone());
+            }
         }
         let bytes = self.source.read(path)?;
         let text = python::decode(&bytes).ok()?.text;

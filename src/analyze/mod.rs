@@ -373,6 +373,10 @@ mod tests {
         assert!(skipped(
             "import dill\nblob = dill.dumps(obj)\ncopy = dill.copy(obj)\n"
         ));
+        // Words that only look like the ways in.
+        assert!(skipped(
+            "import dill, re\np = re.compile('x')\nif pickle == dill: pass\nsys.modules\n"
+        ));
         // Every sink is spelled by its own name, or reached through a name read from a string.
         for src in [
             "import dill\ndill.loads(b)\n",
@@ -384,6 +388,11 @@ mod tests {
             "import importlib\nf = importlib.import_module('dill._dill')\n",
             "m = __import__('dill')\n",
             "import dill\n\u{ff4c}\u{ff4f}\u{ff41}\u{ff44}\u{ff53} = 1\n",
+            "import dill, serialize\nserialize.pickle = dill\n",
+            "import dill, serialize\nserialize.pickle \\\n  = dill\n",
+            "import dill, torch\ntorch.load(f, pickle_module=dill)\n",
+            "import dill\nexec('dill.lo' + 'ads(b)')\n",
+            "import dill\nf = vars(dill)['lo' + 'ads']\n",
             "# -*- coding: utf-7 -*-\nimport dill\ndill.+AGw-oads(b)\n",
         ] {
             assert!(!skipped(src), "{src}");

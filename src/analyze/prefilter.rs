@@ -61,22 +61,23 @@ fn reaching_words() -> &'static [String] {
                     "__import__",
                     "import_module",
                     "__all__",
-                    // The module read from its registry (`sys.modules`), an attribute from the
-                    // module's dictionary (`vars`, `__dict__`) or through `operator`.
-                    "modules",
+                    // An attribute read from the module's dictionary (`vars`, `__dict__`) or
+                    // through `operator`, or set (`setattr(serialize, "pickle", dill)`).
                     "vars",
                     "__dict__",
                     "attrgetter",
                     "methodcaller",
-                    // Strings of code.
-                    "exec",
-                    "eval",
-                    "compile",
+                    "setattr",
                 ]
                 .map(String::from),
             )
-            // The dill module handed over by keyword or attribute (`pickle_module=dill`).
-            .chain(crate::rule::HANDOVERS.iter().map(|h| h.keyword.to_string()))
+            // The dill module handed over by keyword (`pickle_module=dill`).
+            .chain(
+                crate::rule::HANDOVERS
+                    .iter()
+                    .filter(|h| h.keyword_too)
+                    .map(|h| h.keyword.to_string()),
+            )
             .collect();
         // A word that contains another is covered by it (`load` covers `loads`).
         words.sort_by_key(|w| w.len());
@@ -105,6 +106,38 @@ fn may_reach_a_sink(bytes: &[u8], kind: crate::python::Kind) -> bool {
     reaching_words()
         .iter()
         .any(|word| memchr::memmem::find(bytes, word.as_bytes()).is_some())
+        || sets_a_handover_attribute(bytes)
+        || ["exec", "eval", "compile"]
+            .iter()
+            .any(|name| builtin_named(bytes, name.as_bytes()))
+}
+
+/// Whether the bytes set an attribute a hand-over names (`serialize.pickle = dill`): `.pickle`
+/// then `=`, not `==`. (`setattr` is a reaching word of its own.)
+fn sets_a_handover_attribute(bytes: &[u8]) -> bool {
+    crate::rule::HANDOVERS.iter().any(|h| {
+        let attribute = format!(".{}", h.keyword);
+        memchr::memmem::find_iter(bytes, attribute.as_bytes()).any(|at| {
+            let rest = &bytes[at + attribute.len()..];
+            let rest = &rest[rest
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\\' | b'\n' | b'\r'))
+                .unwrap_or(rest.len())..];
+            rest.starts_with(b"=") && !rest.starts_with(b"==")
+        })
+    })
+}
+
+/// Whether a builtin is named as itself (or as an attribute of `builtins`): `re.compile` and
+/// `self.eval` are other functions.
+fn builtin_named(bytes: &[u8], name: &[u8]) -> bool {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    memchr::memmem::find_iter(bytes, name).any(|at| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        !before.is_some_and(word)
+            && (before != Some(b'.') || bytes[..at].ends_with(b"builtins."))
+            && !bytes.get(at + name.len()).is_some_and(|&b| word(b))
+    })
 }
 
 /// Whether a file that never spells `dill` as a word could still build the name from pieces
@@ -121,18 +154,6 @@ fn may_reach_a_sink(bytes: &[u8], kind: crate::python::Kind) -> bool {
 /// of its letters is an escape (`\x64`, `\151`, `\u006c`, `\N{...}`). A file showing
 /// neither cannot build the name.
 fn may_assemble_dill(bytes: &[u8]) -> bool {
-    // The builtins are named as themselves (or as attributes of `builtins`); `re.compile` and
-    // `self.eval` are other functions.
-    let builtin_named = |name: &[u8]| {
-        memchr::memmem::find_iter(bytes, name).any(|at| {
-            let before = at.checked_sub(1).map(|i| bytes[i]);
-            !matches!(before, Some(b) if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)
-                && (before != Some(b'.') || bytes[..at].ends_with(b"builtins."))
-                && !bytes
-                    .get(at + name.len())
-                    .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80)
-        })
-    };
     // A module imported by a built name reaches a sink only through a word the analysis reads
     // (`.loads`, `getattr`, `vars`...); code in a string may build the sink's name too.
     let readers = [&b"__import__"[..], b"import_module", b"modules"];
@@ -145,7 +166,7 @@ fn may_assemble_dill(bytes: &[u8]) -> bool {
     if !imports_by_name
         && !["exec", "eval", "compile"]
             .iter()
-            .any(|name| builtin_named(name.as_bytes()))
+            .any(|name| builtin_named(bytes, name.as_bytes()))
     {
         return false;
     }
