@@ -93,8 +93,15 @@ pub(crate) fn judge(
         let mut redo: std::collections::BTreeMap<String, analyze::LocalModules> =
             Default::default();
         for path in importers {
-            let local = resolver.local_for(path, &known[path].imports());
-            if local.carries_dill() {
+            let imports = known[path].imports();
+            let local = resolver.local_for(path, &imports);
+            if local.exports.is_empty() {
+                continue;
+            }
+            if source
+                .read(path)
+                .is_some_and(|bytes| local.reaches_dill(&imports, &bytes))
+            {
                 redo.insert(path.clone(), local);
             }
         }

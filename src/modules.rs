@@ -294,8 +294,14 @@ impl<'r> Resolver<'r> {
                 &read
             }
         };
-        let local = self.local_within(path, &known.imports(), depth);
-        if !local.carries_dill() {
+        let imports = known.imports();
+        let local = self.local_within(path, &imports, depth);
+        let reaches = !local.exports.is_empty()
+            && self
+                .source
+                .read(path)
+                .is_some_and(|bytes| local.reaches_dill(&imports, &bytes));
+        if !reaches {
             if !known.worth {
                 return None;
             }

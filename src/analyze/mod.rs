@@ -96,11 +96,55 @@ pub struct Patch {
 }
 
 impl LocalModules {
-    /// Whether a name imported from any of these modules may be dill.
-    pub fn carries_dill(&self) -> bool {
-        self.modules
-            .values()
-            .any(|path| self.exports.get(path).is_some_and(|e| !e.is_empty()))
+    /// Whether a file with these imports (`specs`) and `bytes` may reach dill through them: it
+    /// takes a name one of these modules binds to dill (`from .compat import loads`, or `*`),
+    /// or takes such a module whole and reads one of those names from it (`compat.loads`).
+    pub fn reaches_dill(&self, specs: &[ImportSpec], bytes: &[u8]) -> bool {
+        let exports_of = |level: u32, dotted: &str| {
+            self.modules
+                .get(&(level, dotted.to_string()))
+                .and_then(|path| self.exports.get(path))
+                .filter(|e| !e.is_empty())
+        };
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+        let read_from = |exports: &std::collections::HashMap<String, String>| {
+            exports.keys().any(|name| {
+                let attribute = format!(".{name}");
+                memchr::memmem::find_iter(bytes, attribute.as_bytes())
+                    .any(|at| !bytes.get(at + attribute.len()).is_some_and(|&b| word(b)))
+            })
+        };
+        for spec in specs {
+            if spec.names.is_empty() {
+                // `import a.b.c`: the modules are reached through attributes.
+                let parts: Vec<&str> = spec.module.split('.').collect();
+                for n in 1..=parts.len() {
+                    if exports_of(0, &parts[..n].join(".")).is_some_and(read_from) {
+                        return true;
+                    }
+                }
+                continue;
+            }
+            if let Some(exports) = exports_of(spec.level, &spec.module) {
+                if spec
+                    .names
+                    .iter()
+                    .any(|n| n == "*" || exports.contains_key(n))
+                {
+                    return true;
+                }
+            }
+            for name in &spec.names {
+                let sub = match spec.module.as_str() {
+                    "" => name.clone(),
+                    module => format!("{module}.{name}"),
+                };
+                if exports_of(spec.level, &sub).is_some_and(read_from) {
+                    return true;
+                }
+            }
+        }
+        false
     }
 }
 

@@ -879,9 +879,22 @@ impl<'a> Binder<'a> {
     /// hand-over table (`pickle_module=dill`), or at a known API's position
     /// (`torch.load(f, None, dill)`). An API that only writes takes it harmlessly.
     fn check_handovers(&mut self, s: usize, call: &ast::ExprCall, callee: Option<&Qual>) {
-        let api = match callee {
-            Some(q) if !is_marker(q) => q.to_string(),
-            _ => dotted(&call.func),
+        // Most calls hand nothing over: settled without allocating.
+        let qualified = callee.filter(|q| !is_marker(q)).map(|q| &**q);
+        let by_keyword = call.keywords.iter().any(|k| match (&k.arg, &k.value) {
+            (Some(word), _) => rule::handover(word).is_some_and(|h| h.keyword_too),
+            (None, value) => matches!(value, ast::Expr::Dict(_)),
+        });
+        let by_position = qualified.is_some_and(|api| {
+            (0..call.args.len()).any(|i| rule::positional_handover(api, i).is_some())
+        });
+        let by_setattr = qualified == Some("builtins.setattr") && call.args.len() == 3;
+        if !(by_keyword || by_position || by_setattr) {
+            return;
+        }
+        let api = match qualified {
+            Some(q) => q.to_string(),
+            None => dotted(&call.func),
         };
         if rule::only_writes(&api) {
             return;
@@ -921,7 +934,7 @@ impl<'a> Binder<'a> {
             }
         }
         // `setattr(serialize, "pickle", dill)` is `serialize.pickle = dill`.
-        if api == "builtins.setattr" && call.args.len() == 3 {
+        if by_setattr {
             if let Some(name) = self.const_of(s, &call.args[1]) {
                 self.assign_attribute(s, &call.args[0], &name, &call.args[2], call.args[2].range());
             }
