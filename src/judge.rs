@@ -93,6 +93,13 @@ pub(crate) fn judge(
         let mut redo: std::collections::BTreeMap<String, analyze::LocalModules> =
             Default::default();
         for path in importers {
+            // Most files import only other projects' modules.
+            if !known[path]
+                .heads()
+                .any(|(level, top)| resolver.may_be_local(level, top))
+            {
+                continue;
+            }
             let imports = known[path].imports();
             let local = resolver.local_for(path, &imports);
             if local.exports.is_empty() {

@@ -65,6 +65,15 @@ impl Known {
         !self.imports.is_empty()
     }
 
+    /// Each import's leading dots and first name, read without unpacking the rest.
+    pub fn heads(&self) -> impl Iterator<Item = (u32, &str)> {
+        self.imports.lines().filter_map(|line| {
+            let (level, rest) = line.split_once('\t')?;
+            let module = rest.split('\t').next()?;
+            Some((level.parse().ok()?, module.split('.').next()?))
+        })
+    }
+
     pub fn imports(&self) -> Vec<ImportSpec> {
         self.imports
             .lines()
@@ -103,6 +112,8 @@ pub struct Resolver<'r> {
     /// The file of each import, by the importing file's directory (for relative imports; empty
     /// for absolute ones), leading dots and name.
     files: RefCell<HashMap<(String, u32, String), Option<String>>>,
+    /// Whether a top-level name is a module or package of the repository, by name and root.
+    tops: RefCell<HashMap<String, HashMap<String, bool>>>,
     /// What each module exports; `None` while it is being worked out (an import cycle).
     exports: RefCell<HashMap<String, Option<Rc<Exports>>>>,
     limits: Limits,
@@ -120,6 +131,7 @@ impl<'r> Resolver<'r> {
             analysed,
             exists: RefCell::default(),
             files: RefCell::default(),
+            tops: RefCell::default(),
             exports: RefCell::default(),
             // Analysed on the calling thread, whose stack is the smallest a thread is sure
             // to have.
@@ -157,14 +169,23 @@ impl<'r> Resolver<'r> {
     /// Whether a top-level name is a module or package of the repository under `root`: most
     /// absolute imports are of other projects, and are settled here with two lookups.
     fn top_level_here(&self, root: &str, top: &str) -> bool {
-        let key = (root.to_string(), u32::MAX, top.to_string());
-        if let Some(found) = self.files.borrow().get(&key) {
-            return found.is_some();
+        if let Some(&here) = self.tops.borrow().get(top).and_then(|r| r.get(root)) {
+            return here;
         }
         let here =
             self.exists(&format!("{root}{top}.py")) || self.source.has_dir(&format!("{root}{top}"));
-        self.files.borrow_mut().insert(key, here.then(String::new));
+        self.tops
+            .borrow_mut()
+            .entry(top.to_string())
+            .or_default()
+            .insert(root.to_string(), here);
         here
+    }
+
+    /// Whether an import with these leading dots and first name may be of a module of the
+    /// repository.
+    pub fn may_be_local(&self, level: u32, top: &str) -> bool {
+        level > 0 || ROOTS.iter().any(|root| self.top_level_here(root, top))
     }
 
     fn find_module_file(&self, importer: &str, level: u32, dotted: &str) -> Option<String> {
