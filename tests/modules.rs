@@ -84,20 +84,11 @@ fn relative_imports_star_imports_and_attribute_chains() {
     repo.git(&["add", "-A"]);
     let (code, json) = repo.json(&["--staged"]);
     assert_eq!(code, 1, "{json}");
-    let found: Vec<_> = json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().unwrap().to_string(),
-                f["line"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    assert!(found.contains(&("pkg/api/handlers.py".into(), 5)), "{json}");
-    assert!(found.contains(&("pkg/api/handlers.py".into(), 6)), "{json}");
-    assert!(found.contains(&("pkg/api/handlers.py".into(), 7)), "{json}");
+    let found = places(&json);
+    for line in [5, 6, 7] {
+        let place = ("pkg/api/handlers.py".to_string(), line, "call".to_string());
+        assert!(found.contains(&place), "{json}");
+    }
 }
 
 #[test]
@@ -144,18 +135,7 @@ fn a_module_global_set_to_dill_elsewhere_is_dill_in_that_module() {
     repo.git(&["add", "-A"]);
     let (code, json) = repo.json(&["--all"]);
     assert_eq!(code, 1, "{json}");
-    let found: Vec<(String, u64, String)> = json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().unwrap().to_string(),
-                f["line"].as_u64().unwrap(),
-                f["kind"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let found = places(&json);
     assert_eq!(
         found,
         [

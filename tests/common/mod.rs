@@ -200,3 +200,19 @@ pub fn paths(json: &serde_json::Value) -> Vec<String> {
         .map(|f| f["path"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// Each finding as (path, line, kind).
+pub fn places(json: &serde_json::Value) -> Vec<(String, u64, String)> {
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
