@@ -2,8 +2,8 @@
 //! python named by `DILL_GUARD_TEST_PYTHON`, with a dill module that records the line of the
 //! fixture every loader call comes from. The lines that call a loader must be exactly the lines
 //! annotated `call` — so every disguise the analysis finds is real Python that runs dill's
-//! loader, and no line it leaves alone does. Ignored unless that python is named (`.ci/run`
-//! names one).
+//! loader, and no line it leaves alone does; and SQLAlchemy's `PickleType` is run with the
+//! recording dill. Ignored unless that python is named (`.ci/run` names one, with SQLAlchemy).
 
 use std::path::Path;
 use std::process::Command;
@@ -98,4 +98,50 @@ fn every_disguise_in_the_fixtures_runs_dill_under_cpython() {
         let expected = format!("{:?}", annotated_calls(&path));
         assert_eq!(called, expected, "lines of {name} that call a dill loader");
     }
+}
+
+/// `sqlalchemy.PickleType(pickler=dill)` (and positionally, `PickleType(5, dill)`) calls the
+/// module's `loads` on every value read back: run against the real SQLAlchemy from PyPI, with
+/// the recording dill, as the hand-over table claims.
+#[test]
+#[ignore = "needs DILL_GUARD_TEST_PYTHON: a CPython with SQLAlchemy (.ci/run sets it up)"]
+fn pickle_type_loads_with_the_module_it_is_given() {
+    let python = std::env::var("DILL_GUARD_TEST_PYTHON")
+        .expect("DILL_GUARD_TEST_PYTHON must name a CPython with SQLAlchemy");
+    let recorder = tempfile::tempdir().unwrap();
+    std::fs::create_dir(recorder.path().join("dill")).unwrap();
+    std::fs::write(recorder.path().join("dill/__init__.py"), RECORDING_DILL).unwrap();
+    let script = recorder.path().join("pickle_type.py");
+    std::fs::write(
+        &script,
+        r#"
+import dill, sqlalchemy as sa
+engine = sa.create_engine("sqlite://")
+meta = sa.MetaData()
+by_keyword = sa.Table("a", meta, sa.Column("id", sa.Integer, primary_key=True),
+                      sa.Column("v", sa.PickleType(pickler=dill)))
+by_position = sa.Table("b", meta, sa.Column("id", sa.Integer, primary_key=True),
+                       sa.Column("v", sa.PickleType(5, dill)))
+meta.create_all(engine)
+with engine.begin() as db:
+    for table in (by_keyword, by_position):
+        db.execute(table.insert().values(id=1, v={"k": 1}))
+        assert db.execute(sa.select(table.c.v)).scalar() == {"k": 1}
+print(len(dill.CALLS))
+"#,
+    )
+    .unwrap();
+    let out = Command::new(&python)
+        .arg(&script)
+        .env("FIXTURE", &script)
+        .env("PYTHONPATH", recorder.path())
+        .output()
+        .expect("run the python named by DILL_GUARD_TEST_PYTHON");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One row read back through each column: each read called dill's loads.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
 }
