@@ -202,7 +202,7 @@ fn a_handover_says_where_dill_goes() {
         .iter()
         .filter(|f| f["via"] == "exec")
         .collect();
-    assert_eq!(embedded.len(), 4, "{json}");
+    assert_eq!(embedded.len(), 5, "{json}");
     assert!(embedded[0]["message"]
         .as_str()
         .unwrap()

@@ -36,7 +36,8 @@ pub(super) fn find_sinks(
     let mut patches = HashSet::new();
     let mut hits = Vec::new();
     let mut exports = HashMap::new();
-    for _ in 0..MAX_PASSES {
+    let mut passes_for_writes = 0;
+    for _ in 0..MAX_PASSES_FOR_CODE_STRINGS {
         let mut binder = Binder::new(written.clone(), &embedded);
         binder.local = local;
         for (i, suite) in suites.iter().enumerate() {
@@ -57,7 +58,12 @@ pub(super) fn find_sinks(
         let wanted = std::mem::take(&mut binder.wanted);
         drop(binder);
         let before = (written.len(), embedded.len());
-        written.extend(new_writes);
+        // Writes are looked for a bounded number of times; strings of code nested in strings
+        // of code (each level parsed by the pass after the one that met it) further.
+        passes_for_writes += 1;
+        if passes_for_writes < MAX_PASSES {
+            written.extend(new_writes);
+        }
         for want in wanted {
             embedded.add(want, texts, limits);
         }
@@ -175,6 +181,11 @@ const NO_KEY: usize = usize::MAX;
 
 /// How many times a file is analysed at most while writes from inside functions are found.
 const MAX_PASSES: usize = 6;
+
+/// How many times a file is analysed at most while strings of code are found inside strings of
+/// code: each level of nesting is one more. Deeper than this, a string's quotes must be escaped
+/// so many times over that it passes the size the analysis takes.
+const MAX_PASSES_FOR_CODE_STRINGS: usize = 24;
 
 /// Attributes that describe a function or class without calling it or handing it on.
 const METADATA: &[&str] = &[
