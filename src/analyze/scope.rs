@@ -892,9 +892,11 @@ impl<'a> Binder<'a> {
     fn check_handovers(&mut self, s: usize, call: &ast::ExprCall, callee: Option<&Qual>) {
         // Most calls hand nothing over: settled without allocating.
         let qualified = callee.filter(|q| !is_marker(q)).map(|q| &**q);
-        let by_keyword = call.keywords.iter().any(|k| match (&k.arg, &k.value) {
-            (Some(word), _) => rule::handover(word).is_some_and(|h| h.keyword_too),
-            (None, value) => matches!(value, ast::Expr::Dict(_)),
+        let by_keyword = call.keywords.iter().any(|k| {
+            k.arg
+                .as_deref()
+                .and_then(rule::handover)
+                .is_some_and(|h| h.keyword_too)
         });
         let by_position = qualified.is_some_and(|api| {
             (0..call.args.len()).any(|i| rule::positional_handover(api, i).is_some())
@@ -910,26 +912,15 @@ impl<'a> Binder<'a> {
         if rule::only_writes(&api) {
             return;
         }
-        // Keywords as written, and those of a literal dictionary unpacked into the call
-        // (`**{"pickle_module": dill}`).
-        let mut keywords: Vec<(String, &ast::Expr)> = Vec::new();
+        // (A literal dictionary unpacked into the call, `**{"pickle_module": dill}`, is a
+        // dictionary of keyword arguments like any other: see `check_keyword_dict`.)
         for k in &call.keywords {
-            match (k.arg.as_deref(), &k.value) {
-                (Some(word), value) => keywords.push((word.to_string(), value)),
-                (None, ast::Expr::Dict(d)) => {
-                    for (key, value) in d.keys.iter().zip(&d.values) {
-                        if let Some(word) = key.as_ref().and_then(|k| self.const_of(s, k)) {
-                            keywords.push((word, value));
-                        }
-                    }
-                }
-                (None, _) => {}
-            }
-        }
-        for (word, value) in keywords {
-            if let Some(handover) = rule::handover(&word).filter(|h| h.keyword_too) {
-                if self.is_dill_module(s, value) {
-                    self.report_handover(value.range(), handover, format!("{api}({word}=)"));
+            let Some(word) = k.arg.as_deref() else {
+                continue;
+            };
+            if let Some(handover) = rule::handover(word).filter(|h| h.keyword_too) {
+                if self.is_dill_module(s, &k.value) {
+                    self.report_handover(k.value.range(), handover, format!("{api}({word}=)"));
                 }
             }
         }
@@ -948,6 +939,33 @@ impl<'a> Binder<'a> {
         if by_setattr {
             if let Some(name) = self.const_of(s, &call.args[1]) {
                 self.assign_attribute(s, &call.args[0], &name, &call.args[2], call.args[2].range());
+            }
+        }
+    }
+
+    /// A literal dictionary mapping a hand-over keyword to the dill module: keyword arguments
+    /// made to be unpacked into a call (`kw = {"pickle_module": dill}; torch.load(f, **kw)`),
+    /// reported where the module is put in.
+    fn check_keyword_dict(&mut self, s: usize, d: &ast::ExprDict) {
+        for (key, value) in d.keys.iter().zip(&d.values) {
+            let Some(key) = key else {
+                continue;
+            };
+            // A plain literal key is read as it is; only others are evaluated.
+            let word = match key {
+                ast::Expr::Constant(ast::ExprConstant {
+                    value: ast::Constant::Str(text),
+                    ..
+                }) => std::borrow::Cow::Borrowed(text.as_str()),
+                other => match self.const_of(s, other) {
+                    Some(text) => std::borrow::Cow::Owned(text),
+                    None => continue,
+                },
+            };
+            if let Some(handover) = rule::handover(&word).filter(|h| h.keyword_too) {
+                if self.is_dill_module(s, value) {
+                    self.report_handover(value.range(), handover, format!("**{{\"{word}\": …}}"));
+                }
             }
         }
     }
@@ -1755,6 +1773,9 @@ impl<'a> Binder<'a> {
                     self.visit_expr(s, key);
                 }
                 self.visit_exprs(s, &d.values);
+                if !self.annotation {
+                    self.check_keyword_dict(s, d);
+                }
             }
             Expr::Set(e) => self.visit_exprs(s, &e.elts),
             Expr::List(e) => self.visit_exprs(s, &e.elts),
