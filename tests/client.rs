@@ -241,12 +241,16 @@ fn file_names_cannot_write_to_the_terminal() {
     let name = "evil\x1b[2J\x1b[31m\nfake: 0 findings — ok\n.py";
     repo.write(name, BAD);
     repo.git(&["add", "-A"]);
-    let (code, stdout, stderr) = repo.run(&["--staged", "--color", "never"]);
-    assert_eq!(code, 1);
-    let shown = stdout + &stderr;
-    assert!(!shown.contains('\x1b'), "{shown:?}");
-    assert!(!shown.contains("\nfake:"), "{shown:?}");
-    assert!(shown.contains("evil\\u{1b}[2J"), "{shown:?}");
+    // The concise format is read in terminals too.
+    for format in ["human", "concise"] {
+        let (code, stdout, stderr) =
+            repo.run(&["--staged", "--color", "never", "--format", format]);
+        assert_eq!(code, 1);
+        let shown = stdout + &stderr;
+        assert!(!shown.contains('\x1b'), "{format}: {shown:?}");
+        assert!(!shown.contains("\nfake:"), "{format}: {shown:?}");
+        assert!(shown.contains("evil\\u{1b}[2J"), "{format}: {shown:?}");
+    }
 }
 
 fn hook_path(repo: &Repo) -> std::path::PathBuf {

@@ -90,20 +90,15 @@ pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) 
     out
 }
 
-/// `path:line:col`, or `path:cell N:line:col` in a notebook.
+/// Where a finding is, from the current directory, safe to print.
 fn place(report: &Report, f: &Finding) -> String {
-    let shown = report.from_cwd(&f.path);
-    let path = printable(&shown);
-    match f.cell {
-        Some(cell) => format!("{path}:cell {cell}:{}:{}", f.line, f.column),
-        None => format!("{path}:{}:{}", f.line, f.column),
-    }
+    super::place(&printable(&report.from_cwd(&f.path)), f)
 }
 
 /// Text from the repository (a file name, a link's target, a reason) as it may reach a
 /// terminal or a CI log: control characters escaped, so a name cannot move the cursor, colour
 /// the output or forge a line of its own.
-fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(char::is_control) {
         return text.into();
     }

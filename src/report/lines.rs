@@ -6,16 +6,10 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use super::human::printable;
+use super::place;
 use crate::model::{Finding, Report};
 use crate::rule;
-
-/// Where a finding is, as `path:line:column` (notebooks: `path:cell N:line:column`).
-fn place(path: &str, f: &Finding) -> String {
-    match f.cell {
-        Some(cell) => format!("{path}:cell {cell}:{}:{}", f.line, f.column),
-        None => format!("{path}:{}:{}", f.line, f.column),
-    }
-}
 
 fn what(f: &Finding) -> String {
     let kind = match f.kind {
@@ -28,33 +22,28 @@ fn what(f: &Finding) -> String {
 
 pub(super) fn concise(report: &Report, quiet: bool, exit_zero: bool) -> String {
     let mut out = String::new();
+    // A terminal format: names and messages are escaped as in the human format.
     for f in &report.findings {
         let degraded = if f.degraded { " (degraded)" } else { "" };
         let _ = writeln!(
             out,
             "{}: {} unsafe dill deserialization: {}{degraded}",
-            place(&report.from_cwd(&f.path), f),
+            place(&printable(&report.from_cwd(&f.path)), f),
             rule::RULE_ID,
             what(f)
         );
     }
-    for issue in &report.errors {
+    let issues = report.errors.iter().map(|i| ("error", i));
+    let warnings = report.warnings.iter().map(|i| ("warning", i));
+    for (level, issue) in issues.chain(warnings.filter(|_| !quiet)) {
         let _ = writeln!(
             out,
-            "{}: error: {}",
-            report.from_cwd(&issue.path),
-            issue.message
+            "{}: {level}: {}",
+            printable(&report.from_cwd(&issue.path)),
+            printable(&issue.message)
         );
     }
     if !quiet {
-        for issue in &report.warnings {
-            let _ = writeln!(
-                out,
-                "{}: warning: {}",
-                report.from_cwd(&issue.path),
-                issue.message
-            );
-        }
         super::human::summary(&mut out, report, super::Painter::new(false), exit_zero);
     }
     out

@@ -32,6 +32,14 @@ pub fn render(
     }
 }
 
+/// Where a finding is, as `path:line:column` (notebooks: `path:cell N:line:column`).
+fn place(path: &str, f: &crate::model::Finding) -> String {
+    match f.cell {
+        Some(cell) => format!("{path}:cell {cell}:{}:{}", f.line, f.column),
+        None => format!("{path}:{}:{}", f.line, f.column),
+    }
+}
+
 /// A fingerprint of what a finding is (file, API, the code on its line), not where it is,
 /// with a count telling identical lines in one file apart: it survives code moving around.
 pub(crate) fn fingerprint(
