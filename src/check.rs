@@ -367,6 +367,22 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
             }
             continue;
         }
+        let (message, via, help) = match &hit.route {
+            Route::Direct => (rule::message(hit.sink), None, Vec::new()),
+            Route::Handover { handover, to } => (
+                rule::handover_message(hit.sink, handover, to),
+                Some(to.clone()),
+                handover.help.to_vec(),
+            ),
+            Route::Embedded(what) => (
+                format!(
+                    "{} (in a string of code given to `{what}`)",
+                    rule::message(hit.sink)
+                ),
+                Some(what.to_string()),
+                Vec::new(),
+            ),
+        };
         let (line, column) = lines.position(hit.start);
         let (end_line, end_column) = lines.position(hit.end);
         let finding = Finding {
@@ -381,23 +397,9 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
             kind: hit.kind,
             severity: rule::SEVERITY,
             degraded: analysis.degraded.is_some(),
-            message: match &hit.route {
-                Route::Direct => rule::message(hit.sink),
-                Route::Handover { handover, to } => rule::handover_message(hit.sink, handover, to),
-                Route::Embedded(what) => format!(
-                    "{} (in a string of code given to `{what}`)",
-                    rule::message(hit.sink)
-                ),
-            },
-            via: match &hit.route {
-                Route::Direct => None,
-                Route::Handover { to, .. } => Some(to.clone()),
-                Route::Embedded(what) => Some(what.to_string()),
-            },
-            help: match &hit.route {
-                Route::Handover { handover, .. } => handover.help.to_vec(),
-                _ => Vec::new(),
-            },
+            message,
+            via,
+            help,
             source_line: lines.line_at(hit.start).to_string(),
             file_lines: cell_numbers[hit.piece].and_then(|cell| {
                 let map = file_lines

@@ -74,79 +74,8 @@ pub(crate) fn judge(
     // A file that imports a name another module of the repository binds to dill is analysed
     // (again) knowing what that module holds.
     if let Some(source) = modules {
-        let known: std::collections::HashMap<String, crate::modules::Known> = known
-            .into_inner()
-            .unwrap_or_else(|p| p.into_inner())
-            .into_iter()
-            .collect();
-        let mut importers: Vec<&String> = known
-            .iter()
-            .filter(|(_, k)| k.has_imports())
-            .map(|(path, _)| path)
-            .collect();
-        importers.sort();
-        let analysed: std::collections::HashMap<String, crate::modules::Exports> = outcomes
-            .iter_mut()
-            .map(|o| (o.path.clone(), std::mem::take(&mut o.exports)))
-            .collect();
-        let resolver = crate::modules::Resolver::new(source, &known, &analysed);
-        let mut redo: std::collections::BTreeMap<String, analyze::LocalModules> =
-            Default::default();
-        for path in importers {
-            // Most files import only other projects' modules.
-            if !known[path]
-                .heads()
-                .any(|(level, top)| resolver.may_be_local(level, top))
-            {
-                continue;
-            }
-            let imports = known[path].imports();
-            let local = resolver.local_for(path, &imports);
-            if local.exports.is_empty() {
-                continue;
-            }
-            if source
-                .read(path)
-                .is_some_and(|bytes| local.reaches_dill(&imports, &bytes))
-            {
-                redo.insert(path.clone(), local);
-            }
-        }
-        // A module of the check whose global another file sets to dill reads dill there.
-        for outcome in &outcomes {
-            for patch in &outcome.patches {
-                let Some(target) = resolver.module_file(&outcome.path, patch.level, &patch.module)
-                else {
-                    continue;
-                };
-                let Some(target_known) = known.get(&target) else {
-                    continue;
-                };
-                redo.entry(target.clone())
-                    .or_insert_with(|| resolver.local_for(&target, &target_known.imports()))
-                    .patched
-                    .insert(patch.name.clone(), patch.value.clone());
-            }
-        }
-        let mut again = Vec::new();
-        for (path, local) in redo {
-            if let Some(bytes) = source.read(&path) {
-                again.push(source::SourceFile {
-                    kind: known[&path].kind,
-                    path,
-                    bytes,
-                    local: Some(std::sync::Arc::new(local)),
-                });
-            }
-        }
-        if !again.is_empty() {
-            let redone: std::collections::HashSet<String> =
-                again.iter().map(|f| f.path.clone()).collect();
-            outcomes.retain(|o| !redone.contains(&o.path));
-            let ((), more) = check::while_reading(|take| again.into_iter().for_each(take));
-            outcomes.extend(more);
-            outcomes.sort_by(|a, b| a.path.cmp(&b.path));
-        }
+        let known = known.into_inner().unwrap_or_else(|p| p.into_inner());
+        analyse_with_modules(source, known.into_iter().collect(), &mut outcomes);
     }
     let mut sources = sources?;
     let mut refused = refused.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -307,4 +236,83 @@ fn apply_allowlist(
             ));
         }
     }
+}
+
+/// Analyses again, with what the repository's modules hold, each file that takes a dill name
+/// from one of them and each module of the check whose globals another file sets to dill;
+/// their outcomes replace the first ones.
+fn analyse_with_modules(
+    source: &dyn crate::modules::ModuleSource,
+    known: std::collections::HashMap<String, crate::modules::Known>,
+    outcomes: &mut Vec<check::Outcome>,
+) {
+    let mut importers: Vec<&String> = known
+        .iter()
+        .filter(|(_, k)| k.has_imports())
+        .map(|(path, _)| path)
+        .collect();
+    importers.sort();
+    let analysed: std::collections::HashMap<String, crate::modules::Exports> = outcomes
+        .iter_mut()
+        .map(|o| (o.path.clone(), std::mem::take(&mut o.exports)))
+        .collect();
+    let resolver = crate::modules::Resolver::new(source, &known, &analysed);
+    // Each file to analyse again, with its modules, and its bytes once read.
+    let mut redo: std::collections::BTreeMap<String, (analyze::LocalModules, Option<Vec<u8>>)> =
+        Default::default();
+    for path in importers {
+        // Most files import only other projects' modules.
+        if !known[path]
+            .heads()
+            .any(|(level, top)| resolver.may_be_local(level, top))
+        {
+            continue;
+        }
+        let imports = known[path].imports();
+        let local = resolver.local_for(path, &imports);
+        if local.exports.is_empty() {
+            continue;
+        }
+        if let Some(bytes) = source.read(path) {
+            if local.reaches_dill(&imports, &bytes) {
+                redo.insert(path.clone(), (local, Some(bytes)));
+            }
+        }
+    }
+    // A module of the check whose global another file sets to dill reads dill there.
+    for outcome in outcomes.iter() {
+        for patch in &outcome.patches {
+            let Some(target) = resolver.module_file(&outcome.path, patch.level, &patch.module)
+            else {
+                continue;
+            };
+            let Some(target_known) = known.get(&target) else {
+                continue;
+            };
+            redo.entry(target.clone())
+                .or_insert_with(|| (resolver.local_for(&target, &target_known.imports()), None))
+                .0
+                .patched
+                .insert(patch.name.clone(), patch.value.clone());
+        }
+    }
+    let mut again = Vec::new();
+    for (path, (local, bytes)) in redo {
+        if let Some(bytes) = bytes.or_else(|| source.read(&path)) {
+            again.push(source::SourceFile {
+                kind: known[&path].kind,
+                path,
+                bytes,
+                local: Some(std::sync::Arc::new(local)),
+            });
+        }
+    }
+    if again.is_empty() {
+        return;
+    }
+    let redone: std::collections::HashSet<String> = again.iter().map(|f| f.path.clone()).collect();
+    outcomes.retain(|o| !redone.contains(&o.path));
+    let ((), more) = check::while_reading(|take| again.into_iter().for_each(take));
+    outcomes.extend(more);
+    outcomes.sort_by(|a, b| a.path.cmp(&b.path));
 }

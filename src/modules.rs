@@ -317,11 +317,13 @@ impl<'r> Resolver<'r> {
         };
         let imports = known.imports();
         let local = self.local_within(path, &imports, depth);
-        let reaches = !local.exports.is_empty()
-            && self
-                .source
-                .read(path)
-                .is_some_and(|bytes| local.reaches_dill(&imports, &bytes));
+        let mut bytes = None;
+        if !local.exports.is_empty() {
+            bytes = self.source.read(path);
+        }
+        let reaches = bytes
+            .as_ref()
+            .is_some_and(|bytes| local.reaches_dill(&imports, bytes));
         if !reaches {
             if !known.worth {
                 return None;
@@ -331,7 +333,10 @@ impl<'r> Resolver<'r> {
                 return Some(exports.clone());
             }
         }
-        let bytes = self.source.read(path)?;
+        let bytes = match bytes {
+            Some(bytes) => bytes,
+            None => self.source.read(path)?,
+        };
         let text = python::decode(&bytes).ok()?.text;
         Some(analyze::analyze_with(&[&text], &self.limits, Some(&local)).exports)
     }
