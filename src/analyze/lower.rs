@@ -16,6 +16,8 @@
 //! token scanner reads when the lowered text is rejected too: the code inside f-string fields
 //! is then scanned as code, and string text still never matches.
 
+use super::is_ident;
+
 /// The file with every newer form lowered, or `None` when it has none.
 pub fn lower(text: &str) -> Option<String> {
     let mut lowering = Lowering {
@@ -80,10 +82,6 @@ struct Lowering<'s> {
 /// CPython rejects f-strings nested deeper than this (its tokenizer's limit is 150): a string
 /// nested deeper is left as it is, for the parser to reject, and the recursion stays bounded.
 const MAX_NESTING: usize = 150;
-
-fn is_ident(b: u8) -> bool {
-    b == b'_' || b.is_ascii_alphanumeric() || b >= 0x80
-}
 
 /// Operators of more than one byte, longest first where one starts another.
 const OPERATORS: &[&[u8]] = &[

@@ -106,12 +106,14 @@ impl LocalModules {
                 .and_then(|path| self.exports.get(path))
                 .filter(|e| !e.is_empty())
         };
-        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
         let read_from = |exports: &std::collections::HashMap<String, String>| {
             exports.keys().any(|name| {
                 let attribute = format!(".{name}");
-                memchr::memmem::find_iter(bytes, attribute.as_bytes())
-                    .any(|at| !bytes.get(at + attribute.len()).is_some_and(|&b| word(b)))
+                memchr::memmem::find_iter(bytes, attribute.as_bytes()).any(|at| {
+                    !bytes
+                        .get(at + attribute.len())
+                        .is_some_and(|&b| is_ident(b))
+                })
             })
         };
         for spec in specs {
@@ -363,6 +365,11 @@ fn python2_form(text: &str, offset: usize) -> Option<&'static str> {
         return Some("a `ur` string prefix");
     }
     None
+}
+
+/// Whether a byte can continue a Python name (every byte of a non-ASCII character counts).
+pub(crate) fn is_ident(b: u8) -> bool {
+    b == b'_' || b.is_ascii_alphanumeric() || b >= 0x80
 }
 
 fn is_word_byte(b: u8) -> bool {

@@ -1,6 +1,8 @@
 //! The prefilter: which files could involve dill at all, from their bytes, before anything
 //! costs more. It must be sound: a file is skipped only when Python could not reach dill from it.
 
+use super::is_ident;
+
 /// Whether a Python file can involve dill at all, from its bytes: the test every file passes
 /// before anything costs more. Past the plain spelling, Python reads the name through a
 /// declared encoding (`+AGQ-ill` in UTF-7) and through identifier normalisation (`ｄｉｌｌ`);
@@ -131,12 +133,11 @@ fn sets_a_handover_attribute(bytes: &[u8]) -> bool {
 /// Whether a builtin is named as itself (or as an attribute of `builtins`): `re.compile` and
 /// `self.eval` are other functions.
 fn builtin_named(bytes: &[u8], name: &[u8]) -> bool {
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
     memchr::memmem::find_iter(bytes, name).any(|at| {
         let before = at.checked_sub(1).map(|i| bytes[i]);
-        !before.is_some_and(word)
+        !before.is_some_and(is_ident)
             && (before != Some(b'.') || bytes[..at].ends_with(b"builtins."))
-            && !bytes.get(at + name.len()).is_some_and(|&b| word(b))
+            && !bytes.get(at + name.len()).is_some_and(|&b| is_ident(b))
     })
 }
 
@@ -196,16 +197,15 @@ fn may_assemble_dill(bytes: &[u8]) -> bool {
 
 /// Whether the bytes show pieces of string that join into `dill` (see [`may_assemble_dill`]).
 fn spelled_in_pieces(bytes: &[u8]) -> bool {
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
     // Where a piece may end: a quote, a placeholder (`{`, `%`).
     let boundary = |b: Option<&u8>| matches!(b, None | Some(b'\'' | b'"' | b'{' | b'%'));
     // Pieces that end with the start of the name: `d`, `di`, `dil`.
     let mut ends = [false; 3];
     for at in memchr::memchr_iter(b'd', bytes) {
         // After a placeholder's `%s`, which is no letter once formatted.
-        if at == 0 || !word(bytes[at - 1]) || bytes[..at].ends_with(b"%s") {
+        if at == 0 || !is_ident(bytes[at - 1]) || bytes[..at].ends_with(b"%s") {
             let rest = &bytes[at..];
-            if rest.starts_with(b"dill") && !rest.get(4).is_some_and(|&b| word(b)) {
+            if rest.starts_with(b"dill") && !rest.get(4).is_some_and(|&b| is_ident(b)) {
                 return true;
             }
             for n in 1..=3 {
@@ -304,10 +304,9 @@ fn escaped_letter(rest: &[u8]) -> Option<(u8, usize)> {
 /// `__import__("dill")`, `import_module("dill.x")`): the name always stands between
 /// characters that cannot continue an identifier. `cedilla` or `pickledill` are not it.
 pub fn mentions_dill(bytes: &[u8]) -> bool {
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
     memchr::memmem::find_iter(bytes, b"dill").any(|at| {
         let before = at.checked_sub(1).map(|i| bytes[i]);
         let after = bytes.get(at + 4).copied();
-        !before.is_some_and(word) && !after.is_some_and(word)
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
     })
 }

@@ -87,9 +87,7 @@ pub(super) fn tokens(text: &str) -> Vec<(Tok<'_>, usize, usize)> {
             }
             _ if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 => {
                 let start = i;
-                while i < bytes.len()
-                    && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric() || bytes[i] >= 0x80)
-                {
+                while i < bytes.len() && super::is_ident(bytes[i]) {
                     i += 1;
                 }
                 let word = &text[start..i];
