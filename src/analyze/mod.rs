@@ -96,16 +96,23 @@ pub struct Patch {
 }
 
 impl LocalModules {
+    /// What the module imported as (`level`, `dotted`) binds to something that may be dill,
+    /// when it is a module of the repository that binds anything so.
+    pub fn exports_of(
+        &self,
+        level: u32,
+        dotted: &str,
+    ) -> Option<&std::collections::HashMap<String, String>> {
+        self.modules
+            .get(&(level, dotted.to_string()))
+            .and_then(|path| self.exports.get(path))
+            .filter(|e| !e.is_empty())
+    }
+
     /// Whether a file with these imports (`specs`) and `bytes` may reach dill through them: it
     /// takes a name one of these modules binds to dill (`from .compat import loads`, or `*`),
     /// or takes such a module whole and reads one of those names from it (`compat.loads`).
     pub fn reaches_dill(&self, specs: &[ImportSpec], bytes: &[u8]) -> bool {
-        let exports_of = |level: u32, dotted: &str| {
-            self.modules
-                .get(&(level, dotted.to_string()))
-                .and_then(|path| self.exports.get(path))
-                .filter(|e| !e.is_empty())
-        };
         let read_from = |exports: &std::collections::HashMap<String, String>| {
             exports.keys().any(|name| {
                 let attribute = format!(".{name}");
@@ -121,13 +128,16 @@ impl LocalModules {
                 // `import a.b.c`: the modules are reached through attributes.
                 let parts: Vec<&str> = spec.module.split('.').collect();
                 for n in 1..=parts.len() {
-                    if exports_of(0, &parts[..n].join(".")).is_some_and(read_from) {
+                    if self
+                        .exports_of(0, &parts[..n].join("."))
+                        .is_some_and(read_from)
+                    {
                         return true;
                     }
                 }
                 continue;
             }
-            if let Some(exports) = exports_of(spec.level, &spec.module) {
+            if let Some(exports) = self.exports_of(spec.level, &spec.module) {
                 if spec
                     .names
                     .iter()
@@ -141,7 +151,7 @@ impl LocalModules {
                     "" => name.clone(),
                     module => format!("{module}.{name}"),
                 };
-                if exports_of(spec.level, &sub).is_some_and(read_from) {
+                if self.exports_of(spec.level, &sub).is_some_and(read_from) {
                     return true;
                 }
             }

@@ -773,11 +773,8 @@ impl<'a> Binder<'a> {
         let local = self.local?;
         let (level, dotted) = module.split_once(':')?;
         let level: u32 = level.parse().ok()?;
-        let key = (level, dotted.to_string());
         if let Some(value) = local
-            .modules
-            .get(&key)
-            .and_then(|path| local.exports.get(path))
+            .exports_of(level, dotted)
             .and_then(|exports| exports.get(name))
         {
             return Some(Rc::from(value.as_str()));
@@ -1296,8 +1293,7 @@ impl<'a> Binder<'a> {
                         if alias.name.as_str() == "*" {
                             let exported: Vec<(String, String)> = self
                                 .local
-                                .and_then(|l| l.modules.get(&(level, dotted.to_string())))
-                                .and_then(|path| self.local.and_then(|l| l.exports.get(path)))
+                                .and_then(|l| l.exports_of(level, dotted))
                                 .map(|e| e.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                                 .unwrap_or_default();
                             for (name, value) in exported {
@@ -1307,9 +1303,6 @@ impl<'a> Binder<'a> {
                         }
                         let name = alias.asname.as_deref().unwrap_or(&alias.name);
                         let value = self.local_name(module, &alias.name);
-                        let value = value.or_else(|| {
-                            (!relative).then(|| Rc::from(format!("{dotted}.{}", alias.name)))
-                        });
                         self.bind(s, name, value);
                     }
                     return;
