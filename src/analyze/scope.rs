@@ -657,6 +657,9 @@ impl<'a> Binder<'a> {
                 .find(|k| k.arg.as_deref() == Some(name))
                 .map(|k| &k.value)
         };
+        // An argument given at a position or by its name, as a constant string.
+        let argument =
+            |i: usize, name: &str| self.const_of(s, call.args.get(i).or_else(|| keyword(name))?);
         if let Some(name) = func.strip_prefix(ATTRGETTER) {
             // `operator.attrgetter("loads")(dill)` is `dill.loads`.
             let base = self.resolve_within(s, call.args.first()?, budget)?;
@@ -683,13 +686,13 @@ impl<'a> Binder<'a> {
             // `functools.partial(dill.loads, ...)` calls `dill.loads` when called.
             "functools.partial" => self.resolve_within(s, call.args.first()?, budget),
             "importlib.import_module" => {
-                let name = literal(0).or_else(|| self.const_of(s, keyword("name")?))?;
+                let name = argument(0, "name")?;
                 if !name.starts_with('.') {
                     return Some(Rc::from(name));
                 }
                 // A relative name is resolved against `package` (second argument or keyword):
                 // one dot is the package itself, each further dot one level up.
-                let package = literal(1).or_else(|| self.const_of(s, keyword("package")?))?;
+                let package = argument(1, "package")?;
                 let rest = name.trim_start_matches('.');
                 let ups = name.len() - rest.len() - 1;
                 let mut parts: Vec<&str> = package.split('.').collect();
@@ -702,7 +705,7 @@ impl<'a> Binder<'a> {
                 (!parts.is_empty()).then(|| Rc::from(parts.join(".")))
             }
             "builtins.__import__" | "importlib.__import__" => {
-                let name = literal(0).or_else(|| self.const_of(s, keyword("name")?))?;
+                let name = argument(0, "name")?;
                 let fromlist = call.args.get(3).or_else(|| keyword("fromlist"));
                 let wants_leaf = fromlist.is_some_and(|f| !is_empty_literal(f));
                 if wants_leaf {
