@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex};
 
 use crate::analyze::{self, Limits, Route};
-use crate::model::{Allowed, Finding, Issue};
+use crate::model::{Allowed, Finding, FlowStep, Issue};
 use crate::source::SourceFile;
 use crate::{policy, python, rule};
 
@@ -385,6 +385,27 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
         };
         let (line, column) = lines.position(hit.start);
         let (end_line, end_column) = lines.position(hit.end);
+        let flow = hit
+            .provenance
+            .steps
+            .iter()
+            .map(|step| {
+                let (line, column) = lines_of(step.piece).position(step.at);
+                let cell = cell_numbers[step.piece];
+                FlowStep {
+                    line,
+                    column,
+                    cell,
+                    what: step.what.clone(),
+                    file_line: cell.and_then(|cell| {
+                        let map = file_lines
+                            .get_or_insert_with(|| python::notebook_source_lines(&file.bytes))
+                            .get(&cell)?;
+                        map.get(line - 1).copied()
+                    }),
+                }
+            })
+            .collect();
         let finding = Finding {
             rule: rule::RULE_ID,
             path: file.path.clone(),
@@ -399,6 +420,8 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
             degraded: analysis.degraded.is_some(),
             message,
             via,
+            reachable: hit.provenance.reach,
+            flow,
             help,
             source_line: lines.line_at(hit.start).to_string(),
             file_lines: cell_numbers[hit.piece].and_then(|cell| {

@@ -20,6 +20,55 @@ pub enum UseKind {
     Module,
 }
 
+/// How far outside data reaches what a finding deserializes, from the least concerning: the
+/// order is the order of concern.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reach {
+    /// No outside source was traced to it (which is not proof that none reaches it).
+    #[default]
+    Unknown,
+    /// A file on this machine, or what the process is given by whoever runs it: standard
+    /// input, the command line, the environment.
+    LocalFile,
+    /// Data from elsewhere: a web request, a socket, an HTTP response, a queue or store, a
+    /// download, or a file named by one of them.
+    Remote,
+}
+
+impl Reach {
+    /// The name used in JSON, in the configuration and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reach::Unknown => "unknown",
+            Reach::LocalFile => "local-file",
+            Reach::Remote => "remote",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Reach> {
+        [Reach::Unknown, Reach::LocalFile, Reach::Remote]
+            .into_iter()
+            .find(|r| r.as_str() == text)
+    }
+}
+
+/// One step of the way outside data takes to a finding's sink, source first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowStep {
+    /// 1-based; inside the cell for notebooks.
+    pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
+    /// The notebook cell, as for findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell: Option<usize>,
+    pub what: String,
+    /// For a notebook: the line of the `.ipynb` file holding it (SARIF).
+    #[serde(skip)]
+    pub file_line: Option<usize>,
+}
+
 /// Why a run could not judge what it was asked to judge (exit status 2).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -117,6 +166,11 @@ pub struct Finding {
     /// string of code it is in (`exec`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// How far outside data reaches what the sink deserializes.
+    pub reachable: Reach,
+    /// The way it gets there, source first, ending at the sink's argument; empty when no
+    /// source was traced.
+    pub flow: Vec<FlowStep>,
     /// Fix guidance specific to how the sink is reached, shown before the sink's own.
     #[serde(skip)]
     pub help: Vec<&'static str>,

@@ -394,3 +394,155 @@ mod tests {
         }
     }
 }
+
+/// How a source of outside data shows in code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceForm {
+    /// A qualified name, or a name below it (`flask.request`, `requests` for `requests.get`):
+    /// its value, and whatever is read or called from it, is outside data.
+    Name,
+    /// A method of this name, called on anything (`sock.recv(4096)`).
+    Method,
+    /// A parameter annotated with this type (`file: UploadFile`).
+    Annotation,
+    /// A parameter whose default is a call of this (`data: bytes = File()`).
+    Default,
+    /// A parameter of this name (a Django view's `request`).
+    Parameter,
+    /// `self.NAME` in a method (a Tornado or class-based view's `self.request`).
+    SelfAttribute,
+    /// A function of the file handed to this call: its parameters receive outside data
+    /// (`asyncio.start_server(handle, ...)`). A name starting with `.` is a method of any
+    /// object (`channel.basic_consume(queue, on_message)`).
+    Callback,
+    /// Opens a file by path: what it reads is local, or as outside as the path is.
+    Open,
+    /// Downloads to the path it is given at `position` or as `keyword`; what it returns
+    /// comes from outside too.
+    DownloadTo {
+        position: usize,
+        keyword: &'static str,
+    },
+}
+
+/// A place outside data comes from.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Source {
+    pub name: &'static str,
+    pub form: SourceForm,
+    pub reach: crate::model::Reach,
+    /// What the data is, in a few words (`the body of a web request (Flask)`).
+    pub what: &'static str,
+}
+
+macro_rules! sources {
+    ($($reach:ident $form:tt $what:literal: $($name:literal),+;)+) => {
+        &[$($(Source {
+            name: $name,
+            form: {
+                use SourceForm::*;
+                #[allow(unused_parens)]
+                let form = $form;
+                form
+            },
+            reach: crate::model::Reach::$reach,
+            what: $what,
+        },)+)+]
+    };
+}
+
+/// Sources of outside data, beside the sinks: what flows from them into a sink makes the
+/// finding reachable from outside (see `crate::analyze::flow`). Libraries are listed whole
+/// where everything they return comes from elsewhere (an HTTP client, a queue, a store).
+pub static SOURCES: &[Source] = sources![
+    // Web frameworks: the request a handler is serving.
+    Remote Name "a web request (Flask)": "flask.request", "quart.request";
+    Remote Annotation "a web request (Werkzeug)": "werkzeug.Request", "werkzeug.wrappers.Request",
+        "flask.Request";
+    Remote Parameter "a web request (a view's `request`)": "request";
+    Remote Annotation "a web request (Django)": "django.http.HttpRequest",
+        "django.http.request.HttpRequest", "rest_framework.request.Request";
+    Remote Annotation "a web request (FastAPI/Starlette)": "fastapi.Request",
+        "starlette.requests.Request", "fastapi.WebSocket", "starlette.websockets.WebSocket";
+    Remote Annotation "an upload (FastAPI/Starlette)": "fastapi.UploadFile",
+        "starlette.datastructures.UploadFile";
+    Remote Default "a request parameter (FastAPI)": "fastapi.File", "fastapi.Body",
+        "fastapi.Form", "fastapi.Query", "fastapi.Header", "fastapi.Cookie", "fastapi.Path";
+    Remote Annotation "a web request (aiohttp)": "aiohttp.web.Request",
+        "aiohttp.web.BaseRequest", "aiohttp.web_request.Request";
+    Remote SelfAttribute "a web request (a handler's `self.request`)": "request";
+    Remote SelfAttribute "a request body (http.server/socketserver)": "rfile";
+    Remote SelfAttribute "a request argument (Tornado)": "get_argument", "get_arguments",
+        "get_body_argument", "get_body_arguments", "get_query_argument";
+    // Sockets and streams.
+    Remote Name "a socket": "socket", "ssl", "zmq", "websockets", "websocket",
+        "multiprocessing.connection.Client", "multiprocessing.connection.Listener";
+    Remote Method "a socket": ".recv", ".recvfrom", ".recv_into", ".recvfrom_into",
+        ".recvmsg", ".recv_bytes", ".recv_multipart", ".readexactly", ".readuntil";
+    Remote Name "a network stream (asyncio)": "asyncio.open_connection",
+        "asyncio.open_unix_connection";
+    Remote Callback "a network stream (asyncio)": "asyncio.start_server",
+        "asyncio.start_unix_server", "websockets.serve";
+    LocalFile Name "standard input": "sys.stdin", "input", "builtins.input", "raw_input",
+        "fileinput.input";
+    LocalFile Name "the command line": "sys.argv";
+    LocalFile Name "the environment": "os.environ", "os.environb", "os.getenv", "os.getenvb";
+    // HTTP clients.
+    Remote Name "an HTTP response": "requests", "httpx", "urllib3", "aiohttp.ClientSession",
+        "aiohttp.request", "urllib.request.urlopen", "urllib.urlopen", "urllib2.urlopen",
+        "six.moves.urllib.request.urlopen", "http.client", "httplib", "pycurl";
+    // Queues and stores.
+    Remote Name "a Redis value": "redis", "aioredis";
+    Remote Name "a Kafka message": "kafka", "confluent_kafka", "aiokafka";
+    Remote Name "an AMQP message": "pika", "aio_pika", "kombu";
+    Remote Callback "an AMQP message": ".basic_consume";
+    Remote Name "an object store or queue (AWS)": "boto3", "botocore", "aiobotocore",
+        "s3fs";
+    Remote Name "an object store or queue (Google Cloud)": "google.cloud.storage",
+        "google.cloud.pubsub", "google.cloud.pubsub_v1", "gcsfs";
+    Remote Name "an object store or queue (Azure)": "azure.storage.blob",
+        "azure.servicebus", "azure.storage.queue";
+    Remote Name "a memcached value": "pymemcache", "memcache", "pylibmc";
+    Remote Name "a remote file (fsspec)": "fsspec", "smart_open";
+    // Downloads: the path they return, or write to, holds what came from elsewhere.
+    Remote Name "a download (Hugging Face Hub)": "huggingface_hub.hf_hub_download",
+        "huggingface_hub.snapshot_download", "huggingface_hub.cached_download";
+    Remote (DownloadTo { position: 1, keyword: "dst" }) "a download (torch.hub)":
+        "torch.hub.download_url_to_file";
+    Remote (DownloadTo { position: 1, keyword: "filename" }) "a download (urllib)":
+        "urllib.request.urlretrieve", "urllib.urlretrieve";
+    Remote (DownloadTo { position: 1, keyword: "out" }) "a download (wget)": "wget.download";
+    Remote (DownloadTo { position: 1, keyword: "output" }) "a download (gdown)": "gdown.download";
+    Remote Name "a download (Keras)": "keras.utils.get_file",
+        "tensorflow.keras.utils.get_file";
+    // Files: local, unless their path comes from outside.
+    LocalFile Open "a local file": "open", "io.open", "builtins.open", "codecs.open",
+        "gzip.open", "bz2.open", "lzma.open", "tarfile.open", "zipfile.ZipFile",
+        "pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "pathlib.WindowsPath";
+];
+
+/// The source of `form` listed under exactly this name (a method is `.name`).
+pub fn source_for(name: &str, form: SourceForm) -> Option<&'static Source> {
+    SOURCES.iter().find(|s| s.form == form && s.name == name)
+}
+
+/// The source a qualified name is, or is below when the source is a name (`requests.get` is
+/// below `requests`), among names, opens and downloads: the longest listed name wins.
+pub fn called_source(qualified: &str) -> Option<&'static Source> {
+    SOURCES
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.form,
+                SourceForm::Name | SourceForm::Open | SourceForm::DownloadTo { .. }
+            )
+        })
+        .filter(|s| {
+            qualified == s.name
+                || (matches!(s.form, SourceForm::Name)
+                    && qualified.len() > s.name.len()
+                    && qualified.starts_with(s.name)
+                    && qualified.as_bytes()[s.name.len()] == b'.')
+        })
+        .max_by_key(|s| s.name.len())
+}

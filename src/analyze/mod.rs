@@ -22,6 +22,8 @@ pub use crate::model::UseKind;
 use crate::rule::Sink;
 
 mod constant;
+pub mod flow;
+pub use flow::{Provenance, Step};
 mod guard;
 mod imports;
 pub use imports::{imports_of, ImportSpec};
@@ -51,6 +53,8 @@ pub struct Hit {
     pub stmt: usize,
     /// How the use reaches the sink.
     pub route: Route,
+    /// Where the data it deserializes comes from (see [`flow`]); unknown until traced.
+    pub provenance: Provenance,
 }
 
 /// How a use reaches its sink, when it is not a plain use of a dill name.
@@ -284,6 +288,10 @@ pub fn analyze_with(pieces: &[&str], limits: &Limits, local: Option<&LocalModule
     let parsed_texts: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
     let (mut hits, exports, patches) = scope::find_sinks(&suites, &parsed_texts, limits, local);
     sort_hits(&mut hits);
+    let provenances = flow::trace_hits(&suites, &parsed_texts, &hits);
+    for (hit, provenance) in hits.iter_mut().zip(provenances) {
+        hit.provenance = provenance;
+    }
     // Deep trees are dropped here, on the caller's (large) stack.
     drop(suites);
     Analysis {

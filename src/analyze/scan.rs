@@ -309,6 +309,7 @@ pub fn scan_tokens(text: &str, aliases: &mut HashMap<String, Qual>) -> Vec<Hit> 
                         if let Some(sink) = rule::sink_for(&format!("{head}{qual_rest}")) {
                             let called = toks.get(after).map(|t| t.0) == Some(Tok::Open);
                             hits.push(Hit {
+                                provenance: Default::default(),
                                 piece: 0,
                                 start: toks[i].1,
                                 end: toks[next - 1].2,
@@ -383,6 +384,7 @@ fn push_handover(
             format!("…({word}=)")
         };
         hits.push(Hit {
+            provenance: Default::default(),
             piece: 0,
             start: toks[module].1,
             end: toks[module].2,

@@ -832,6 +832,7 @@ impl<'a> Binder<'a> {
             }
         };
         Hit {
+            provenance: Default::default(),
             piece: self.piece,
             start,
             end,

@@ -289,6 +289,8 @@ mod tests {
             api: "dill.loads",
             kind: UseKind::Call,
             via: None,
+            reachable: Default::default(),
+            flow: Vec::new(),
             help: Vec::new(),
             severity: rule::SEVERITY,
             degraded: false,
