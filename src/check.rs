@@ -346,13 +346,12 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
         };
         let directive = directives[hit.piece].get_mut(&at);
         // Placed in full only while listed: columns cost a pass over the line.
-        let allowed = matches!(
-            directive,
-            Some((
-                policy::Directive::Allow(Some(_)) | policy::Directive::Noqa,
-                _
-            ))
-        );
+        let reach = hit.provenance.reach;
+        let allowed = match &directive {
+            Some((policy::Directive::Allow(Some(_), unless), _)) => policy::holds(*unless, reach),
+            Some((policy::Directive::Noqa, _)) => true,
+            _ => false,
+        };
         let listed = if allowed {
             outcome.allowed.len()
         } else {
@@ -432,7 +431,9 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
             }),
         };
         match directive {
-            Some((policy::Directive::Allow(Some(reason)), used)) => {
+            Some((policy::Directive::Allow(Some(reason), unless), used))
+                if policy::holds(*unless, reach) =>
+            {
                 *used = true;
                 let reason = reason.clone();
                 outcome.allowed.push(Allowed {
@@ -449,12 +450,32 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
                     reason: format!("noqa: {}", rule::RULE_ID),
                 });
             }
+            Some((policy::Directive::Allow(Some(_), Some(unless)), used)) => {
+                // Allowed for trusted input only, and a flow from outside now reaches it.
+                *used = true;
+                outcome.warnings.push(Issue::new(
+                    file.path.clone(),
+                    format!(
+                        "{}line {at}: the inline allow holds only unless {} data reaches this call, and {} data does: {}; the finding blocks",
+                        cell_prefix(cell_numbers[hit.piece]),
+                        unless.as_str(),
+                        reach.as_str(),
+                        finding.flow_summary()
+                    ),
+                ));
+                outcome.findings.push(finding);
+            }
             Some((
-                directive @ (policy::Directive::Allow(None) | policy::Directive::Foreign(_)),
+                directive @ (policy::Directive::Allow(..)
+                | policy::Directive::Foreign(_)
+                | policy::Directive::BadAllow(_)),
                 used,
             )) => {
                 *used = true;
                 let why = match directive {
+                    policy::Directive::BadAllow(why) => format!(
+                        "this inline allow cannot be read ({why}); the finding still blocks"
+                    ),
                     policy::Directive::Foreign(comment) => format!(
                         "`# {comment}` does not allow this dill-guard finding (dill-guard honours no other tool's suppressions, and knows only `allow`); the finding still blocks. Fix it (see `dill-guard explain`), or allow it with `# dill-guard: allow <reason>`"
                     ),

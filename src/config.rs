@@ -48,6 +48,7 @@ struct RawAllow {
     #[serde(default)]
     apis: Vec<Spanned<String>>,
     expires: Option<Spanned<toml::Value>>,
+    unless_reachable: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -401,7 +402,15 @@ pub fn parse(
                 })?)
             }
         };
+        let unless_reachable = match &entry.unless_reachable {
+            None => None,
+            Some(value) => Some(
+                crate::policy::unless_reachable(value.get_ref())
+                    .map_err(|why| bad(&key("unless-reachable"), value.span(), why))?,
+            ),
+        };
         allows.push(Allow {
+            unless_reachable,
             file: file.to_string(),
             line: entry_line,
             patterns: entry

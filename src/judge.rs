@@ -199,8 +199,8 @@ fn apply_allowlist(
         }
     }
     for finding in std::mem::take(&mut report.findings) {
-        match policy.allow_for(&finding.path, finding.api) {
-            Some(i) => {
+        match policy.allow_for(&finding.path, finding.api, finding.reachable) {
+            Ok(Some(i)) => {
                 used[i] = true;
                 report.allowed.push(Allowed {
                     finding,
@@ -208,7 +208,28 @@ fn apply_allowlist(
                     reason: policy.allows[i].reason.clone(),
                 });
             }
-            None => report.findings.push(finding),
+            Ok(None) => report.findings.push(finding),
+            Err(i) => {
+                // Allowed for trusted input only, and a flow from outside now reaches it.
+                used[i] = true;
+                let entry = &policy.allows[i];
+                let unless = entry.unless_reachable.unwrap_or_default();
+                report.warnings.push(Issue::new(
+                    entry.file.clone(),
+                    format!(
+                        "line {}: the allow entry for {} holds only unless {} data reaches the call, and at {}:{}:{} {} data does: {}; the finding blocks",
+                        entry.line,
+                        entry.patterns.join(", "),
+                        unless.as_str(),
+                        finding.path,
+                        finding.line,
+                        finding.column,
+                        finding.reachable.as_str(),
+                        finding.flow_summary()
+                    ),
+                ));
+                report.findings.push(finding);
+            }
         }
     }
     // A staged check sees only part of the repository: an entry is unused there only when it

@@ -183,6 +183,20 @@ pub struct Finding {
     pub file_lines: Option<(usize, usize)>,
 }
 
+impl Finding {
+    /// The flow into the finding on one line: each step and where it is, source first.
+    pub fn flow_summary(&self) -> String {
+        self.flow
+            .iter()
+            .map(|step| match step.cell {
+                Some(cell) => format!("{} (cell {cell}, {}:{})", step.what, step.line, step.column),
+                None => format!("{} ({}:{})", step.what, step.line, step.column),
+            })
+            .collect::<Vec<_>>()
+            .join(" → ")
+    }
+}
+
 /// A finding that does not block, with what allowed it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Allowed {

@@ -6,6 +6,7 @@
 
 use globset::GlobSet;
 
+use crate::model::Reach;
 use crate::rule;
 
 /// A calendar date, compared as written (YYYY-MM-DD).
@@ -88,6 +89,8 @@ pub struct Allow {
     pub apis: Vec<String>,
     pub expires: Option<Date>,
     pub expired: bool,
+    /// `unless-reachable`: the entry does not hold for a finding this far outside or further.
+    pub unless_reachable: Option<Reach>,
 }
 
 impl Allow {
@@ -147,11 +150,21 @@ impl Policy {
         entries
     }
 
-    /// The first entry that accepts this finding.
-    pub fn allow_for(&self, path: &str, api: &str) -> Option<usize> {
-        self.entries_for(path)
-            .into_iter()
-            .find(|&i| self.allows[i].covers(api))
+    /// The first entry that accepts this finding; or, when none does, the first that would have
+    /// but for the flow into it (`unless-reachable`).
+    pub fn allow_for(&self, path: &str, api: &str, reach: Reach) -> Result<Option<usize>, usize> {
+        let mut broken = None;
+        for i in self.entries_for(path) {
+            let entry = &self.allows[i];
+            if !entry.covers(api) {
+                continue;
+            }
+            if holds(entry.unless_reachable, reach) {
+                return Ok(Some(i));
+            }
+            broken.get_or_insert(i);
+        }
+        broken.map_or(Ok(None), Err)
     }
 }
 
@@ -316,14 +329,33 @@ fn assignment(line: &str) -> Option<usize> {
 /// A directive written in a comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Directive {
-    /// `# dill-guard: allow <reason>`; `None` when the reason is missing (it then allows nothing).
-    Allow(Option<String>),
+    /// `# dill-guard: allow [unless-reachable=REACH] <reason>`; `None` when the reason is
+    /// missing (it then allows nothing). With `unless-reachable`, it allows a finding only while
+    /// no flow at least that far outside reaches it.
+    Allow(Option<String>, Option<Reach>),
+    /// `# dill-guard: allow` with an option it cannot read: it allows nothing, and says why.
+    BadAllow(String),
     /// `# noqa: PYTHON-LANG-SEC-046` (among other codes, perhaps).
     Noqa,
     /// A suppression meant for another tool (`# noqa: S301`, a bare `# noqa`, `# nosec`,
     /// `# nosemgrep`, `# lgtm`) or a dill-guard word it does not know (`# dill-guard: ignore`):
     /// it allows nothing, and the output says so. Holds the comment's text.
     Foreign(String),
+}
+
+/// The reach named by `unless-reachable` (inline or in an `[[allow]]` entry): the allowance
+/// stops holding for a finding this far outside or further.
+pub fn unless_reachable(value: &str) -> Result<Reach, String> {
+    match Reach::parse(value) {
+        Some(Reach::Unknown) => Err("`unknown` would never allow anything: name `remote` or `local-file`".into()),
+        Some(reach) => Ok(reach),
+        None => Err(format!("`{value}` is not a reach: name `remote` (the allowance stops holding when data from outside reaches the call) or `local-file` (also when a local file or the process's input does)")),
+    }
+}
+
+/// Whether an allowance limited to `unless` holds for a finding that `reach` reaches.
+pub fn holds(unless: Option<Reach>, reach: Reach) -> bool {
+    unless.is_none_or(|u| reach < u)
 }
 
 /// The directives in a comment's text (the text after `#`).
@@ -337,9 +369,25 @@ pub fn directive(comment: &str) -> Option<Directive> {
         if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
             return foreign();
         }
-        let reason = rest.trim();
+        let mut reason = rest.trim();
+        let mut unless = None;
+        if let Some(option) = reason.strip_prefix("unless-reachable=") {
+            let (value, after) = option
+                .split_once(char::is_whitespace)
+                .unwrap_or((option, ""));
+            match unless_reachable(value) {
+                Ok(reach) => unless = Some(reach),
+                Err(why) => {
+                    return Some(Directive::BadAllow(format!(
+                        "`unless-reachable={value}`: {why}"
+                    )))
+                }
+            }
+            reason = after.trim();
+        }
         return Some(Directive::Allow(
             (!reason.is_empty()).then(|| reason.to_string()),
+            unless,
         ));
     }
     let lower = comment.to_ascii_lowercase();
@@ -407,7 +455,7 @@ mod tests {
         );
         assert_eq!(
             directive(" dill-guard: allow signed payloads"),
-            Some(Directive::Allow(Some("signed payloads".into())))
+            Some(Directive::Allow(Some("signed payloads".into()), None))
         );
         for comment in [" load the noqapi data", " a nosecond", " plain comment"] {
             assert_eq!(directive(comment), None, "{comment}");
@@ -445,11 +493,14 @@ mod tests {
     fn directives() {
         assert_eq!(
             directive(" dill-guard: allow payloads are HMAC-signed"),
-            Some(Directive::Allow(Some("payloads are HMAC-signed".into())))
+            Some(Directive::Allow(
+                Some("payloads are HMAC-signed".into()),
+                None
+            ))
         );
         assert_eq!(
             directive(" dill-guard: allow"),
-            Some(Directive::Allow(None))
+            Some(Directive::Allow(None, None))
         );
         assert!(matches!(
             directive(" dill-guard: allowed x"),

@@ -11,6 +11,8 @@ pub const OWASP: &str = "A08:2021";
 pub const SEVERITY: &str = "high";
 /// The CVSS-like score code-scanning tools sort by (7.0 and above is "high").
 pub const SECURITY_SEVERITY: &str = "8.1";
+/// The score for a finding that remote data reaches: code from anyone who can send the bytes.
+pub const REMOTE_SECURITY_SEVERITY: &str = "9.8";
 /// One paragraph on what the rule finds and why.
 pub const SUMMARY: &str = "Finds code that deserializes data with dill (dill.loads, dill.load, \
 dill.Unpickler, session and module restores, dill.temp loaders). Loading a dill payload executes \

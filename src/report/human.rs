@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use owo_colors::{OwoColorize, Style};
 use unicode_width::UnicodeWidthChar;
 
-use crate::model::{Finding, Report, UseKind};
+use crate::model::{Finding, Reach, Report, UseKind};
 use crate::rule;
 
 /// Applies colour when it is enabled, and nothing otherwise.
@@ -187,6 +187,7 @@ fn finding_block(out: &mut String, f: &Finding, p: Painter, report: &Report) {
             f.message
         );
     }
+    flow_notes(out, f, p, &pad);
     for line in f.help.iter().copied().chain(rule::help(sink)) {
         let _ = writeln!(out, "{pad} {} {}: {line}", p.gutter("="), p.help("help"));
     }
@@ -199,6 +200,48 @@ fn finding_block(out: &mut String, f: &Finding, p: Painter, report: &Report) {
         rule::OWASP
     );
     out.push('\n');
+}
+
+/// Where the data comes from, when a source was traced: a note, then one line per step.
+fn flow_notes(out: &mut String, f: &Finding, p: Painter, pad: &str) {
+    if f.flow.is_empty() {
+        return;
+    }
+    let whose = match f.reachable {
+        Reach::Remote => "outside data",
+        Reach::LocalFile => "local input",
+        Reach::Unknown => "data",
+    };
+    let _ = writeln!(
+        out,
+        "{pad} {} {}: reachable: {} — {whose} flows into this {}:",
+        p.gutter("="),
+        p.bold("note"),
+        p.error(f.reachable.as_str()),
+        if f.kind == UseKind::Module {
+            "load"
+        } else {
+            "call"
+        }
+    );
+    let places: Vec<String> = f
+        .flow
+        .iter()
+        .map(|step| match step.cell {
+            Some(cell) => format!("cell {cell}:{}:{}", step.line, step.column),
+            None => format!("{}:{}", step.line, step.column),
+        })
+        .collect();
+    let width = places.iter().map(String::len).max().unwrap_or(0);
+    let indent = " ".repeat("= note: ".len());
+    for (step, place) in f.flow.iter().zip(&places) {
+        let _ = writeln!(
+            out,
+            "{pad} {indent}{} {}",
+            p.gutter(&format!("{place:<width$}")),
+            printable(&step.what)
+        );
+    }
 }
 
 /// The source line as shown, where the carets start and how many there are, all in terminal

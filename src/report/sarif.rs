@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::model::{Finding, Report};
+use crate::model::{Finding, Reach, Report};
 use crate::rule;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -58,27 +58,84 @@ pub(super) fn render(report: &Report) -> String {
 /// Where people read about dill-guard and its rule.
 const HOME: &str = "https://github.com/dill-guard/dill-guard";
 
+/// The rule as code scanning sees it: the rule itself, and (index 1) its findings that outside
+/// data reaches, under a hierarchical id with a higher `security-severity` (code scanning
+/// reads the severity from the rule, not from a result).
 fn driver() -> Value {
-    json!({
-        "name": "dill-guard",
-        "version": env!("CARGO_PKG_VERSION"),
-        "semanticVersion": env!("CARGO_PKG_VERSION"),
-        "informationUri": HOME,
-        "rules": [{
-            "id": rule::RULE_ID,
-            "name": "DillDeserialization",
-            "shortDescription": {"text": "Unsafe dill deserialization"},
+    let descriptor = |id: String, name: &str, short: &str, severity: &str| {
+        json!({
+            "id": id,
+            "name": name,
+            "shortDescription": {"text": short},
             "fullDescription": {"text": rule::SUMMARY},
             "help": {"text": rule::EXPLAIN, "markdown": format!("```\n{}\n```", rule::EXPLAIN)},
             "helpUri": format!("{HOME}#what-is-a-finding"),
             "defaultConfiguration": {"level": "error"},
             "properties": {
                 "tags": ["security", "external/cwe/cwe-502", "OWASP-A08:2021", rule::CWE],
-                "security-severity": rule::SECURITY_SEVERITY,
+                "security-severity": severity,
                 "precision": "high",
                 "problem.severity": "error",
             },
-        }],
+        })
+    };
+    json!({
+        "name": "dill-guard",
+        "version": env!("CARGO_PKG_VERSION"),
+        "semanticVersion": env!("CARGO_PKG_VERSION"),
+        "informationUri": HOME,
+        "rules": [
+            descriptor(
+                rule::RULE_ID.to_string(),
+                "DillDeserialization",
+                "Unsafe dill deserialization",
+                rule::SECURITY_SEVERITY,
+            ),
+            descriptor(
+                remote_rule(),
+                "DillDeserializationOfRemoteData",
+                "Unsafe dill deserialization of data from outside",
+                rule::REMOTE_SECURITY_SEVERITY,
+            ),
+        ],
+    })
+}
+
+/// The id of the rule's findings that remote data reaches.
+fn remote_rule() -> String {
+    format!("{}/remote", rule::RULE_ID)
+}
+
+/// The flow into a finding, as a SARIF code flow GitHub shows step by step.
+fn code_flow(finding: &Finding) -> Value {
+    let uri = uri(&finding.path);
+    let locations: Vec<Value> = finding
+        .flow
+        .iter()
+        .map(|step| {
+            let region = match step.file_line {
+                Some(line) => json!({"startLine": line}),
+                None => json!({"startLine": step.line, "startColumn": step.column}),
+            };
+            let text = match step.cell {
+                Some(cell) => format!("{} (notebook cell {cell}, line {})", step.what, step.line),
+                None => step.what.clone(),
+            };
+            json!({
+                "location": {
+                    "physicalLocation": {"artifactLocation": {"uri": uri}, "region": region},
+                    "message": {"text": text},
+                },
+            })
+        })
+        .collect();
+    json!({
+        "message": {"text": format!(
+            "{} data reaches `{}`",
+            finding.reachable.as_str(),
+            finding.api
+        )},
+        "threadFlows": [{"locations": locations}],
     })
 }
 
@@ -104,9 +161,10 @@ fn result(
             "snippet": {"text": finding.source_line},
         }),
     };
+    let remote = finding.reachable == Reach::Remote;
     let mut value = json!({
-        "ruleId": rule::RULE_ID,
-        "ruleIndex": 0,
+        "ruleId": if remote { remote_rule() } else { rule::RULE_ID.to_string() },
+        "ruleIndex": usize::from(remote),
         // An allowed finding does not block: a note, with its suppression.
         "level": if suppression.is_some() { "note" } else { "error" },
         "message": {"text": match finding.cell {
@@ -125,8 +183,12 @@ fn result(
             "kind": finding.kind,
             "degraded": finding.degraded,
             "cell": finding.cell,
+            "reachable": finding.reachable,
         },
     });
+    if !finding.flow.is_empty() {
+        value["codeFlows"] = json!([code_flow(finding)]);
+    }
     if finding.cell.is_some() {
         let place = &mut value["properties"];
         place["cellLine"] = json!(finding.line);
