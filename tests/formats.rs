@@ -1,5 +1,6 @@
 //! Every output format, pinned by snapshots (insta) of a run over one small project: a blocking
-//! finding, an inline-allowed one, a degraded file, a notebook, and an unreadable notebook. The
+//! finding, an inline-allowed one, a degraded file, a notebook, an unreadable notebook, and a
+//! finding remote data reaches (its flow in every format). The
 //! SARIF is also validated against the official SARIF 2.1.0 schema.
 
 use std::path::Path;
@@ -25,6 +26,10 @@ fn project() -> tempfile::TempDir {
         br#"{"cells": [{"cell_type": "code", "source": ["import dill\n", "model = dill.load(open('m.dill', 'rb'))\n"]}]}"#,
     );
     write("broken.ipynb", b"{\"cells\": [dill");
+    write(
+        "server.py",
+        b"import dill\nfrom flask import request\n\n\ndef receive():\n    payload = request.get_data()\n    return dill.loads(payload)\n",
+    );
     dir
 }
 

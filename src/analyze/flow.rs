@@ -624,10 +624,20 @@ impl<'a> Index<'a> {
             },
             None => Provenance::default(),
         };
-        let at = argument.map_or(call.range.start(), |a| a.range().start());
+        let at: usize = argument
+            .map_or(call.range.start(), |a| a.range().start())
+            .into();
+        // A source that is the argument itself needs no step of its own for the reading.
+        if found
+            .steps
+            .last()
+            .is_some_and(|s| s.piece == site.piece && s.at == at)
+        {
+            return found;
+        }
         found.then(|| Step {
             piece: site.piece,
-            at: at.into(),
+            at,
             what: reader,
         })
     }

@@ -39,10 +39,18 @@ pub(super) fn render(report: &Report) -> String {
 
 fn annotation(out: &mut String, level: &str, f: &Finding, text: &str) {
     let title = format!("{} {}", rule::RULE_ID, f.api);
-    let message = match f.cell {
+    let mut message = match f.cell {
         Some(cell) => format!("notebook cell {cell}, line {}: {text}", f.line),
         None => text.to_string(),
     };
+    if !f.flow.is_empty() {
+        // Workflow annotations take one message: the flow goes in it.
+        message.push_str(&format!(
+            "\nreachable: {} — {}",
+            f.reachable.as_str(),
+            f.flow_summary()
+        ));
+    }
     // Notebook positions are inside a cell, which annotations cannot express: name the file only.
     let place = if f.cell.is_some() {
         format!("file={}", property(&f.path))

@@ -25,9 +25,13 @@ pub(super) fn concise(report: &Report, quiet: bool, exit_zero: bool) -> String {
     // A terminal format: names and messages are escaped as in the human format.
     for f in &report.findings {
         let degraded = if f.degraded { " (degraded)" } else { "" };
+        let reach = match f.reachable {
+            crate::model::Reach::Unknown => String::new(),
+            reach => format!(" (reachable: {})", reach.as_str()),
+        };
         let _ = writeln!(
             out,
-            "{}: {} unsafe dill deserialization: {}{degraded}",
+            "{}: {} unsafe dill deserialization: {}{degraded}{reach}",
             place(&printable(&report.from_cwd(&f.path)), f),
             rule::RULE_ID,
             what(f)
