@@ -490,11 +490,11 @@ pub static SOURCES: &[Source] = sources![
     LocalFile Name "the command line": "sys.argv";
     LocalFile Name "the environment": "os.environ", "os.environb", "os.getenv", "os.getenvb";
     // HTTP clients.
-    Remote Name "an HTTP response": "requests", "httpx", "urllib3", "aiohttp.ClientSession",
+    Remote Name "data an HTTP server sends": "requests", "httpx", "urllib3", "aiohttp.ClientSession",
         "aiohttp.request", "urllib.request.urlopen", "urllib.urlopen", "urllib2.urlopen",
         "six.moves.urllib.request.urlopen", "http.client", "httplib", "pycurl";
     // Queues and stores.
-    Remote Name "a Redis value": "redis", "aioredis";
+    Remote Name "data a Redis server holds": "redis", "aioredis";
     Remote Name "a Kafka message": "kafka", "confluent_kafka", "aiokafka";
     Remote Name "an AMQP message": "pika", "aio_pika", "kombu";
     Remote Callback "an AMQP message": ".basic_consume";
@@ -504,7 +504,7 @@ pub static SOURCES: &[Source] = sources![
         "google.cloud.pubsub", "google.cloud.pubsub_v1", "gcsfs";
     Remote Name "an object store or queue (Azure)": "azure.storage.blob",
         "azure.servicebus", "azure.storage.queue";
-    Remote Name "a memcached value": "pymemcache", "memcache", "pylibmc";
+    Remote Name "data a memcached server holds": "pymemcache", "memcache", "pylibmc";
     Remote Name "a remote file (fsspec)": "fsspec", "smart_open";
     // Downloads: the path they return, or write to, holds what came from elsewhere.
     Remote Name "a download (Hugging Face Hub)": "huggingface_hub.hf_hub_download",

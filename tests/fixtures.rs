@@ -12,35 +12,60 @@ struct Expected {
     api: String,
     kind: String,
     degraded: bool,
+    /// How far outside data reaches it (`remote`, `local-file`, `unknown`), and the line its
+    /// flow starts on: checked for the flow fixtures (`flow_*.py`) only.
+    reach: Option<String>,
+    from: Option<u64>,
 }
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-/// Parses `# expect: dill.loads call; dill.load reference degraded` annotations from one line.
-fn parse_line(cell: Option<u64>, line: u64, text: &str, out: &mut Vec<Expected>) {
+/// Parses `# expect: dill.loads call; dill.load reference degraded` annotations from one line;
+/// in a flow fixture, `dill.loads call remote from=12` (the reach and the line the flow starts
+/// on; a finding without them is `unknown`, with no flow).
+fn parse_line(cell: Option<u64>, line: u64, text: &str, flows: bool, out: &mut Vec<Expected>) {
     let Some((_, spec)) = text.split_once("# expect:") else {
         return;
     };
     for item in spec.split(';') {
         let words: Vec<&str> = item.split_whitespace().collect();
-        assert!(
-            matches!(words.len(), 2 | 3),
-            "bad annotation on line {line}: {text}"
-        );
-        out.push(Expected {
+        assert!(words.len() >= 2, "bad annotation on line {line}: {text}");
+        let mut expected = Expected {
             cell,
             line,
             api: words[0].to_string(),
             kind: words[1].to_string(),
-            degraded: words.get(2) == Some(&"degraded"),
-        });
+            degraded: false,
+            reach: flows.then(|| "unknown".to_string()),
+            from: None,
+        };
+        for word in &words[2..] {
+            match *word {
+                "degraded" => expected.degraded = true,
+                "remote" | "local-file" | "unknown" if flows => {
+                    expected.reach = Some(word.to_string())
+                }
+                _ => match word.strip_prefix("from=") {
+                    Some(n) if flows => expected.from = Some(n.parse().unwrap()),
+                    _ => panic!("bad annotation on line {line}: {text}"),
+                },
+            }
+        }
+        out.push(expected);
     }
+}
+
+/// Whether a fixture pins where the data of each finding comes from.
+fn pins_flows(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("flow_"))
 }
 
 fn expectations(path: &Path) -> Vec<Expected> {
     let bytes = std::fs::read(path).unwrap();
+    let flows = pins_flows(path);
     let mut out = Vec::new();
     if path.extension().is_some_and(|e| e == "ipynb") {
         let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
@@ -56,12 +81,12 @@ fn expectations(path: &Path) -> Vec<Expected> {
                 _ => unreachable!(),
             };
             for (n, text) in source.lines().enumerate() {
-                parse_line(Some(i as u64 + 1), n as u64 + 1, text, &mut out);
+                parse_line(Some(i as u64 + 1), n as u64 + 1, text, flows, &mut out);
             }
         }
     } else {
         for (n, text) in String::from_utf8_lossy(&bytes).lines().enumerate() {
-            parse_line(None, n as u64 + 1, text, &mut out);
+            parse_line(None, n as u64 + 1, text, flows, &mut out);
         }
     }
     out.sort();
@@ -85,7 +110,7 @@ fn run_json(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
     (output.status.code().unwrap(), json)
 }
 
-fn found(json: &serde_json::Value) -> Vec<Expected> {
+fn found(json: &serde_json::Value, flows: bool) -> Vec<Expected> {
     let mut out: Vec<Expected> = json["findings"]
         .as_array()
         .unwrap()
@@ -96,6 +121,12 @@ fn found(json: &serde_json::Value) -> Vec<Expected> {
             api: f["api"].as_str().unwrap().to_string(),
             kind: f["kind"].as_str().unwrap().to_string(),
             degraded: f["degraded"].as_bool().unwrap(),
+            reach: flows.then(|| f["reachable"].as_str().unwrap().to_string()),
+            from: if flows {
+                f["flow"][0]["line"].as_u64()
+            } else {
+                None
+            },
         })
         .collect();
     out.sort();
@@ -106,7 +137,11 @@ fn check_fixture(name: &str) {
     let dir = fixtures_dir();
     let expected = expectations(&dir.join(name));
     let (code, json) = run_json(&dir, &[name]);
-    assert_eq!(found(&json), expected, "findings of {name}");
+    assert_eq!(
+        found(&json, pins_flows(&dir.join(name))),
+        expected,
+        "findings of {name}"
+    );
     assert_eq!(json["files_checked"], 1, "{name} was not checked as Python");
     assert_eq!(json["errors"], serde_json::json!([]), "{name}");
     assert_eq!(
@@ -167,6 +202,11 @@ fixture_tests! {
     dill_handed_to_a_loader => "handover.py",
     disguised_names_and_routes => "disguises.py",
     names_built_without_the_word => "disguises_unnamed.py",
+    flows_from_web_requests => "flow_web.py",
+    flows_from_sockets_streams_and_http_clients => "flow_network.py",
+    flows_from_queues_and_stores => "flow_stores.py",
+    flows_from_files_and_downloads => "flow_files.py",
+    flows_followed_conservatively => "flow_conservative.py",
 }
 
 /// `torch.load(f, pickle_module=dill)` is found from the code alone (no torch here), reported

@@ -66,7 +66,25 @@ enum How {
     Iterate,
     With,
     Augment,
+    /// Put into a container or buffer: `x.append(v)`, `x[k] = v`, `x.write(v)`.
+    Store,
 }
+
+/// Methods that put their arguments into the object they are called on.
+const STORING: &[&str] = &[
+    "append",
+    "extend",
+    "insert",
+    "add",
+    "update",
+    "write",
+    "writelines",
+    "put",
+    "put_nowait",
+    "appendleft",
+    "extendleft",
+    "setdefault",
+];
 
 enum Bind<'a> {
     Value {
@@ -164,6 +182,12 @@ impl<'a> Index<'a> {
     }
 
     fn bind(&mut self, s: ScopeId, name: &'a str, bind: Bind<'a>) {
+        // `global NAME` in a function: its assignments bind the module's name.
+        let s = if self.scopes[s].globals.contains(name) {
+            0
+        } else {
+            s
+        };
         self.scopes[s].binds.entry(name).or_default().push(bind);
     }
 
@@ -211,11 +235,30 @@ impl<'a> Index<'a> {
                 self.expr(&a.value, s, piece);
             }
             Expr::Subscript(sub) => {
+                // `x[k] = v` puts `v` into `x`.
+                if let Expr::Name(n) = &*sub.value {
+                    self.store(n, value, s, piece);
+                }
                 self.expr(&sub.value, s, piece);
                 self.expr(&sub.slice, s, piece);
             }
             _ => {}
         }
+    }
+
+    /// `value` put into the object named `n`: a binding of `n` where `n` is bound.
+    fn store(&mut self, n: &'a ast::ExprName, value: &'a Expr, s: ScopeId, piece: usize) {
+        let scope = self.lookup(s, n.id.as_str()).map_or(s, |(scope, _)| scope);
+        self.bind(
+            scope,
+            n.id.as_str(),
+            Bind::Value {
+                expr: value,
+                piece,
+                at: n.range.start().into(),
+                how: How::Store,
+            },
+        );
     }
 
     fn stmt(&mut self, stmt: &'a Stmt, s: ScopeId, piece: usize) {
@@ -458,6 +501,19 @@ impl<'a> Index<'a> {
                 if let Some(last) = last {
                     self.by_callee.entry(last).or_default().push(n);
                 }
+                if let Expr::Attribute(a) = &*call.func {
+                    if let (Expr::Name(owner), true) =
+                        (&*a.value, STORING.contains(&a.attr.as_str()))
+                    {
+                        for arg in call
+                            .args
+                            .iter()
+                            .chain(call.keywords.iter().map(|k| &k.value))
+                        {
+                            self.store(owner, arg, s, piece);
+                        }
+                    }
+                }
                 for arg in call
                     .args
                     .iter()
@@ -542,6 +598,8 @@ impl<'a> Index<'a> {
         piece: usize,
     ) {
         for g in generators {
+            // Bound where the comprehension is: its own scope, as seen from inside it.
+            self.target(&g.target, &g.iter, How::Iterate, s, piece);
             self.expr(&g.iter, s, piece);
             self.exprs(&g.ifs, s, piece);
         }
@@ -609,7 +667,11 @@ impl<'a> Index<'a> {
         let path_argument =
             matches!(hit.route, Route::Direct) && hit.sink.family == rule::Family::Session;
         let found = match argument {
-            Some(arg) if path_argument => tracer.opened(arg, arg, site.scope, site.piece),
+            Some(arg) if path_argument => tracer.opened(arg, call, site.scope, site.piece),
+            // `torch.load` takes a path or a file.
+            Some(arg) if matches!(hit.route, Route::Handover { .. }) => {
+                tracer.path_or_file(arg, site.scope, site.piece)
+            }
             Some(arg) => tracer.trace(arg, site.scope, site.piece),
             None if path_argument => Provenance {
                 reach: Reach::LocalFile,
@@ -876,6 +938,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
                         How::Iterate => format!("`{id}` takes each item of it"),
                         How::With => format!("bound to `{id}` by `with`"),
                         How::Augment => format!("added to `{id}`"),
+                        How::Store => format!("stored in `{id}`"),
                     };
                     self.trace(expr, scope, *at_piece)
                         .then(|| self.step(*at_piece, *at, what))
@@ -979,10 +1042,41 @@ impl<'i, 'a> Tracer<'i, 'a> {
                 )
                 .collect(),
         };
+        // `Class(...)` calls `__init__`, with the new object as its first parameter.
+        let mut sites = sites;
+        let mut instantiations = 0;
+        if let (Some((class, _)), "__init__", true) = (
+            scope.method_of,
+            scope.name,
+            self.calls.last().is_none_or(|&(c, _)| c != f),
+        ) {
+            let name = index.scopes[class].name;
+            for &n in index.by_callee.get(name).into_iter().flatten() {
+                let site = index.sites[n];
+                let creates = match &*site.call.func {
+                    Expr::Name(c) => {
+                        index
+                            .lookup(site.scope, c.id.as_str())
+                            .is_some_and(|(_, binds)| {
+                                binds
+                                    .iter()
+                                    .any(|b| matches!(b, Bind::Def(d) if *d == class))
+                            })
+                    }
+                    _ => false,
+                };
+                if creates {
+                    sites.push(site);
+                    instantiations += 1;
+                }
+            }
+        }
+        let first_instantiation = sites.len() - instantiations;
         let followed = self.calls.pop();
-        for site in sites {
+        for (k, site) in sites.into_iter().enumerate() {
             let shift = usize::from(
-                scope.method_of.is_some() && matches!(&*site.call.func, Expr::Attribute(_)),
+                scope.method_of.is_some()
+                    && (matches!(&*site.call.func, Expr::Attribute(_)) || k >= first_instantiation),
             );
             let by_position = param
                 .position
@@ -998,7 +1092,11 @@ impl<'i, 'a> Tracer<'i, 'a> {
             let Some(arg) = by_position.or(by_keyword) else {
                 continue;
             };
-            let what = format!("passed to `{}()` as `{}`", scope.name, param.name);
+            let callee = match scope.method_of {
+                Some((class, _)) if k >= first_instantiation => index.scopes[class].name,
+                _ => scope.name,
+            };
+            let what = format!("passed to `{callee}()` as `{}`", param.name);
             let found = self
                 .trace(arg, site.scope, site.piece)
                 .then(|| self.step(site.piece, arg.range().start(), what));
@@ -1168,7 +1266,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
 
     /// What is read from a file opened by `path` (in the expression `e`): local, or as outside
     /// as the path, or written by a download.
-    fn opened(&mut self, path: &'a Expr, e: &'a Expr, s: ScopeId, piece: usize) -> Provenance {
+    fn opened(&mut self, path: &'a Expr, e: &impl Ranged, s: ScopeId, piece: usize) -> Provenance {
         let from_path = self.trace(path, s, piece).or(self.downloaded(path, piece));
         let snippet = self.index.snippet(piece, e);
         if from_path.reach > Reach::Unknown {
@@ -1185,6 +1283,18 @@ impl<'i, 'a> Tracer<'i, 'a> {
                 e.range().start(),
                 format!("`{snippet}`: a local file"),
             )],
+        }
+    }
+
+    /// What is read from `arg`, a path or a file: what it is, or what a download wrote to
+    /// it; a path written in the code is a local file.
+    fn path_or_file(&mut self, arg: &'a Expr, s: ScopeId, piece: usize) -> Provenance {
+        let found = self.trace(arg, s, piece).or(self.downloaded(arg, piece));
+        match arg {
+            Expr::Constant(_) | Expr::JoinedStr(_) if found.reach == Reach::Unknown => {
+                self.source(piece, arg, "a local file", Reach::LocalFile)
+            }
+            _ => found,
         }
     }
 
