@@ -2,8 +2,8 @@
 //! python named by `DILL_GUARD_TEST_PYTHON`, with a dill module that records the line of the
 //! fixture every loader call comes from. The lines that call a loader must be exactly the lines
 //! annotated `call` — so every disguise the analysis finds is real Python that runs dill's
-//! loader, and no line it leaves alone does; and SQLAlchemy's `PickleType` is run with the
-//! recording dill. Ignored unless that python is named (`.ci/run` names one, with SQLAlchemy).
+//! loader, and no line it leaves alone does; SQLAlchemy's `PickleType` is run with the
+//! recording dill; and the flows of `flow_conservative.py` are run with stand-in sources. Ignored unless that python is named (`.ci/run` names one, with SQLAlchemy).
 
 use std::path::Path;
 use std::process::Command;
@@ -144,4 +144,141 @@ print(len(dill.CALLS))
     );
     // One row read back through each column: each read called dill's loads.
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+}
+
+/// Stand-ins for the sources `flow_conservative.py` reads: each gives bytes marked with where
+/// they came from, and the recording dill notes, per line, the mark of what it was given.
+const MARKED_SOURCES: &[(&str, &str)] = &[
+    (
+        "flask/__init__.py",
+        r#"
+import json
+class _File:
+    def __init__(self, data):
+        self._data = data
+    def read(self):
+        return self._data
+class _Request:
+    data = b"REMOTE:data"
+    args = {"p": "REMOTE:arg"}
+    files = {"a": _File(b"REMOTE:a"), "b": _File(b"REMOTE:b")}
+    stream = [json.dumps({"payload": "REMOTE:stream"})]
+    def get_data(self):
+        return b"REMOTE:body"
+request = _Request()
+"#,
+    ),
+    (
+        "storage.py",
+        "def fetch_blob(key):\n    return b'elsewhere'\n",
+    ),
+    (
+        "dill/__init__.py",
+        r#"
+import os, sys
+SEEN = {}
+_FIXTURE = os.environ["FIXTURE"]
+def _record(data):
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename != _FIXTURE:
+        frame = frame.f_back
+    text = data if isinstance(data, bytes) else str(data).encode()
+    mark = "remote" if b"REMOTE:" in text else "local-file" if b"LOCAL:" in text else "unknown"
+    SEEN.setdefault(frame.f_lineno, set()).add(mark)
+def loads(data, *args, **kwargs):
+    _record(data)
+def load(file, *args, **kwargs):
+    _record(file.read())
+"#,
+    ),
+];
+
+/// Calls every function of `flow_conservative.py` (standard input marked local), then prints
+/// each line that loaded and the most outside mark it was given.
+const RUN_FLOWS: &str = r#"
+import io, os, sys
+sys.path.insert(0, os.environ["RECORDER"])
+sys.stdin = io.TextIOWrapper(io.BytesIO(b"LOCAL:stdin"))
+import dill
+path = os.environ["FIXTURE"]
+space = {"__name__": "flows", "__file__": path}
+exec(compile(open(path, encoding="utf-8").read(), path, "exec"), space)
+for name, args in [("load_blob", (b"x",)), ("from_elsewhere", ("k",)), ("both", ()),
+                   ("through_returns", ()), ("through_a_loop", ()), ("through_text", ()),
+                   ("reassigned", ()), ("remember", ()), ("restore", ()), ("cycle", (b"",)),
+                   ("start", ()), ("fixed", ()), ("built", ())]:
+    space[name](*args)
+order = ["unknown", "local-file", "remote"]
+for line in sorted(dill.SEEN):
+    print(line, max(dill.SEEN[line], key=order.index))
+"#;
+
+/// The reach each annotated line of a flow fixture claims, and whether the claim is marked
+/// wider than a run shows (`conservative`).
+fn claimed_reach(path: &Path) -> Vec<(usize, String, bool)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut claims = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if let Some((_, spec)) = line.split_once("# expect:") {
+            let words: Vec<&str> = spec.split_whitespace().collect();
+            let reach = ["remote", "local-file"]
+                .into_iter()
+                .find(|r| words.contains(r))
+                .unwrap_or("unknown");
+            claims.push((n + 1, reach.to_string(), words.contains(&"conservative")));
+        }
+    }
+    claims
+}
+
+/// Run, every dill call of `flow_conservative.py` is given data exactly as outside as the
+/// fixture claims: never more (the walk misses no flow it claims to follow), and less only
+/// where the fixture marks its claim `conservative`.
+#[test]
+#[ignore = "needs DILL_GUARD_TEST_PYTHON: any CPython 3.8 or newer (.ci/run sets it up)"]
+fn conservative_flows_hold_under_cpython() {
+    let python = std::env::var("DILL_GUARD_TEST_PYTHON")
+        .expect("DILL_GUARD_TEST_PYTHON must name a CPython 3.8 or newer");
+    let recorder = tempfile::tempdir().unwrap();
+    for (file, text) in MARKED_SOURCES {
+        let path = recorder.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/flow_conservative.py");
+    let out = Command::new(&python)
+        .args(["-c", RUN_FLOWS])
+        .env("FIXTURE", &fixture)
+        .env("RECORDER", recorder.path())
+        .current_dir(recorder.path())
+        .output()
+        .expect("run the python named by DILL_GUARD_TEST_PYTHON");
+    assert!(
+        out.status.success(),
+        "flow_conservative.py did not run:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let observed: Vec<(usize, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let (line, reach) = l.split_once(' ').unwrap();
+            (line.parse().unwrap(), reach.to_string())
+        })
+        .collect();
+    let claims = claimed_reach(&fixture);
+    assert_eq!(
+        observed.iter().map(|o| o.0).collect::<Vec<_>>(),
+        claims.iter().map(|c| c.0).collect::<Vec<_>>(),
+        "the lines that load"
+    );
+    for ((line, seen), (_, claimed, conservative)) in observed.iter().zip(&claims) {
+        if *conservative {
+            assert_ne!(
+                seen, claimed,
+                "line {line} is marked conservative but runs as claimed"
+            );
+        } else {
+            assert_eq!(seen, claimed, "line {line}: run, it loads {seen} data");
+        }
+    }
 }
