@@ -481,3 +481,149 @@ fn an_allow_inside_a_newer_f_string_is_no_comment() {
     assert_eq!(lines(&json), [2]);
     assert!(json["allowed"].as_array().unwrap().is_empty(), "{json}");
 }
+
+const SIGNED_POLICY: &str = r#"
+[[allow]]
+paths = ["pipelines/**"]
+reason = "task payloads are HMAC-signed by the scheduler"
+unless-reachable = "remote"
+"#;
+
+/// An allowance for trusted input only: it holds while no flow from outside reaches the call,
+/// and a commit that adds one (a web handler passing a request body to the allowed function) is
+/// blocked by the hook, with the flow that broke the allowance named.
+#[test]
+fn an_allowance_for_trusted_input_breaks_when_a_remote_flow_reaches_it() {
+    let repo = Repo::new();
+    repo.install_hook();
+    repo.write("dill-guard.toml", SIGNED_POLICY);
+    repo.write("pipelines/worker.py", TRUSTED);
+    repo.git(&["add", "-A"]);
+    let commit = repo.git_try(&["commit", "-q", "-m", "signed tasks"]);
+    assert!(commit.status.success(), "{}", text(&commit));
+    let (code, json) = repo.json(&["--all"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["allowed"][0]["reachable"], "unknown");
+
+    // A handler in the same file hands the allowed call a request body.
+    repo.write(
+        "pipelines/worker.py",
+        &format!(
+            "{TRUSTED}\n\nfrom flask import request\n\n\ndef submit():\n    body = request.get_data()\n    return run(body)\n"
+        ),
+    );
+    repo.git(&["add", "-A"]);
+    let commit = repo.git_try(&["commit", "-q", "-m", "accept tasks over HTTP"]);
+    assert!(!commit.status.success(), "the commit must be blocked");
+    let out = text(&commit);
+    assert!(out.contains("reachable: remote"), "{out}");
+    assert!(
+        out.contains("holds only unless remote data reaches the call"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`request.get_data()`: a web request (Flask) (12:12)"),
+        "{out}"
+    );
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1);
+    assert_eq!(json["findings"][0]["reachable"], "remote");
+    assert_eq!(json["findings"][0]["line"], 5);
+    assert!(json["allowed"].as_array().unwrap().is_empty());
+    // The entry matched: it is not reported unused.
+    assert!(
+        !warnings(&json)
+            .iter()
+            .any(|w| w.contains("matched no finding")),
+        "{:?}",
+        warnings(&json)
+    );
+
+    // Local input does not break an allowance limited to remote data; `local-file` does.
+    repo.write(
+        "pipelines/worker.py",
+        &format!("{TRUSTED}\n\nimport sys\nrun(sys.stdin.buffer.read())\n"),
+    );
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["allowed"][0]["reachable"], "local-file");
+    repo.write(
+        "dill-guard.toml",
+        &SIGNED_POLICY.replace("\"remote\"", "\"local-file\""),
+    );
+    repo.git(&["add", "-A"]);
+    let (code, _) = repo.json(&["--staged"]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn an_inline_allowance_for_trusted_input_breaks_too() {
+    let repo = Repo::new();
+    let allowed_call = "import dill\n\n\ndef run(task):\n    return dill.loads(task)  # dill-guard: allow unless-reachable=remote signed by the scheduler\n";
+    repo.write("worker.py", allowed_call);
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(
+        allowed(&json),
+        [(
+            "worker.py".to_string(),
+            "inline".to_string(),
+            "signed by the scheduler".to_string()
+        )]
+    );
+    repo.write(
+        "worker.py",
+        &format!("{allowed_call}\n\nimport socket\nconn = socket.create_connection(('h', 1))\nrun(conn.recv(4096))\n"),
+    );
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1, "{json}");
+    assert!(
+        warnings(&json).iter().any(|w| w.starts_with(
+            "worker.py: line 5: the inline allow holds only unless remote data reaches this call"
+        ) && w.contains("`conn.recv(4096)`: a socket (10:5)")),
+        "{:?}",
+        warnings(&json)
+    );
+    // An option it cannot read allows nothing, and says why.
+    repo.write(
+        "worker.py",
+        &allowed_call.replace("unless-reachable=remote", "unless-reachable=anywhere"),
+    );
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1);
+    assert!(
+        warnings(&json)
+            .iter()
+            .any(|w| w.contains("`unless-reachable=anywhere`: `anywhere` is not a reach")),
+        "{:?}",
+        warnings(&json)
+    );
+}
+
+#[test]
+fn unless_reachable_takes_remote_or_local_file() {
+    let repo = Repo::new();
+    repo.write("worker.py", TRUSTED);
+    for (value, says) in [
+        ("\"unknown\"", "would never allow anything"),
+        ("\"far\"", "`far` is not a reach"),
+    ] {
+        repo.write(
+            "dill-guard.toml",
+            &format!(
+                "[[allow]]\npaths = [\"*.py\"]\nreason = \"signed\"\nunless-reachable = {value}\n"
+            ),
+        );
+        repo.git(&["add", "-A"]);
+        let (code, _, stderr) = repo.run(&["--all"]);
+        assert_eq!(code, 2);
+        assert!(
+            stderr.contains("line 4: `allow[0].unless-reachable`") && stderr.contains(says),
+            "{stderr}"
+        );
+    }
+}
