@@ -348,7 +348,9 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
         // Placed in full only while listed: columns cost a pass over the line.
         let reach = hit.provenance.reach;
         let allowed = match &directive {
-            Some((policy::Directive::Allow(Some(_), unless), _)) => policy::holds(*unless, reach),
+            Some((policy::Directive::Allow(Some(_), unless), _)) => {
+                policy::holds(*unless, reach, analysis.degraded.is_some())
+            }
             Some((policy::Directive::Noqa, _)) => true,
             _ => false,
         };
@@ -432,7 +434,7 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
         };
         match directive {
             Some((policy::Directive::Allow(Some(reason), unless), used))
-                if policy::holds(*unless, reach) =>
+                if policy::holds(*unless, reach, analysis.degraded.is_some()) =>
             {
                 *used = true;
                 let reason = reason.clone();
@@ -456,11 +458,9 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
                 outcome.warnings.push(Issue::new(
                     file.path.clone(),
                     format!(
-                        "{}line {at}: the inline allow holds only unless {} data reaches this call, and {} data does: {}; the finding blocks",
+                        "{}line {at}: the inline allow {}; the finding blocks",
                         cell_prefix(cell_numbers[hit.piece]),
-                        unless.as_str(),
-                        reach.as_str(),
-                        finding.flow_summary()
+                        policy::broken_because(*unless, &finding)
                     ),
                 ));
                 outcome.findings.push(finding);

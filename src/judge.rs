@@ -199,7 +199,12 @@ fn apply_allowlist(
         }
     }
     for finding in std::mem::take(&mut report.findings) {
-        match policy.allow_for(&finding.path, finding.api, finding.reachable) {
+        match policy.allow_for(
+            &finding.path,
+            finding.api,
+            finding.reachable,
+            finding.degraded,
+        ) {
             Ok(Some(i)) => {
                 used[i] = true;
                 report.allowed.push(Allowed {
@@ -217,15 +222,13 @@ fn apply_allowlist(
                 report.warnings.push(Issue::new(
                     entry.file.clone(),
                     format!(
-                        "line {}: the allow entry for {} holds only unless {} data reaches the call, and at {}:{}:{} {} data does: {}; the finding blocks",
+                        "line {}: the allow entry for {} at {}:{}:{} {}; the finding blocks",
                         entry.line,
                         entry.patterns.join(", "),
-                        unless.as_str(),
                         finding.path,
                         finding.line,
                         finding.column,
-                        finding.reachable.as_str(),
-                        finding.flow_summary()
+                        policy::broken_because(unless, &finding)
                     ),
                 ));
                 report.findings.push(finding);

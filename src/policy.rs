@@ -152,14 +152,20 @@ impl Policy {
 
     /// The first entry that accepts this finding; or, when none does, the first that would have
     /// but for the flow into it (`unless-reachable`).
-    pub fn allow_for(&self, path: &str, api: &str, reach: Reach) -> Result<Option<usize>, usize> {
+    pub fn allow_for(
+        &self,
+        path: &str,
+        api: &str,
+        reach: Reach,
+        degraded: bool,
+    ) -> Result<Option<usize>, usize> {
         let mut broken = None;
         for i in self.entries_for(path) {
             let entry = &self.allows[i];
             if !entry.covers(api) {
                 continue;
             }
-            if holds(entry.unless_reachable, reach) {
+            if holds(entry.unless_reachable, reach, degraded) {
                 return Ok(Some(i));
             }
             broken.get_or_insert(i);
@@ -353,9 +359,28 @@ pub fn unless_reachable(value: &str) -> Result<Reach, String> {
     }
 }
 
-/// Whether an allowance limited to `unless` holds for a finding that `reach` reaches.
-pub fn holds(unless: Option<Reach>, reach: Reach) -> bool {
-    unless.is_none_or(|u| reach < u)
+/// Whether an allowance limited to `unless` holds for a finding that `reach` reaches. A
+/// finding of a file checked in degraded mode has no flows worked out, so none can be ruled
+/// out: a limited allowance does not hold for it.
+pub fn holds(unless: Option<Reach>, reach: Reach, degraded: bool) -> bool {
+    unless.is_none_or(|u| !degraded && reach < u)
+}
+
+/// Why a limited allowance does not hold for a finding.
+pub fn broken_because(unless: Reach, finding: &crate::model::Finding) -> String {
+    if finding.degraded {
+        format!(
+            "holds only unless {} data reaches the call, and the file was checked in degraded mode, where no flow can be ruled out",
+            unless.as_str()
+        )
+    } else {
+        format!(
+            "holds only unless {} data reaches the call, and {} data does: {}",
+            unless.as_str(),
+            finding.reachable.as_str(),
+            finding.flow_summary()
+        )
+    }
 }
 
 /// The directives in a comment's text (the text after `#`).

@@ -582,7 +582,7 @@ fn an_inline_allowance_for_trusted_input_breaks_too() {
     assert_eq!(code, 1, "{json}");
     assert!(
         warnings(&json).iter().any(|w| w.starts_with(
-            "worker.py: line 5: the inline allow holds only unless remote data reaches this call"
+            "worker.py: line 5: the inline allow holds only unless remote data reaches the call"
         ) && w.contains("`conn.recv(4096)`: a socket (10:5)")),
         "{:?}",
         warnings(&json)
@@ -626,4 +626,31 @@ fn unless_reachable_takes_remote_or_local_file() {
             "{stderr}"
         );
     }
+}
+
+/// A file the parser cannot read has no flows worked out, so an allowance limited to trusted
+/// input cannot tell that none reaches the call: it does not hold there (an unlimited one does).
+#[test]
+fn a_limited_allowance_does_not_hold_in_a_degraded_file() {
+    let repo = Repo::new();
+    let python2 = "import dill\nprint 'legacy'\n\n\ndef run(task):\n    return dill.loads(task)  # dill-guard: allow unless-reachable=remote signed\n";
+    repo.write("legacy.py", python2);
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1, "{json}");
+    assert!(json["findings"][0]["degraded"].as_bool().unwrap());
+    assert!(
+        warnings(&json)
+            .iter()
+            .any(|w| w.contains("checked in degraded mode, where no flow can be ruled out")),
+        "{:?}",
+        warnings(&json)
+    );
+    repo.write(
+        "legacy.py",
+        &python2.replace("allow unless-reachable=remote signed", "allow signed"),
+    );
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 0, "{json}");
 }

@@ -55,6 +55,8 @@ impl Provenance {
 const BUDGET: usize = 4_000;
 /// Findings of one file whose flow is traced; the rest are unknown.
 const MAX_TRACED: usize = 200;
+/// Calls of one function (or hand-overs of it) looked at, at most.
+const MAX_SITES: usize = 256;
 /// How much of an expression a step quotes.
 const SNIPPET_CHARS: usize = 48;
 
@@ -142,6 +144,8 @@ pub(super) struct Index<'a> {
     by_callee: HashMap<&'a str, Vec<usize>>,
     /// Names handed to a call as an argument (a callback): the call.
     handed: HashMap<&'a str, Vec<usize>>,
+    /// The calls that download to a path they are given: the call, that path, the source.
+    downloads: Vec<(usize, &'a Expr, &'static rule::Source)>,
 }
 
 /// The provenance of every hit of a file, in the order of `hits`.
@@ -174,9 +178,31 @@ impl<'a> Index<'a> {
             sites: Vec::new(),
             by_callee: HashMap::new(),
             handed: HashMap::new(),
+            downloads: Vec::new(),
         };
         for (piece, suite) in suites.iter().enumerate() {
             index.block(suite, 0, piece);
+        }
+        for (n, site) in index.sites.iter().enumerate() {
+            let Some(src) = index
+                .dotted(site.scope, &site.call.func)
+                .and_then(|q| rule::called_source(&q))
+            else {
+                continue;
+            };
+            let SourceForm::DownloadTo { position, keyword } = src.form else {
+                continue;
+            };
+            let target = site.call.args.get(position).or_else(|| {
+                site.call
+                    .keywords
+                    .iter()
+                    .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == keyword))
+                    .map(|k| &k.value)
+            });
+            if let Some(target) = target {
+                index.downloads.push((n, target, src));
+            }
         }
         index
     }
@@ -838,11 +864,19 @@ impl<'i, 'a> Tracer<'i, 'a> {
         }
     }
 
-    fn trace(&mut self, e: &'a Expr, s: ScopeId, piece: usize) -> Provenance {
+    /// Takes one unit of the walk's budget; `false` once it is spent.
+    fn spend(&mut self) -> bool {
         if self.budget == 0 {
-            return Provenance::default();
+            return false;
         }
         self.budget -= 1;
+        true
+    }
+
+    fn trace(&mut self, e: &'a Expr, s: ScopeId, piece: usize) -> Provenance {
+        if !self.spend() {
+            return Provenance::default();
+        }
         match e {
             Expr::Name(n) => self.name(n, s, piece),
             Expr::Attribute(_) | Expr::Call(_) | Expr::Subscript(_) => self.chain(e, s, piece),
@@ -987,7 +1021,16 @@ impl<'i, 'a> Tracer<'i, 'a> {
             }
         }
         // A callback handed to a call that feeds it outside data.
-        for &n in index.handed.get(scope.name).into_iter().flatten() {
+        for &n in index
+            .handed
+            .get(scope.name)
+            .into_iter()
+            .flatten()
+            .take(MAX_SITES)
+        {
+            if !self.spend() {
+                break;
+            }
             let site = index.sites[n];
             let callee = match &*site.call.func {
                 Expr::Attribute(a) => index
@@ -1051,7 +1094,13 @@ impl<'i, 'a> Tracer<'i, 'a> {
             self.calls.last().is_none_or(|&(c, _)| c != f),
         ) {
             let name = index.scopes[class].name;
-            for &n in index.by_callee.get(name).into_iter().flatten() {
+            for &n in index
+                .by_callee
+                .get(name)
+                .into_iter()
+                .flatten()
+                .take(MAX_SITES)
+            {
                 let site = index.sites[n];
                 let creates = match &*site.call.func {
                     Expr::Name(c) => {
@@ -1074,6 +1123,9 @@ impl<'i, 'a> Tracer<'i, 'a> {
         let first_instantiation = sites.len() - instantiations;
         let followed = self.calls.pop();
         for (k, site) in sites.into_iter().enumerate() {
+            if !self.spend() {
+                break;
+            }
             let shift = usize::from(
                 scope.method_of.is_some()
                     && (matches!(&*site.call.func, Expr::Attribute(_)) || k >= first_instantiation),
@@ -1313,24 +1365,9 @@ impl<'i, 'a> Tracer<'i, 'a> {
             }
             _ => false,
         };
-        for site in &index.sites {
-            let Some(src) = index
-                .dotted(site.scope, &site.call.func)
-                .and_then(|q| rule::called_source(&q))
-            else {
-                continue;
-            };
-            let rule::SourceForm::DownloadTo { position, keyword } = src.form else {
-                continue;
-            };
-            let target = site.call.args.get(position).or_else(|| {
-                site.call
-                    .keywords
-                    .iter()
-                    .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == keyword))
-                    .map(|k| &k.value)
-            });
-            if target.is_some_and(|t| same(site.piece, t)) {
+        for &(n, target, src) in &index.downloads {
+            let site = index.sites[n];
+            if same(site.piece, target) {
                 return Provenance {
                     reach: src.reach,
                     steps: vec![self.step(
