@@ -356,47 +356,6 @@ Exit status
   0 nothing blocking, 1 a blocking finding, 2 the tool could not judge (bad input, git error).
 ";
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn private_modules_report_the_public_name() {
-        assert_eq!(
-            sink_for("dill._dill.loads").map(|s| s.api),
-            Some("dill.loads")
-        );
-        assert_eq!(
-            sink_for("dill.session.load_module").map(|s| s.api),
-            Some("dill.load_module")
-        );
-        assert_eq!(
-            sink_for("dill.temp.loadIO").map(|s| s.api),
-            Some("dill.temp.loadIO")
-        );
-        assert_eq!(sink_for("dill.dill.load").map(|s| s.api), Some("dill.load"));
-    }
-
-    #[test]
-    fn non_sinks_are_not_sinks() {
-        for name in [
-            "dill.dumps",
-            "dill.dump",
-            "dill.copy",
-            "dill.pickles",
-            "dill.source.getsource",
-            "dill.detect.trace",
-            "pickle.loads",
-            "dill",
-            "dill.temp",
-            "dill.temp.dump",
-            "notdill.loads",
-        ] {
-            assert!(sink_for(name).is_none(), "{name}");
-        }
-    }
-}
-
 /// How a source of outside data shows in code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceForm {
@@ -547,4 +506,72 @@ pub fn called_source(qualified: &str) -> Option<&'static Source> {
                     && qualified.as_bytes()[s.name.len()] == b'.')
         })
         .max_by_key(|s| s.name.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_modules_report_the_public_name() {
+        assert_eq!(
+            sink_for("dill._dill.loads").map(|s| s.api),
+            Some("dill.loads")
+        );
+        assert_eq!(
+            sink_for("dill.session.load_module").map(|s| s.api),
+            Some("dill.load_module")
+        );
+        assert_eq!(
+            sink_for("dill.temp.loadIO").map(|s| s.api),
+            Some("dill.temp.loadIO")
+        );
+        assert_eq!(sink_for("dill.dill.load").map(|s| s.api), Some("dill.load"));
+    }
+
+    #[test]
+    fn non_sinks_are_not_sinks() {
+        for name in [
+            "dill.dumps",
+            "dill.dump",
+            "dill.copy",
+            "dill.pickles",
+            "dill.source.getsource",
+            "dill.detect.trace",
+            "pickle.loads",
+            "dill",
+            "dill.temp",
+            "dill.temp.dump",
+            "notdill.loads",
+        ] {
+            assert!(sink_for(name).is_none(), "{name}");
+        }
+    }
+
+    /// The README's table of sources lists every source of the table here.
+    #[test]
+    fn the_readme_lists_every_source() {
+        let readme = include_str!("../README.md");
+        let table = &readme[readme.find("**Sources** are the table").unwrap()..];
+        let table = &table[..table.find("\n\n").map_or(table.len(), |end| {
+            // The paragraph, then the table after it.
+            table[end + 2..]
+                .find("\n\n")
+                .map_or(table.len(), |more| end + 2 + more)
+        })];
+        for source in SOURCES {
+            let name = source.name.trim_start_matches('.');
+            assert!(
+                [
+                    format!("`{name}`"),
+                    format!("`.{name}`"),
+                    format!("`self.{name}`")
+                ]
+                .iter()
+                .any(|written| table.contains(written.as_str())),
+                "the README's table of sources does not list `{}`",
+                source.name
+            );
+        }
+    }
 }
