@@ -150,10 +150,7 @@ pub(super) struct Index<'a> {
 
 /// The provenance of every hit of a file, in the order of `hits`.
 pub(super) fn trace_hits(suites: &[Vec<Stmt>], texts: &[&str], hits: &[Hit]) -> Vec<Provenance> {
-    let wanted = |h: &Hit| {
-        matches!(h.route, Route::Direct | Route::Handover { .. })
-            && matches!(h.kind, UseKind::Call | UseKind::Module)
-    };
+    let wanted = |h: &Hit| matches!(h.route, Route::Direct | Route::Handover { .. });
     if !hits.iter().any(wanted) {
         return vec![Provenance::default(); hits.len()];
     }
@@ -665,6 +662,22 @@ impl<'a> Index<'a> {
             calls: Vec::new(),
         };
         let call = site.call;
+        if hit.kind == UseKind::Reference {
+            // Handed on with its data (`pool.map(dill.loads, blobs)`,
+            // `executor.submit(dill.loads, payload)`): what else the call is given.
+            let others = call
+                .args
+                .iter()
+                .chain(call.keywords.iter().map(|k| &k.value))
+                .filter(|a| usize::from(a.range().start()) != hit.start);
+            let found = tracer.all(others, site.scope, site.piece);
+            let callee = self.snippet(site.piece, &*call.func);
+            return found.then(|| Step {
+                piece: site.piece,
+                at: hit.start,
+                what: format!("handed with `{}` to `{callee}()`", hit.sink.api),
+            });
+        }
         let keyword = |names: &[&str]| {
             call.keywords
                 .iter()

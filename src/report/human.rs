@@ -218,10 +218,10 @@ fn flow_notes(out: &mut String, f: &Finding, p: Painter, pad: &str) {
         p.gutter("="),
         p.bold("note"),
         p.error(f.reachable.as_str()),
-        if f.kind == UseKind::Module {
-            "load"
-        } else {
-            "call"
+        match f.kind {
+            UseKind::Call => "call",
+            UseKind::Reference => "use",
+            UseKind::Module => "load",
         }
     );
     let places: Vec<String> = f
