@@ -325,6 +325,12 @@ Why it is dangerous
   can write the bytes (a task queue, a shared bucket, a downloaded checkpoint) can run code
   on the machine that loads them. There is no safe mode and no restricted loader.
 
+Where the data comes from
+  Each finding says how far outside data reaches it, traced inside its file: remote (a web
+  request, a socket, an HTTP response, a queue or store, a download), local-file (a file,
+  standard input, the command line, the environment) or unknown (nothing traced, which is
+  not proof that nothing reaches it). The report walks the flow, source first.
+
 What to do instead
   Data interchange: send data, not objects.
       payload = json.loads(raw)
@@ -350,7 +356,10 @@ Allowing a trusted use
       reason = \"task payloads are HMAC-signed by the scheduler\"
       apis = [\"dill.loads\"]          # optional: default every sink
       expires = \"2027-06-30\"         # optional: after it, the entry stops applying
-  Allowed uses do not block; they are counted and listed in JSON output.
+      unless-reachable = \"remote\"  # optional: stops holding once outside data reaches it
+  Allowed uses do not block; they are counted and listed in JSON output. An allowance
+  limited with unless-reachable (inline: \"allow unless-reachable=remote <reason>\") blocks
+  again when a change adds a flow from that far outside, and says which.
 
 Exit status
   0 nothing blocking, 1 a blocking finding, 2 the tool could not judge (bad input, git error).
