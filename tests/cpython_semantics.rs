@@ -206,7 +206,8 @@ exec(compile(open(path, encoding="utf-8").read(), path, "exec"), space)
 for name, args in [("load_blob", (b"x",)), ("from_elsewhere", ("k",)), ("both", ()),
                    ("through_returns", ()), ("through_a_loop", ()), ("through_text", ()),
                    ("reassigned", ()), ("remember", ()), ("restore", ()), ("cycle", (b"",)),
-                   ("start", ()), ("fixed", ()), ("built", ())]:
+                   ("start", ()), ("through_a_lambda", ()), ("through_a_generator", ()),
+                   ("through_a_match", ()), ("fixed", ()), ("built", ())]:
     space[name](*args)
 order = ["unknown", "local-file", "remote"]
 for line in sorted(dill.SEEN):
@@ -235,10 +236,10 @@ fn claimed_reach(path: &Path) -> Vec<(usize, String, bool)> {
 /// fixture claims: never more (the walk misses no flow it claims to follow), and less only
 /// where the fixture marks its claim `conservative`.
 #[test]
-#[ignore = "needs DILL_GUARD_TEST_PYTHON: any CPython 3.8 or newer (.ci/run sets it up)"]
+#[ignore = "needs DILL_GUARD_TEST_PYTHON: any CPython 3.10 or newer (.ci/run sets it up)"]
 fn conservative_flows_hold_under_cpython() {
     let python = std::env::var("DILL_GUARD_TEST_PYTHON")
-        .expect("DILL_GUARD_TEST_PYTHON must name a CPython 3.8 or newer");
+        .expect("DILL_GUARD_TEST_PYTHON must name a CPython 3.10 or newer");
     let recorder = tempfile::tempdir().unwrap();
     for (file, text) in MARKED_SOURCES {
         let path = recorder.path().join(file);

@@ -358,6 +358,24 @@ impl<'a> Index<'a> {
             Stmt::Match(m) => {
                 self.expr(&m.subject, s, piece);
                 for case in &m.cases {
+                    // The names a pattern captures take (parts of) the subject.
+                    let mut names = Vec::new();
+                    captures(&case.pattern, &mut names);
+                    for n in names {
+                        self.bind(
+                            s,
+                            n.as_str(),
+                            Bind::Value {
+                                expr: &m.subject,
+                                piece,
+                                at: case.pattern.range().start().into(),
+                                how: How::Assign,
+                            },
+                        );
+                    }
+                    if let Some(guard) = &case.guard {
+                        self.expr(guard, s, piece);
+                    }
                     self.block(&case.body, s, piece);
                 }
             }
@@ -581,12 +599,18 @@ impl<'a> Index<'a> {
             Expr::GeneratorExp(c) => self.comprehension(&[&c.elt], &c.generators, s, piece),
             Expr::DictComp(c) => self.comprehension(&[&c.key, &c.value], &c.generators, s, piece),
             Expr::Await(a) => self.expr(&a.value, s, piece),
+            // What a generator yields is what calling it gives.
             Expr::Yield(y) => {
                 if let Some(v) = &y.value {
+                    self.scopes[s].returns.push((v, piece));
                     self.expr(v, s, piece);
                 }
             }
-            Expr::YieldFrom(y) => self.expr(&y.value, s, piece),
+            Expr::YieldFrom(y) => {
+                self.scopes[s].returns.push((&y.value, piece));
+                self.expr(&y.value, s, piece)
+            }
+            Expr::Lambda(l) => self.expr(&l.body, s, piece),
             Expr::Compare(c) => {
                 self.expr(&c.left, s, piece);
                 self.exprs(&c.comparators, s, piece);
@@ -914,6 +938,8 @@ impl<'i, 'a> Tracer<'i, 'a> {
             Expr::SetComp(c) => self.comprehension(&c.elt, &c.generators, s, piece),
             Expr::GeneratorExp(c) => self.comprehension(&c.elt, &c.generators, s, piece),
             Expr::DictComp(c) => self.comprehension(&c.value, &c.generators, s, piece),
+            // A lambda gives what its body does, wherever it is called.
+            Expr::Lambda(l) => self.trace(&l.body, s, piece),
             _ => Provenance::default(),
         }
     }
@@ -1449,5 +1475,31 @@ fn names_in(target: &Expr) -> Vec<&str> {
         Expr::List(l) => l.elts.iter().flat_map(names_in).collect(),
         Expr::Starred(s) => names_in(&s.value),
         _ => Vec::new(),
+    }
+}
+
+/// The names a `match` pattern binds.
+fn captures<'a>(pattern: &'a ast::Pattern, out: &mut Vec<&'a ast::Identifier>) {
+    use ast::Pattern;
+    match pattern {
+        Pattern::MatchAs(p) => {
+            out.extend(&p.name);
+            if let Some(inner) = &p.pattern {
+                captures(inner, out);
+            }
+        }
+        Pattern::MatchStar(p) => out.extend(&p.name),
+        Pattern::MatchSequence(p) => p.patterns.iter().for_each(|q| captures(q, out)),
+        Pattern::MatchOr(p) => p.patterns.iter().for_each(|q| captures(q, out)),
+        Pattern::MatchMapping(p) => {
+            p.patterns.iter().for_each(|q| captures(q, out));
+            out.extend(&p.rest);
+        }
+        Pattern::MatchClass(p) => p
+            .patterns
+            .iter()
+            .chain(&p.kwd_patterns)
+            .for_each(|q| captures(q, out)),
+        Pattern::MatchValue(_) | Pattern::MatchSingleton(_) => {}
     }
 }
