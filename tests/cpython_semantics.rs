@@ -44,6 +44,25 @@ exec(code, {"__name__": "__main__", "__file__": path})
 print(sorted({line for line in dill.CALLS if line}))
 "#;
 
+/// Runs `script` under `python` for the fixture at `path`, with the stand-in modules of
+/// `recorder` importable; its standard output.
+fn run_fixture(python: &str, script: &str, path: &Path, recorder: &Path) -> String {
+    let out = Command::new(python)
+        .args(["-c", script])
+        .env("FIXTURE", path)
+        .env("RECORDER", recorder)
+        .current_dir(recorder)
+        .output()
+        .expect("run the python named by DILL_GUARD_TEST_PYTHON");
+    assert!(
+        out.status.success(),
+        "{} did not run:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The lines annotated `call`. A line inside a multi-line string given to `exec` is where the
 /// analysis reports it, but CPython's frame for it is the `exec(` line: that is the line
 /// expected from CPython.
@@ -81,19 +100,7 @@ fn every_disguise_in_the_fixtures_runs_dill_under_cpython() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     for name in ["disguises.py", "disguises_unnamed.py"] {
         let path = fixtures.join(name);
-        let out = Command::new(&python)
-            .args(["-c", RUN])
-            .env("FIXTURE", &path)
-            .env("RECORDER", recorder.path())
-            .current_dir(recorder.path())
-            .output()
-            .expect("run the python named by DILL_GUARD_TEST_PYTHON");
-        assert!(
-            out.status.success(),
-            "{name} did not run:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stdout = run_fixture(&python, RUN, &path, recorder.path());
         let called = stdout.lines().last().unwrap_or_default().to_string();
         let expected = format!("{:?}", annotated_calls(&path));
         assert_eq!(called, expected, "lines of {name} that call a dill loader");
@@ -247,19 +254,7 @@ fn conservative_flows_hold_under_cpython() {
         std::fs::write(path, text).unwrap();
     }
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/flow_conservative.py");
-    let out = Command::new(&python)
-        .args(["-c", RUN_FLOWS])
-        .env("FIXTURE", &fixture)
-        .env("RECORDER", recorder.path())
-        .current_dir(recorder.path())
-        .output()
-        .expect("run the python named by DILL_GUARD_TEST_PYTHON");
-    assert!(
-        out.status.success(),
-        "flow_conservative.py did not run:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let observed: Vec<(usize, String)> = String::from_utf8_lossy(&out.stdout)
+    let observed: Vec<(usize, String)> = run_fixture(&python, RUN_FLOWS, &fixture, recorder.path())
         .lines()
         .map(|l| {
             let (line, reach) = l.split_once(' ').unwrap();

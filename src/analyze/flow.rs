@@ -360,7 +360,7 @@ impl<'a> Index<'a> {
                 for case in &m.cases {
                     // The names a pattern captures take (parts of) the subject.
                     let mut names = Vec::new();
-                    captures(&case.pattern, &mut names);
+                    super::captures(&case.pattern, &mut names);
                     for n in names {
                         self.bind(
                             s,
@@ -1475,31 +1475,5 @@ fn names_in(target: &Expr) -> Vec<&str> {
         Expr::List(l) => l.elts.iter().flat_map(names_in).collect(),
         Expr::Starred(s) => names_in(&s.value),
         _ => Vec::new(),
-    }
-}
-
-/// The names a `match` pattern binds.
-fn captures<'a>(pattern: &'a ast::Pattern, out: &mut Vec<&'a ast::Identifier>) {
-    use ast::Pattern;
-    match pattern {
-        Pattern::MatchAs(p) => {
-            out.extend(&p.name);
-            if let Some(inner) = &p.pattern {
-                captures(inner, out);
-            }
-        }
-        Pattern::MatchStar(p) => out.extend(&p.name),
-        Pattern::MatchSequence(p) => p.patterns.iter().for_each(|q| captures(q, out)),
-        Pattern::MatchOr(p) => p.patterns.iter().for_each(|q| captures(q, out)),
-        Pattern::MatchMapping(p) => {
-            p.patterns.iter().for_each(|q| captures(q, out));
-            out.extend(&p.rest);
-        }
-        Pattern::MatchClass(p) => p
-            .patterns
-            .iter()
-            .chain(&p.kwd_patterns)
-            .for_each(|q| captures(q, out)),
-        Pattern::MatchValue(_) | Pattern::MatchSingleton(_) => {}
     }
 }

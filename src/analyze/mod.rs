@@ -385,6 +385,32 @@ fn python2_form(text: &str, offset: usize) -> Option<&'static str> {
     None
 }
 
+/// The names a `match` pattern binds.
+pub(crate) fn captures<'a>(pattern: &'a ast::Pattern, out: &mut Vec<&'a ast::Identifier>) {
+    use ast::Pattern;
+    match pattern {
+        Pattern::MatchAs(p) => {
+            out.extend(&p.name);
+            if let Some(inner) = &p.pattern {
+                captures(inner, out);
+            }
+        }
+        Pattern::MatchStar(p) => out.extend(&p.name),
+        Pattern::MatchSequence(p) => p.patterns.iter().for_each(|q| captures(q, out)),
+        Pattern::MatchOr(p) => p.patterns.iter().for_each(|q| captures(q, out)),
+        Pattern::MatchMapping(p) => {
+            p.patterns.iter().for_each(|q| captures(q, out));
+            out.extend(&p.rest);
+        }
+        Pattern::MatchClass(p) => p
+            .patterns
+            .iter()
+            .chain(&p.kwd_patterns)
+            .for_each(|q| captures(q, out)),
+        Pattern::MatchValue(_) | Pattern::MatchSingleton(_) => {}
+    }
+}
+
 /// Whether a byte can continue a Python name (every byte of a non-ASCII character counts).
 pub(crate) fn is_ident(b: u8) -> bool {
     b == b'_' || b.is_ascii_alphanumeric() || b >= 0x80

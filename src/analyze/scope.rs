@@ -1916,28 +1916,6 @@ fn collect_locals(body: &[ast::Stmt], scope: &mut Scope) {
             _ => {}
         }
     }
-    fn pattern(p: &ast::Pattern, out: &mut HashSet<String>) {
-        use ast::Pattern;
-        match p {
-            Pattern::MatchAs(a) => {
-                out.extend(a.name.iter().map(|n| n.to_string()));
-                a.pattern.iter().for_each(|p| pattern(p, out));
-            }
-            Pattern::MatchStar(s) => out.extend(s.name.iter().map(|n| n.to_string())),
-            Pattern::MatchMapping(m) => {
-                out.extend(m.rest.iter().map(|n| n.to_string()));
-                m.patterns.iter().for_each(|p| pattern(p, out));
-            }
-            Pattern::MatchSequence(s) => s.patterns.iter().for_each(|p| pattern(p, out)),
-            Pattern::MatchOr(o) => o.patterns.iter().for_each(|p| pattern(p, out)),
-            Pattern::MatchClass(c) => c
-                .patterns
-                .iter()
-                .chain(&c.kwd_patterns)
-                .for_each(|p| pattern(p, out)),
-            Pattern::MatchValue(_) | Pattern::MatchSingleton(_) => {}
-        }
-    }
     use ast::Stmt;
     for stmt in body {
         let locals = &mut scope.locals;
@@ -1989,7 +1967,9 @@ fn collect_locals(body: &[ast::Stmt], scope: &mut Scope) {
             }
             Stmt::Match(m) => {
                 for case in &m.cases {
-                    pattern(&case.pattern, &mut scope.locals);
+                    let mut captured = Vec::new();
+                    super::captures(&case.pattern, &mut captured);
+                    scope.locals.extend(captured.iter().map(|n| n.to_string()));
                     collect_locals(&case.body, scope);
                 }
             }
