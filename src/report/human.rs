@@ -68,9 +68,14 @@ pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) 
     for allowed in &report.allowed {
         let f = &allowed.finding;
         let place = place(report, f);
+        // An allowed use that outside data reaches is worth a second look.
+        let reach = match f.reachable {
+            Reach::Unknown => String::new(),
+            reach => format!(" (reachable: {})", reach.as_str()),
+        };
         let _ = writeln!(
             out,
-            "{}: {place}: `{}` allowed ({}): {}",
+            "{}: {place}: `{}` allowed ({}): {}{reach}",
             p.ok("allowed"),
             f.api,
             allowed.by,
