@@ -730,9 +730,8 @@ impl<'a> Index<'a> {
         let path_argument =
             matches!(hit.route, Route::Direct) && hit.sink.family == rule::Family::Session;
         let found = match argument {
-            Some(arg) if path_argument => tracer.opened(arg, call, site.scope, site.piece),
-            // `torch.load` takes a path or a file.
-            Some(arg) if matches!(hit.route, Route::Handover { .. }) => {
+            // `torch.load` and dill's session loaders take a path or a file.
+            Some(arg) if path_argument || matches!(hit.route, Route::Handover { .. }) => {
                 tracer.path_or_file(arg, site.scope, site.piece)
             }
             Some(arg) => tracer.trace(arg, site.scope, site.piece),
@@ -1381,8 +1380,15 @@ impl<'i, 'a> Tracer<'i, 'a> {
     /// it; a path written in the code is a local file.
     fn path_or_file(&mut self, arg: &'a Expr, s: ScopeId, piece: usize) -> Provenance {
         let found = self.trace(arg, s, piece).or(self.downloaded(arg, piece));
+        let written = match arg {
+            Expr::Constant(c) => c.value.is_str(),
+            Expr::JoinedStr(_) => true,
+            // `"session-%s.pkl" % name`
+            Expr::BinOp(b) => matches!(&*b.left, Expr::Constant(c) if c.value.is_str()),
+            _ => false,
+        };
         match arg {
-            Expr::Constant(_) | Expr::JoinedStr(_) if found.reach == Reach::Unknown => {
+            _ if written && found.reach == Reach::Unknown => {
                 self.source(piece, arg, "a local file", Reach::LocalFile)
             }
             _ => found,
