@@ -161,8 +161,12 @@ fn keep_new_lines(
             changed.insert(finding.path.clone(), lines);
         }
         match &changed[&finding.path] {
+            // Old, unless the change touches its line, a binding it resolves through, or the
+            // way outside data takes to it (a new caller passing a request body).
             Some((lines, touched))
-                if !lines.contains(&finding.line) && !touched.may_reach(&finding.source_line) =>
+                if !lines.contains(&finding.line)
+                    && !touched.may_reach(&finding.source_line)
+                    && !finding.flow.iter().any(|step| lines.contains(&step.line)) =>
             {
                 *dropped.entry(finding.path).or_default() += 1;
             }

@@ -654,3 +654,28 @@ fn a_limited_allowance_does_not_hold_in_a_degraded_file() {
     let (code, json) = repo.json(&["--staged"]);
     assert_eq!(code, 0, "{json}");
 }
+
+/// `--new-only` leaves old findings alone, but not an old call that a change makes reachable
+/// from outside: a new caller passing it a request body makes the finding new.
+#[test]
+fn new_only_reports_an_old_call_a_change_feeds_outside_data() {
+    let repo = Repo::new();
+    let legacy =
+        "import dill\nfrom flask import request\n\n\ndef run(task):\n    return dill.loads(task)\n";
+    repo.write("worker.py", legacy);
+    repo.commit_all("legacy");
+    repo.write("worker.py", &format!("{legacy}\n\nVERSION = 2\n"));
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged", "--new-only"]);
+    assert_eq!(code, 0, "{json}");
+    repo.write(
+        "worker.py",
+        &format!("{legacy}\n\ndef submit():\n    return run(request.get_data())\n"),
+    );
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged", "--new-only"]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(lines(&json), [6]);
+    assert_eq!(json["findings"][0]["reachable"], "remote");
+    assert_eq!(json["findings"][0]["flow"][0]["line"], 10);
+}
