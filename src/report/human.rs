@@ -155,7 +155,15 @@ fn finding_block(out: &mut String, f: &Finding, p: Painter, report: &Report) {
         "{}{} {}",
         p.error(&format!("error[{}]", rule::RULE_ID)),
         p.bold(":"),
-        p.bold(&format!("unsafe dill deserialization: `{}` {what}", f.api))
+        p.bold(&format!(
+            "unsafe dill deserialization: `{}` {what}{}",
+            f.api,
+            if f.reachable == Reach::Remote {
+                ", reachable from outside"
+            } else {
+                ""
+            }
+        ))
     );
     let place = place(report, f);
     let number = f.line.to_string();
