@@ -214,7 +214,9 @@ for name, args in [("load_blob", (b"x",)), ("from_elsewhere", ("k",)), ("both", 
                    ("through_returns", ()), ("through_a_loop", ()), ("through_text", ()),
                    ("reassigned", ()), ("remember", ()), ("restore", ()), ("cycle", (b"",)),
                    ("start", ()), ("through_a_lambda", ()), ("through_a_generator", ()),
-                   ("through_a_match", ()), ("fixed", ()), ("built", ())]:
+                   ("through_a_match", ()), ("through_an_attribute", ()),
+                   ("through_setattr", ()), ("through_nonlocal", ()), ("through_stars", ()),
+                   ("with_default", ()), ("fixed", ()), ("built", ())]:
     space[name](*args)
 order = ["unknown", "local-file", "remote"]
 for line in sorted(dill.SEEN):

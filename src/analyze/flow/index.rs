@@ -47,9 +47,20 @@ impl<'a> Index<'a> {
     }
 
     fn bind(&mut self, s: ScopeId, name: &'a str, bind: Bind<'a>) {
-        // `global NAME` in a function: its assignments bind the module's name.
+        // `global NAME` in a function: its assignments bind the module's name; `nonlocal NAME`:
+        // the enclosing function's.
         let s = if self.scopes[s].globals.contains(name) {
             0
+        } else if self.scopes[s].nonlocals.contains(name) {
+            let mut at = self.scopes[s].parent;
+            while let Some(scope) = at {
+                let here = &self.scopes[scope];
+                if !here.class && (here.binds.contains_key(name) || here.parent.is_none()) {
+                    break;
+                }
+                at = here.parent;
+            }
+            at.unwrap_or(s)
         } else {
             s
         };
@@ -96,6 +107,10 @@ impl<'a> Index<'a> {
                             .or_default()
                             .push((s, value, piece, a.range.start().into()));
                     }
+                }
+                // `obj.attr = v` puts `v` into `obj`.
+                if let Expr::Name(owner) = &*a.value {
+                    self.store(owner, value, s, piece);
                 }
                 self.expr(&a.value, s, piece);
             }
@@ -260,6 +275,11 @@ impl<'a> Index<'a> {
                     self.scopes[s].globals.insert(name.as_str());
                 }
             }
+            Stmt::Nonlocal(n) => {
+                for name in &n.names {
+                    self.scopes[s].nonlocals.insert(name.as_str());
+                }
+            }
             _ => {}
         }
     }
@@ -311,6 +331,7 @@ impl<'a> Index<'a> {
             params.push(Param {
                 name: p.def.arg.as_str(),
                 position: Some(position),
+                star: 0,
                 annotation: p.def.annotation.as_deref(),
                 default: p.default.as_deref(),
                 at: p.def.range.start().into(),
@@ -320,15 +341,22 @@ impl<'a> Index<'a> {
             params.push(Param {
                 name: p.def.arg.as_str(),
                 position: None,
+                star: 0,
                 annotation: p.def.annotation.as_deref(),
                 default: p.default.as_deref(),
                 at: p.def.range.start().into(),
             });
         }
-        for p in args.vararg.iter().chain(&args.kwarg) {
+        for (star, p) in args
+            .vararg
+            .iter()
+            .map(|p| (1, p))
+            .chain(args.kwarg.iter().map(|p| (2, p)))
+        {
             params.push(Param {
                 name: p.arg.as_str(),
                 position: None,
+                star,
                 annotation: None,
                 default: None,
                 at: p.range.start().into(),
@@ -383,6 +411,14 @@ impl<'a> Index<'a> {
                 };
                 if let Some(last) = last {
                     self.by_callee.entry(last).or_default().push(n);
+                }
+                // `setattr(obj, name, v)` puts `v` into `obj`.
+                if let (Expr::Name(f), [Expr::Name(owner), _, value]) =
+                    (&*call.func, call.args.as_slice())
+                {
+                    if f.id.as_str() == "setattr" && self.lookup(s, "setattr").is_none() {
+                        self.store(owner, value, s, piece);
+                    }
                 }
                 if let Expr::Attribute(a) = &*call.func {
                     if let (Expr::Name(owner), true) =

@@ -108,6 +108,8 @@ struct Param<'a> {
     name: &'a str,
     /// Position among the positional parameters, when it is one.
     position: Option<usize>,
+    /// `*args` (1) or `**kwargs` (2): what is left of the call's arguments.
+    star: u8,
     annotation: Option<&'a Expr>,
     default: Option<&'a Expr>,
     at: usize,
@@ -123,6 +125,7 @@ struct Scope<'a> {
     params: Vec<Param<'a>>,
     binds: HashMap<&'a str, Vec<Bind<'a>>>,
     globals: HashSet<&'a str>,
+    nonlocals: HashSet<&'a str>,
     returns: Vec<(&'a Expr, usize)>,
     /// For a method: its class and the name of its first parameter.
     method_of: Option<(ScopeId, &'a str)>,

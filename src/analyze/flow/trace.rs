@@ -182,6 +182,14 @@ impl<'i, 'a> Tracer<'i, 'a> {
                 best = best.or(self.param_source(piece, param, src));
             }
         }
+        // The default, when a call leaves the parameter out.
+        if let Some(default) = param.default {
+            let what = format!("the default of `{}`", param.name);
+            let found = self
+                .trace(default, outer, piece)
+                .then(|| self.step(piece, param.at, what));
+            best = best.or(found);
+        }
         if !is_self {
             if let Some(src) = rule::source_for(param.name, SourceForm::Parameter) {
                 best = best.or(self.param_source(piece, param, src));
@@ -297,18 +305,8 @@ impl<'i, 'a> Tracer<'i, 'a> {
                 scope.method_of.is_some()
                     && (matches!(&*site.call.func, Expr::Attribute(_)) || k >= first_instantiation),
             );
-            let by_position = param
-                .position
-                .and_then(|p| p.checked_sub(shift))
-                .and_then(|p| site.call.args.get(p))
-                .filter(|a| !matches!(a, Expr::Starred(_)));
-            let by_keyword = site
-                .call
-                .keywords
-                .iter()
-                .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == param.name))
-                .map(|k| &k.value);
-            let Some(arg) = by_position.or(by_keyword) else {
+            let given = passed(param, &scope.params, site.call, shift);
+            let Some(&arg) = given.first() else {
                 continue;
             };
             let callee = match scope.method_of {
@@ -317,7 +315,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
             };
             let what = format!("passed to `{callee}()` as `{}`", param.name);
             let found = self
-                .trace(arg, site.scope, site.piece)
+                .all(given.into_iter(), site.scope, site.piece)
                 .then(|| self.step(site.piece, arg.range().start(), what));
             best = best.or(found);
             if best.reach == Reach::Remote {
@@ -616,5 +614,59 @@ fn names_in(target: &Expr) -> Vec<&str> {
         Expr::List(l) => l.elts.iter().flat_map(names_in).collect(),
         Expr::Starred(s) => names_in(&s.value),
         _ => Vec::new(),
+    }
+}
+
+/// What a call passes a parameter: the argument at its position or of its name, a `*args`
+/// or `**mapping` that may hold it, or, for `*args` and `**kwargs`, whatever is left over.
+/// `shift` is 1 when the call passes the first parameter itself (`self`).
+fn passed<'a>(
+    param: &Param<'a>,
+    params: &[Param<'a>],
+    call: &'a ast::ExprCall,
+    shift: usize,
+) -> Vec<&'a Expr> {
+    fn named(k: &ast::Keyword) -> Option<&str> {
+        k.arg.as_ref().map(|a| a.as_str())
+    }
+    let unpacked = call
+        .keywords
+        .iter()
+        .filter(|k| k.arg.is_none())
+        .map(|k| &k.value);
+    match param.star {
+        1 => {
+            let positional = params.iter().filter(|p| p.position.is_some()).count();
+            call.args
+                .iter()
+                .skip(positional.saturating_sub(shift))
+                .collect()
+        }
+        2 => call
+            .keywords
+            .iter()
+            .filter(|k| named(k).is_none_or(|n| params.iter().all(|p| p.name != n)))
+            .map(|k| &k.value)
+            .collect(),
+        _ => {
+            let at = param.position.and_then(|p| p.checked_sub(shift));
+            let by_position = at.and_then(|p| {
+                // A `*xs` at or before the position may supply it.
+                call.args
+                    .iter()
+                    .take(p + 1)
+                    .find(|a| matches!(a, Expr::Starred(_)))
+                    .or_else(|| call.args.get(p))
+            });
+            let by_keyword = call
+                .keywords
+                .iter()
+                .find(|k| named(k) == Some(param.name))
+                .map(|k| &k.value);
+            match by_position.or(by_keyword) {
+                Some(arg) => vec![arg],
+                None => unpacked.collect(),
+            }
+        }
     }
 }
