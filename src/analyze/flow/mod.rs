@@ -58,6 +58,8 @@ impl Provenance {
 const BUDGET: usize = 4_000;
 /// Findings of one file whose flow is traced; the rest are unknown.
 const MAX_TRACED: usize = 200;
+/// How deep walks nest, at most: a flow of more steps than this is not followed further.
+const MAX_DEPTH: usize = 100;
 /// Calls of one function (or hand-overs of it) looked at, at most.
 const MAX_SITES: usize = 256;
 /// How much of an expression a step quotes.
@@ -184,6 +186,8 @@ struct Tracer<'i, 'a> {
     /// The calls being followed into functions (the function, the call, its scope and piece):
     /// a parameter of the innermost is what that call passes.
     calls: Vec<(ScopeId, Site<'a>)>,
+    /// How many walks are nested now.
+    depth: usize,
 }
 
 impl<'a> Index<'a> {
@@ -216,6 +220,7 @@ impl<'a> Index<'a> {
             active: HashSet::new(),
             returning: HashSet::new(),
             calls: Vec::new(),
+            depth: 0,
         };
         let call = site.call;
         if hit.kind == UseKind::Reference {
@@ -296,5 +301,32 @@ impl<'a> Index<'a> {
             at,
             what: reader,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analyze::{analyze_within, Limits};
+    use crate::model::Reach;
+
+    /// A chain of thousands of assignments ends the walk, not the stack, even on the smallest
+    /// stack a worker may get (found by fuzzing: every name was a level of recursion).
+    #[test]
+    fn a_long_chain_of_assignments_does_not_exhaust_the_stack() {
+        let mut src = String::from("import dill\nfrom flask import request\nx0 = request.data\n");
+        for i in 1..5_000 {
+            src.push_str(&format!("x{i} = x{} + b''\n", i - 1));
+        }
+        src.push_str("dill.loads(x4999)\ndill.loads(x30)\n");
+        let stack = 2 << 20;
+        let analysis = std::thread::Builder::new()
+            .stack_size(stack)
+            .spawn(move || analyze_within(&[&src], &Limits::for_stack(stack)))
+            .unwrap()
+            .join()
+            .unwrap();
+        let reach: Vec<Reach> = analysis.hits.iter().map(|h| h.provenance.reach).collect();
+        // Too far to follow is unknown; 30 steps are followed.
+        assert_eq!(reach, [Reach::Unknown, Reach::Remote]);
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use rustpython_ast::{self as ast, Expr, Ranged};
 
-use super::{Bind, How, Param, Provenance, ScopeId, Site, Step, Tracer, MAX_SITES};
+use super::{Bind, How, Param, Provenance, ScopeId, Site, Step, Tracer, MAX_DEPTH, MAX_SITES};
 use crate::model::Reach;
 use crate::rule::{self, SourceForm};
 
@@ -39,9 +39,18 @@ impl<'i, 'a> Tracer<'i, 'a> {
     }
 
     pub(super) fn trace(&mut self, e: &'a Expr, s: ScopeId, piece: usize) -> Provenance {
-        if !self.spend() {
+        // Each level of the walk is a few stack frames: a chain of thousands of assignments
+        // must not exhaust the stack (found by fuzzing).
+        if self.depth >= MAX_DEPTH || !self.spend() {
             return Provenance::default();
         }
+        self.depth += 1;
+        let found = self.one(e, s, piece);
+        self.depth -= 1;
+        found
+    }
+
+    fn one(&mut self, e: &'a Expr, s: ScopeId, piece: usize) -> Provenance {
         match e {
             Expr::Name(n) => self.name(n, s, piece),
             Expr::Attribute(_) | Expr::Call(_) | Expr::Subscript(_) => self.chain(e, s, piece),
