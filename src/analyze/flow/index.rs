@@ -18,6 +18,8 @@ impl<'a> Index<'a> {
             by_callee: HashMap::new(),
             handed: HashMap::new(),
             downloads: Vec::new(),
+            calls_at: HashMap::new(),
+            args_at: HashMap::new(),
         };
         for (piece, suite) in suites.iter().enumerate() {
             index.block(suite, 0, piece);
@@ -404,6 +406,21 @@ impl<'a> Index<'a> {
                     scope: s,
                     piece,
                 });
+                let range = |e: &dyn Ranged| {
+                    (
+                        piece,
+                        usize::from(e.range().start()),
+                        usize::from(e.range().end()),
+                    )
+                };
+                for arg in call
+                    .args
+                    .iter()
+                    .chain(call.keywords.iter().map(|k| &k.value))
+                {
+                    self.args_at.insert(range(arg), n);
+                }
+                self.calls_at.insert(range(call), n);
                 let last = match &*call.func {
                     Expr::Name(f) => Some(f.id.as_str()),
                     Expr::Attribute(a) => Some(a.attr.as_str()),

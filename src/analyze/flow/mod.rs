@@ -154,6 +154,10 @@ pub(super) struct Index<'a> {
     handed: HashMap<&'a str, Vec<usize>>,
     /// The calls that download to a path they are given: the call, that path, the source.
     downloads: Vec<(usize, &'a Expr, &'static rule::Source)>,
+    /// Every call by its (piece, start, end), where a finding of a call is; and the call each
+    /// argument is given to, where the dill module handed over or a loader handed on is.
+    calls_at: HashMap<(usize, usize, usize), usize>,
+    args_at: HashMap<(usize, usize, usize), usize>,
 }
 
 /// The provenance of every hit of a file, in the order of `hits`.
@@ -193,27 +197,17 @@ struct Tracer<'i, 'a> {
 impl<'a> Index<'a> {
     /// Where the data of one hit comes from.
     fn provenance(&self, hit: &Hit) -> Provenance {
-        let Some(site) = self.sites.iter().find(|site| match hit.kind {
-            UseKind::Call => {
-                site.piece == hit.piece
-                    && usize::from(site.call.range.start()) == hit.start
-                    && usize::from(site.call.range.end()) == hit.end
-            }
-            _ => {
-                site.piece == hit.piece
-                    && site
-                        .call
-                        .args
-                        .iter()
-                        .chain(site.call.keywords.iter().map(|k| &k.value))
-                        .any(|a| {
-                            usize::from(a.range().start()) == hit.start
-                                && usize::from(a.range().end()) == hit.end
-                        })
-            }
-        }) else {
+        // A call is found at its own range; the dill module handed over, or a loader handed on,
+        // at the range of the argument it is.
+        let place = (hit.piece, hit.start, hit.end);
+        let found = match hit.kind {
+            UseKind::Call => self.calls_at.get(&place),
+            _ => self.args_at.get(&place),
+        };
+        let Some(&n) = found else {
             return Provenance::default();
         };
+        let site = &self.sites[n];
         let mut tracer = Tracer {
             index: self,
             budget: BUDGET,
