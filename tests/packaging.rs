@@ -221,24 +221,57 @@ fn workflow_and_action_files_validate_offline() {
 }
 
 #[test]
-#[ignore = "needs DILL_GUARD_TEST_PYTHON and the package index (for maturin): builds the crate (.ci/run sets it up)"]
-fn pip_installs_from_a_clone() {
-    // `pip install .` builds with maturin from the index, then cargo. The release profile and the
-    // target directory the wheel of `.ci/run` was built in keep it from compiling everything
-    // again; users' own `pip install .` builds the same way with the dist profile.
+#[ignore = "needs DILL_GUARD_TEST_PYTHON (a venv with uv and pipx) and the package index (for maturin): builds the crate (.ci/run sets it up)"]
+fn pip_uv_and_pipx_install_from_a_clone() {
+    // Each builds with maturin from the index, then cargo. The release profile and the target
+    // directory the wheel of `.ci/run` was built in keep them from compiling everything again;
+    // users' own installs from a clone build the same way with the dist profile.
     let tmp = tempfile::tempdir().unwrap();
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runner-target");
+    let release = "build-args=--profile release";
+
+    // pip install ., into a fresh virtualenv.
     let venv = tmp.path().join("venv");
     run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runner-target");
     run(Command::new(venv.join("bin/pip"))
-        .args([
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "--config-settings=build-args=--profile release",
-        ])
+        .args(["install", "-q", "--disable-pip-version-check"])
+        .arg(format!("--config-settings={release}"))
         .arg(root())
         .env("CARGO_TARGET_DIR", &target)
         .env_remove("DILL_GUARD_TEST_PYTHON"));
     judges_commits(&venv.join("bin/dill-guard"));
+
+    // uv tool install ., with the system's python.
+    let bin = tmp.path().join("uv-bin");
+    run(Command::new(tool("uv"))
+        .args([
+            "tool",
+            "install",
+            "--python",
+            "python3",
+            "--config-setting",
+            release,
+        ])
+        .arg(root())
+        .env("UV_TOOL_DIR", tmp.path().join("uv-tools"))
+        .env("UV_TOOL_BIN_DIR", &bin)
+        .env("UV_CACHE_DIR", tmp.path().join("uv-cache"))
+        .env("UV_PYTHON_DOWNLOADS", "never")
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("DILL_GUARD_TEST_PYTHON"));
+    judges_commits(&bin.join("dill-guard"));
+
+    // pipx install ., into its own home.
+    let bin = tmp.path().join("pipx-bin");
+    run(Command::new(tool("pipx"))
+        .arg("install")
+        // pipx splits these as a shell would.
+        .arg(format!("--pip-args=--config-settings='{release}'"))
+        .arg(root())
+        .env("PIPX_HOME", tmp.path().join("pipx-home"))
+        .env("PIPX_BIN_DIR", &bin)
+        .env("PIPX_MAN_DIR", tmp.path().join("pipx-man"))
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("DILL_GUARD_TEST_PYTHON"));
+    judges_commits(&bin.join("dill-guard"));
 }
