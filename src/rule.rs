@@ -385,6 +385,9 @@ pub enum SourceForm {
     /// (`asyncio.start_server(handle, ...)`). A name starting with `.` is a method of any
     /// object (`channel.basic_consume(queue, on_message)`).
     Callback,
+    /// A function decorated with this (or with a call of it): its parameters receive outside
+    /// data (`@app.task` of Celery). A name starting with `.` is an attribute of any object.
+    Decorator,
     /// Opens a file by path: what it reads is local, or as outside as the path is.
     Open,
     /// Downloads to the path it is given at `position` or as `keyword`; what it returns
@@ -466,6 +469,8 @@ pub static SOURCES: &[Source] = sources![
     Remote Name "a Kafka message": "kafka", "confluent_kafka", "aiokafka";
     Remote Name "an AMQP message": "pika", "aio_pika", "kombu";
     Remote Callback "an AMQP message": ".basic_consume";
+    Remote Decorator "a task message (Celery, Dramatiq, Huey)": "celery.shared_task", ".task",
+        "dramatiq.actor", ".actor";
     Remote Name "an object store or queue (AWS)": "boto3", "botocore", "aiobotocore",
         "s3fs";
     Remote Name "an object store or queue (Google Cloud)": "google.cloud.storage",

@@ -381,6 +381,7 @@ impl<'a> Index<'a> {
             piece,
             params,
             method_of,
+            decorators,
             ..Scope::default()
         });
         for (i, param) in names.into_iter().enumerate() {

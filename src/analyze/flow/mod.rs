@@ -131,6 +131,8 @@ struct Scope<'a> {
     returns: Vec<(&'a Expr, usize)>,
     /// For a method: its class and the name of its first parameter.
     method_of: Option<(ScopeId, &'a str)>,
+    /// For a function: its decorators.
+    decorators: &'a [Expr],
     /// For a class: `self.NAME = value` in its methods (the method, the value, piece, offset).
     attrs: HashMap<&'a str, Vec<(ScopeId, &'a Expr, usize, usize)>>,
 }

@@ -204,6 +204,40 @@ impl<'i, 'a> Tracer<'i, 'a> {
                 best = best.or(self.param_source(piece, param, src));
             }
         }
+        // A function a decorator makes a task: its arguments come from a queue.
+        if !is_self {
+            for decorator in scope.decorators {
+                let named = match decorator {
+                    Expr::Call(c) => &*c.func,
+                    other => other,
+                };
+                let src = index
+                    .dotted(outer, named)
+                    .and_then(|q| rule::source_for(&q, SourceForm::Decorator))
+                    .or_else(|| match named {
+                        Expr::Attribute(a) => {
+                            rule::source_for(&format!(".{}", a.attr), SourceForm::Decorator)
+                        }
+                        _ => None,
+                    });
+                if let Some(src) = src {
+                    let found = Provenance {
+                        reach: src.reach,
+                        steps: vec![self.step(
+                            piece,
+                            param.at,
+                            format!(
+                                "`{}` of `@{}`: {}",
+                                param.name,
+                                index.snippet(piece, named),
+                                src.what
+                            ),
+                        )],
+                    };
+                    best = best.or(found);
+                }
+            }
+        }
         // A callback handed to a call that feeds it outside data.
         for &n in index
             .handed
