@@ -349,7 +349,7 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
         let reach = hit.provenance.reach;
         let allowed = match &directive {
             Some((policy::Directive::Allow(Some(_), unless), _)) => {
-                policy::holds(*unless, reach, analysis.degraded.is_some())
+                policy::holds(*unless, reach, hit.provenance.cut)
             }
             Some((policy::Directive::Noqa, _)) => true,
             _ => false,
@@ -423,6 +423,7 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
             via,
             reachable: hit.provenance.reach,
             flow,
+            flow_cut: hit.provenance.cut,
             help,
             source_line: lines.line_at(hit.start).to_string(),
             file_lines: cell_numbers[hit.piece].and_then(|cell| {
@@ -434,7 +435,7 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
         };
         match directive {
             Some((policy::Directive::Allow(Some(reason), unless), used))
-                if policy::holds(*unless, reach, analysis.degraded.is_some()) =>
+                if policy::holds(*unless, reach, hit.provenance.cut) =>
             {
                 *used = true;
                 let reason = reason.clone();

@@ -207,7 +207,7 @@ fn apply_allowlist(
             &finding.path,
             finding.api,
             finding.reachable,
-            finding.degraded,
+            finding.flow_cut,
         ) {
             Ok(Some(i)) => {
                 used[i] = true;

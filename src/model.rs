@@ -171,6 +171,10 @@ pub struct Finding {
     /// The way it gets there, source first, ending at the sink's argument; empty when no
     /// source was traced.
     pub flow: Vec<FlowStep>,
+    /// Whether the walk back from the use was not finished (degraded mode, a bound of the
+    /// walk, code in a string): `unknown` then rules nothing out.
+    #[serde(skip)]
+    pub flow_cut: bool,
     /// Fix guidance specific to how the sink is reached, shown before the sink's own.
     #[serde(skip)]
     pub help: Vec<&'static str>,

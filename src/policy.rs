@@ -157,7 +157,7 @@ impl Policy {
         path: &str,
         api: &str,
         reach: Reach,
-        degraded: bool,
+        cut: bool,
     ) -> Result<Option<usize>, usize> {
         let mut broken = None;
         for i in self.entries_for(path) {
@@ -165,7 +165,7 @@ impl Policy {
             if !entry.covers(api) {
                 continue;
             }
-            if holds(entry.unless_reachable, reach, degraded) {
+            if holds(entry.unless_reachable, reach, cut) {
                 return Ok(Some(i));
             }
             broken.get_or_insert(i);
@@ -359,26 +359,33 @@ pub fn unless_reachable(value: &str) -> Result<Reach, String> {
     }
 }
 
-/// Whether an allowance limited to `unless` holds for a finding that `reach` reaches. A
-/// finding of a file checked in degraded mode has no flows worked out, so none can be ruled
-/// out: a limited allowance does not hold for it.
-pub fn holds(unless: Option<Reach>, reach: Reach, degraded: bool) -> bool {
-    unless.is_none_or(|u| !degraded && reach < u)
+/// Whether an allowance limited to `unless` holds for a finding that `reach` reaches. When the
+/// walk back from the finding was not finished (`cut`: the file was checked in degraded mode, a
+/// bound of the walk stopped it, or the use is in a string of code), no flow can be ruled out,
+/// so a limited allowance does not hold.
+pub fn holds(unless: Option<Reach>, reach: Reach, cut: bool) -> bool {
+    unless.is_none_or(|u| !cut && reach < u)
 }
 
 /// Why a limited allowance does not hold for a finding.
 pub fn broken_because(unless: Reach, finding: &crate::model::Finding) -> String {
-    if finding.degraded {
+    let limited = format!(
+        "holds only unless {} data reaches the call",
+        unless.as_str()
+    );
+    if finding.reachable >= unless {
         format!(
-            "holds only unless {} data reaches the call, and the file was checked in degraded mode, where no flow can be ruled out",
-            unless.as_str()
+            "{limited}, and {} data does: {}",
+            finding.reachable.as_str(),
+            finding.flow_summary()
+        )
+    } else if finding.degraded {
+        format!(
+            "{limited}, and the file was checked in degraded mode, where no flow can be ruled out"
         )
     } else {
         format!(
-            "holds only unless {} data reaches the call, and {} data does: {}",
-            unless.as_str(),
-            finding.reachable.as_str(),
-            finding.flow_summary()
+            "{limited}, and the walk back from the call was not finished (it stops at its bounds, and does not enter strings of code), so no flow can be ruled out"
         )
     }
 }

@@ -679,3 +679,61 @@ fn new_only_reports_an_old_call_a_change_feeds_outside_data() {
     assert_eq!(json["findings"][0]["reachable"], "remote");
     assert_eq!(json["findings"][0]["flow"][0]["line"], 10);
 }
+
+/// A limited allowance holds only when the walk back from the call was finished: a flow padded
+/// past the walk's bounds, a call past the findings traced in a file, or a call in a string of
+/// code says `unknown`, and that rules nothing out (before, each of these let the allowance hold).
+#[test]
+fn a_limited_allowance_does_not_hold_where_the_walk_was_cut_short() {
+    let repo = Repo::new();
+    repo.write(
+        "dill-guard.toml",
+        "[[allow]]\npaths = [\"*.py\"]\nreason = \"signed\"\nunless-reachable = \"remote\"\n",
+    );
+    // 150 assignments between the request and the call: past the walk's nesting bound.
+    let mut padded = String::from(
+        "import dill\nfrom flask import request\n\n\ndef run(task):\n    return dill.loads(task)\n\n\ndef submit():\n    x0 = request.get_data()\n",
+    );
+    for i in 1..150 {
+        padded.push_str(&format!("    x{i} = x{}\n", i - 1));
+    }
+    padded.push_str("    return run(x149)\n");
+    repo.write("padded.py", &padded);
+    // The allowed call after 200 other findings, which are all that is traced in a file.
+    let mut crowded = String::from("import dill\nfrom flask import request\n");
+    for i in 0..200 {
+        crowded.push_str(&format!("dill.loads(b'{i}')\n"));
+    }
+    crowded.push_str("\n\ndef run(task):\n    return dill.loads(task)\n\n\nrun(request.data)\n");
+    repo.write("crowded.py", &crowded);
+    // A call in a string of code.
+    repo.write("embedded.py", "import dill\nexec(\"dill.loads(blob)\")\n");
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1, "{json}");
+    let blocked: Vec<(String, u64)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        blocked,
+        [
+            ("crowded.py".to_string(), 206),
+            ("embedded.py".to_string(), 2),
+            ("padded.py".to_string(), 6),
+        ]
+    );
+    assert_eq!(json["allowed"].as_array().unwrap().len(), 200);
+    let cut: Vec<String> = warnings(&json)
+        .into_iter()
+        .filter(|w| w.contains("the walk back from the call was not finished"))
+        .collect();
+    assert_eq!(cut.len(), 3, "{cut:?}");
+}

@@ -307,6 +307,10 @@ pub fn analyze_with(pieces: &[&str], limits: &Limits, local: Option<&LocalModule
 /// applies), marked degraded for `why`.
 fn scanned(texts: Vec<std::borrow::Cow<'_, str>>, why: String) -> Analysis {
     let mut analysis = scan_pieces(&texts.iter().map(|t| t.as_ref()).collect::<Vec<_>>());
+    // No flows are worked out in degraded mode: none can be ruled out.
+    for hit in &mut analysis.hits {
+        hit.provenance.cut = true;
+    }
     analysis.degraded = Some(why);
     analysis.lowered = owned(texts);
     analysis

@@ -347,6 +347,7 @@ mod tests {
             via: None,
             reachable: Default::default(),
             flow: Vec::new(),
+            flow_cut: false,
             help: Vec::new(),
             severity: rule::SEVERITY,
             degraded: false,

@@ -34,6 +34,9 @@ pub struct Step {
 pub struct Provenance {
     pub reach: Reach,
     pub steps: Vec<Step>,
+    /// The walk was not finished: a bound stopped it, or it could not start (a use in a
+    /// string of code, a finding past the ones traced). Then `unknown` rules nothing out.
+    pub cut: bool,
 }
 
 impl Provenance {
@@ -166,7 +169,12 @@ pub(super) struct Index<'a> {
 pub(super) fn trace_hits(suites: &[Vec<Stmt>], texts: &[&str], hits: &[Hit]) -> Vec<Provenance> {
     let wanted = |h: &Hit| matches!(h.route, Route::Direct | Route::Handover { .. });
     if !hits.iter().any(wanted) {
-        return vec![Provenance::default(); hits.len()];
+        // Only uses inside strings of code, which are not walked.
+        let unwalked = Provenance {
+            cut: true,
+            ..Provenance::default()
+        };
+        return vec![unwalked; hits.len()];
     }
     let index = Index::new(suites, texts);
     hits.iter()
@@ -175,7 +183,11 @@ pub(super) fn trace_hits(suites: &[Vec<Stmt>], texts: &[&str], hits: &[Hit]) -> 
             if n < MAX_TRACED && wanted(hit) {
                 index.provenance(hit)
             } else {
-                Provenance::default()
+                Provenance {
+                    // A use inside a string of code, or past the findings traced: not walked.
+                    cut: n >= MAX_TRACED || matches!(hit.route, Route::Embedded(_)),
+                    ..Provenance::default()
+                }
             }
         })
         .collect()
@@ -194,11 +206,28 @@ struct Tracer<'i, 'a> {
     calls: Vec<(ScopeId, Site<'a>)>,
     /// How many walks are nested now.
     depth: usize,
+    /// Whether a bound stopped part of the walk.
+    cut: bool,
 }
 
 impl<'a> Index<'a> {
-    /// Where the data of one hit comes from.
+    /// Where the data of one hit comes from, and whether a bound cut the walk short.
     fn provenance(&self, hit: &Hit) -> Provenance {
+        let mut tracer = Tracer {
+            index: self,
+            budget: BUDGET,
+            active: HashSet::new(),
+            returning: HashSet::new(),
+            calls: Vec::new(),
+            depth: 0,
+            cut: false,
+        };
+        let mut found = self.walk(hit, &mut tracer);
+        found.cut |= tracer.cut;
+        found
+    }
+
+    fn walk<'i>(&'i self, hit: &Hit, tracer: &mut Tracer<'i, 'a>) -> Provenance {
         // A call is found at its own range; the dill module handed over, or a loader handed on,
         // at the range of the argument it is.
         let place = (hit.piece, hit.start, hit.end);
@@ -210,14 +239,6 @@ impl<'a> Index<'a> {
             return Provenance::default();
         };
         let site = &self.sites[n];
-        let mut tracer = Tracer {
-            index: self,
-            budget: BUDGET,
-            active: HashSet::new(),
-            returning: HashSet::new(),
-            calls: Vec::new(),
-            depth: 0,
-        };
         let call = site.call;
         if hit.kind == UseKind::Reference {
             // Handed on with its data (`pool.map(dill.loads, blobs)`,
@@ -269,6 +290,7 @@ impl<'a> Index<'a> {
             }
             Some(arg) => tracer.trace(arg, site.scope, site.piece),
             None if path_argument => Provenance {
+                cut: false,
                 reach: Reach::LocalFile,
                 steps: vec![Step {
                     piece: site.piece,

@@ -20,6 +20,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
 
     fn source(&self, piece: usize, node: &impl Ranged, what: &str, reach: Reach) -> Provenance {
         Provenance {
+            cut: false,
             reach,
             steps: vec![self.step(
                 piece,
@@ -29,9 +30,19 @@ impl<'i, 'a> Tracer<'i, 'a> {
         }
     }
 
+    /// The first `MAX_SITES` of a list of calls; the walk is cut when there are more.
+    fn capped(&mut self, sites: Option<&'i Vec<usize>>) -> &'i [usize] {
+        let sites = sites.map_or(&[][..], |v| v.as_slice());
+        if sites.len() > MAX_SITES {
+            self.cut = true;
+        }
+        &sites[..sites.len().min(MAX_SITES)]
+    }
+
     /// Takes one unit of the walk's budget; `false` once it is spent.
     pub(super) fn spend(&mut self) -> bool {
         if self.budget == 0 {
+            self.cut = true;
             return false;
         }
         self.budget -= 1;
@@ -41,7 +52,11 @@ impl<'i, 'a> Tracer<'i, 'a> {
     pub(super) fn trace(&mut self, e: &'a Expr, s: ScopeId, piece: usize) -> Provenance {
         // Each level of the walk is a few stack frames: a chain of thousands of assignments
         // must not exhaust the stack (found by fuzzing).
-        if self.depth >= MAX_DEPTH || !self.spend() {
+        if self.depth >= MAX_DEPTH {
+            self.cut = true;
+            return Provenance::default();
+        }
+        if !self.spend() {
             return Provenance::default();
         }
         self.depth += 1;
@@ -222,6 +237,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
                     });
                 if let Some(src) = src {
                     let found = Provenance {
+                        cut: false,
                         reach: src.reach,
                         steps: vec![self.step(
                             piece,
@@ -239,13 +255,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
             }
         }
         // A callback handed to a call that feeds it outside data.
-        for &n in index
-            .handed
-            .get(scope.name)
-            .into_iter()
-            .flatten()
-            .take(MAX_SITES)
-        {
+        for &n in self.capped(index.handed.get(scope.name)) {
             if !self.spend() {
                 break;
             }
@@ -261,6 +271,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
             };
             if let Some(src) = callee {
                 let found = Provenance {
+                    cut: false,
                     reach: src.reach,
                     steps: vec![
                         self.step(
@@ -285,11 +296,9 @@ impl<'i, 'a> Tracer<'i, 'a> {
         // The calls of `f`: the one being followed into it, or every call in the file.
         let sites: Vec<Site<'a>> = match self.calls.last() {
             Some(&(callee, site)) if callee == f => vec![site],
-            _ => index
-                .by_callee
-                .get(scope.name)
-                .into_iter()
-                .flatten()
+            _ => self
+                .capped(index.by_callee.get(scope.name))
+                .iter()
                 .map(|&n| index.sites[n])
                 .filter(
                     |site| match index.local_function(site.scope, &site.call.func) {
@@ -312,13 +321,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
             self.calls.last().is_none_or(|&(c, _)| c != f),
         ) {
             let name = index.scopes[class].name;
-            for &n in index
-                .by_callee
-                .get(name)
-                .into_iter()
-                .flatten()
-                .take(MAX_SITES)
-            {
+            for &n in self.capped(index.by_callee.get(name)) {
                 let site = index.sites[n];
                 let creates = match &*site.call.func {
                     Expr::Name(c) => {
@@ -377,6 +380,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
             None => param.name.to_string(),
         };
         Provenance {
+            cut: false,
             reach: src.reach,
             steps: vec![self.step(piece, param.at, format!("`{text}`: {}", src.what))],
         }
@@ -543,6 +547,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
             });
         }
         Provenance {
+            cut: false,
             reach: Reach::LocalFile,
             steps: vec![self.step(
                 piece,
@@ -590,6 +595,7 @@ impl<'i, 'a> Tracer<'i, 'a> {
             let site = index.sites[n];
             if same(site.piece, target) {
                 return Provenance {
+                    cut: false,
                     reach: src.reach,
                     steps: vec![self.step(
                         site.piece,
