@@ -44,6 +44,18 @@ exec(code, {"__name__": "__main__", "__file__": path})
 print(sorted({line for line in dill.CALLS if line}))
 "#;
 
+/// A directory of stand-in modules (`dill/__init__.py`, `flask/__init__.py`...) to put first on
+/// the path of a run.
+fn stand_ins(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, text) in files {
+        let path = dir.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
 /// Runs `script` under `python` for the fixture at `path`, with the stand-in modules of
 /// `recorder` importable; its standard output.
 fn run_fixture(python: &str, script: &str, path: &Path, recorder: &Path) -> String {
@@ -94,9 +106,7 @@ fn annotated_calls(path: &Path) -> Vec<usize> {
 fn every_disguise_in_the_fixtures_runs_dill_under_cpython() {
     let python = std::env::var("DILL_GUARD_TEST_PYTHON")
         .expect("DILL_GUARD_TEST_PYTHON must name a CPython 3.8 or newer");
-    let recorder = tempfile::tempdir().unwrap();
-    std::fs::create_dir(recorder.path().join("dill")).unwrap();
-    std::fs::write(recorder.path().join("dill/__init__.py"), RECORDING_DILL).unwrap();
+    let recorder = stand_ins(&[("dill/__init__.py", RECORDING_DILL)]);
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     for name in ["disguises.py", "disguises_unnamed.py"] {
         let path = fixtures.join(name);
@@ -115,9 +125,7 @@ fn every_disguise_in_the_fixtures_runs_dill_under_cpython() {
 fn pickle_type_loads_with_the_module_it_is_given() {
     let python = std::env::var("DILL_GUARD_TEST_PYTHON")
         .expect("DILL_GUARD_TEST_PYTHON must name a CPython with SQLAlchemy");
-    let recorder = tempfile::tempdir().unwrap();
-    std::fs::create_dir(recorder.path().join("dill")).unwrap();
-    std::fs::write(recorder.path().join("dill/__init__.py"), RECORDING_DILL).unwrap();
+    let recorder = stand_ins(&[("dill/__init__.py", RECORDING_DILL)]);
     let script = recorder.path().join("pickle_type.py");
     std::fs::write(
         &script,
@@ -249,12 +257,7 @@ fn claimed_reach(path: &Path) -> Vec<(usize, String, bool)> {
 fn conservative_flows_hold_under_cpython() {
     let python = std::env::var("DILL_GUARD_TEST_PYTHON")
         .expect("DILL_GUARD_TEST_PYTHON must name a CPython 3.10 or newer");
-    let recorder = tempfile::tempdir().unwrap();
-    for (file, text) in MARKED_SOURCES {
-        let path = recorder.path().join(file);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    let recorder = stand_ins(MARKED_SOURCES);
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/flow_conservative.py");
     let observed: Vec<(usize, String)> = run_fixture(&python, RUN_FLOWS, &fixture, recorder.path())
         .lines()
