@@ -386,6 +386,14 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
         };
         let (line, column) = lines.position(hit.start);
         let (end_line, end_column) = lines.position(hit.end);
+        // The line of the `.ipynb` file holding a line of a notebook cell.
+        let mut file_line = |cell: usize, line: usize| {
+            file_lines
+                .get_or_insert_with(|| python::notebook_source_lines(&file.bytes))
+                .get(&cell)?
+                .get(line - 1)
+                .copied()
+        };
         let flow = hit
             .provenance
             .steps
@@ -398,12 +406,7 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
                     column,
                     cell,
                     what: step.what.clone(),
-                    file_line: cell.and_then(|cell| {
-                        let map = file_lines
-                            .get_or_insert_with(|| python::notebook_source_lines(&file.bytes))
-                            .get(&cell)?;
-                        map.get(line - 1).copied()
-                    }),
+                    file_line: cell.and_then(|cell| file_line(cell, line)),
                 }
             })
             .collect();
@@ -426,12 +429,8 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
             flow_cut: hit.provenance.cut,
             help,
             source_line: lines.line_at(hit.start).to_string(),
-            file_lines: cell_numbers[hit.piece].and_then(|cell| {
-                let map = file_lines
-                    .get_or_insert_with(|| python::notebook_source_lines(&file.bytes))
-                    .get(&cell)?;
-                Some((*map.get(line - 1)?, *map.get(end_line - 1)?))
-            }),
+            file_lines: cell_numbers[hit.piece]
+                .and_then(|cell| Some((file_line(cell, line)?, file_line(cell, end_line)?))),
         };
         match directive {
             Some((policy::Directive::Allow(Some(reason), unless), used))

@@ -188,6 +188,15 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// How far outside data reaches it, as a short suffix for one-line reports: empty when
+    /// no source was traced.
+    pub fn reach_note(&self) -> String {
+        match self.reachable {
+            Reach::Unknown => String::new(),
+            reach => format!(" (reachable: {})", reach.as_str()),
+        }
+    }
+
     /// The flow into the finding on one line: each step and where it is, source first.
     pub fn flow_summary(&self) -> String {
         self.flow

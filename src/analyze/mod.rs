@@ -415,6 +415,20 @@ pub(crate) fn captures<'a>(pattern: &'a ast::Pattern, out: &mut Vec<&'a ast::Ide
     }
 }
 
+/// The names an assignment target binds (`a`, `a, *b`, `[a, (b, c)]`); attributes and
+/// subscripts bind none.
+pub(crate) fn target_names(target: &ast::Expr, out: &mut std::collections::HashSet<String>) {
+    match target {
+        ast::Expr::Name(n) => {
+            out.insert(n.id.to_string());
+        }
+        ast::Expr::Tuple(t) => t.elts.iter().for_each(|e| target_names(e, out)),
+        ast::Expr::List(l) => l.elts.iter().for_each(|e| target_names(e, out)),
+        ast::Expr::Starred(s) => target_names(&s.value, out),
+        _ => {}
+    }
+}
+
 /// Whether a byte can continue a Python name (every byte of a non-ASCII character counts).
 pub(crate) fn is_ident(b: u8) -> bool {
     b == b'_' || b.is_ascii_alphanumeric() || b >= 0x80

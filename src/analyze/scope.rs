@@ -1905,17 +1905,7 @@ fn elements(expr: &ast::Expr) -> Option<&[ast::Expr]> {
 /// Records the names a function body binds (Python decides locals for the whole body at once),
 /// and its `global`/`nonlocal` declarations. Nested function and class bodies are their own.
 fn collect_locals(body: &[ast::Stmt], scope: &mut Scope) {
-    fn names(target: &ast::Expr, out: &mut HashSet<String>) {
-        match target {
-            ast::Expr::Name(n) => {
-                out.insert(n.id.to_string());
-            }
-            ast::Expr::Tuple(t) => t.elts.iter().for_each(|e| names(e, out)),
-            ast::Expr::List(l) => l.elts.iter().for_each(|e| names(e, out)),
-            ast::Expr::Starred(s) => names(&s.value, out),
-            _ => {}
-        }
-    }
+    use super::target_names as names;
     use ast::Stmt;
     for stmt in body {
         let locals = &mut scope.locals;

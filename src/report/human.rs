@@ -69,10 +69,7 @@ pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) 
         let f = &allowed.finding;
         let place = place(report, f);
         // An allowed use that outside data reaches is worth a second look.
-        let reach = match f.reachable {
-            Reach::Unknown => String::new(),
-            reach => format!(" (reachable: {})", reach.as_str()),
-        };
+        let reach = f.reach_note();
         let _ = writeln!(
             out,
             "{}: {place}: `{}` allowed ({}): {}{reach}",

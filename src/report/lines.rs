@@ -25,10 +25,7 @@ pub(super) fn concise(report: &Report, quiet: bool, exit_zero: bool) -> String {
     // A terminal format: names and messages are escaped as in the human format.
     for f in &report.findings {
         let degraded = if f.degraded { " (degraded)" } else { "" };
-        let reach = match f.reachable {
-            crate::model::Reach::Unknown => String::new(),
-            reach => format!(" (reachable: {})", reach.as_str()),
-        };
+        let reach = f.reach_note();
         let _ = writeln!(
             out,
             "{}: {} unsafe dill deserialization: {}{degraded}{reach}",

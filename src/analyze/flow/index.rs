@@ -34,14 +34,7 @@ impl<'a> Index<'a> {
             let SourceForm::DownloadTo { position, keyword } = src.form else {
                 continue;
             };
-            let target = site.call.args.get(position).or_else(|| {
-                site.call
-                    .keywords
-                    .iter()
-                    .find(|k| k.arg.as_ref().is_some_and(|a| a.as_str() == keyword))
-                    .map(|k| &k.value)
-            });
-            if let Some(target) = target {
+            if let Some(target) = super::argument(site.call, position, &[keyword]) {
                 index.downloads.push((n, target, src));
             }
         }

@@ -256,28 +256,16 @@ impl<'a> Index<'a> {
                 what: format!("handed with `{}` to `{callee}()`", hit.sink.api),
             });
         }
-        let keyword = |names: &[&str]| {
-            call.keywords
-                .iter()
-                .find(|k| k.arg.as_ref().is_some_and(|a| names.contains(&a.as_str())))
-                .map(|k| &k.value)
-        };
         let (argument, reader) = match &hit.route {
             Route::Handover { handover, .. } if handover.keyword != "pickle_module" => {
                 return Provenance::default()
             }
             Route::Handover { to, .. } => (
-                call.args
-                    .first()
-                    .filter(|a| !matches!(a, Expr::Starred(_)))
-                    .or_else(|| keyword(&["f", "file", "data"])),
+                argument(call, 0, &["f", "file", "data"]),
                 format!("loaded by `{to}` with dill"),
             ),
             _ => (
-                call.args
-                    .first()
-                    .filter(|a| !matches!(a, Expr::Starred(_)))
-                    .or_else(|| keyword(&["str", "file", "filename", "buffer", "data"])),
+                argument(call, 0, &["str", "file", "filename", "buffer", "data"]),
                 format!("read by `{}`", hit.sink.api),
             ),
         };
@@ -320,6 +308,19 @@ impl<'a> Index<'a> {
             what: reader,
         })
     }
+}
+
+/// The argument a call gives at `position` (not inside a `*xs`), or under one of `names`.
+fn argument<'a>(call: &'a ast::ExprCall, position: usize, names: &[&str]) -> Option<&'a Expr> {
+    call.args
+        .get(position)
+        .filter(|a| !matches!(a, Expr::Starred(_)))
+        .or_else(|| {
+            call.keywords
+                .iter()
+                .find(|k| k.arg.as_ref().is_some_and(|a| names.contains(&a.as_str())))
+                .map(|k| &k.value)
+        })
 }
 
 #[cfg(test)]

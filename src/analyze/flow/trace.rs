@@ -119,10 +119,10 @@ impl<'i, 'a> Tracer<'i, 'a> {
         piece: usize,
     ) -> Provenance {
         let iters = self.all(generators.iter().map(|g| &g.iter), s, piece);
-        let own: HashSet<&str> = generators
-            .iter()
-            .flat_map(|g| names_in(&g.target))
-            .collect();
+        let mut own = HashSet::new();
+        for g in generators {
+            crate::analyze::target_names(&g.target, &mut own);
+        }
         match elt {
             Expr::Name(n) if own.contains(n.id.as_str()) => iters,
             _ => iters.or(self.trace(elt, s, piece)),
@@ -502,26 +502,12 @@ impl<'i, 'a> Tracer<'i, 'a> {
                 (SourceForm::DownloadTo { .. }, Some(_)) => {
                     Some(self.source(piece, e, src.what, src.reach))
                 }
-                (SourceForm::Open, Some(call)) => {
-                    let path = call
-                        .args
-                        .first()
-                        .filter(|a| !matches!(a, Expr::Starred(_)))
-                        .or_else(|| {
-                            call.keywords
-                                .iter()
-                                .find(|k| {
-                                    k.arg.as_ref().is_some_and(|a| {
-                                        matches!(a.as_str(), "file" | "name" | "filename")
-                                    })
-                                })
-                                .map(|k| &k.value)
-                        });
-                    Some(match path {
+                (SourceForm::Open, Some(call)) => Some(
+                    match super::argument(call, 0, &["file", "name", "filename"]) {
                         Some(path) => self.opened(path, e, s, piece),
                         None => self.source(piece, e, src.what, src.reach),
-                    })
-                }
+                    },
+                ),
                 _ => None,
             };
         }
@@ -652,17 +638,6 @@ impl<'i, 'a> Tracer<'i, 'a> {
         self.calls.pop();
         self.returning.remove(&f);
         best
-    }
-}
-
-/// The names a comprehension's target binds.
-fn names_in(target: &Expr) -> Vec<&str> {
-    match target {
-        Expr::Name(n) => vec![n.id.as_str()],
-        Expr::Tuple(t) => t.elts.iter().flat_map(names_in).collect(),
-        Expr::List(l) => l.elts.iter().flat_map(names_in).collect(),
-        Expr::Starred(s) => names_in(&s.value),
-        _ => Vec::new(),
     }
 }
 
