@@ -7,8 +7,8 @@
     python3 bench/run.py --server   # only the server gate: push bombs and many refs
     python3 bench/run.py --worst    # only the worst cases against ruff: every file uses dill
 
-It installs ruff and bandit into target/bench-venv (from PyPI), builds dill-guard in release
-mode, generates its inputs under target/bench, and prints Markdown tables: median, min and max
+It installs ruff and bandit into target/bench-venv (from PyPI), builds dill-guard with the `dist`
+profile (what the wheels ship: every crate optimised, fat LTO), generates its inputs under target/bench, and prints Markdown tables: median, min and max
 wall time of whole processes, and peak memory (max RSS) of the measured process.
 """
 
@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "target" / "bench"
 VENV = ROOT / "target" / "bench-venv"
-DG = ROOT / "target" / "release" / "dill-guard"
+DG = ROOT / "target" / "dist" / "dill-guard"
+BUILD = ["cargo", "build", "--locked", "--profile", "dist", "--quiet"]
 GIT_ENV = {
     **os.environ,
     "GIT_CONFIG_GLOBAL": "/dev/null",
@@ -124,8 +125,8 @@ def setup(quick):
         print("installing ruff and bandit into", VENV, file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
         subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "ruff", "bandit"], check=True)
-    print("building dill-guard (release)", file=sys.stderr)
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    print("building dill-guard (dist profile)", file=sys.stderr)
+    subprocess.run(BUILD, cwd=ROOT, check=True)
     WORK.mkdir(parents=True, exist_ok=True)
 
 
@@ -486,7 +487,7 @@ def main():
     runs = 5 if args.quick else 21
     if args.server:
         WORK.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+        subprocess.run(BUILD, cwd=ROOT, check=True)
         server_bench(3 if args.quick else 7)
         return
     setup(args.quick)

@@ -43,6 +43,17 @@ fn the_wheel_hooks_pin_this_version() {
     let package = toml("pyproject.toml");
     assert_eq!(package["project"]["dynamic"][0].as_str(), Some("version"));
     assert_eq!(package["tool"]["maturin"]["bindings"].as_str(), Some("bin"));
+    // Builds on users' machines are the quick ones; every published wheel is the optimised one.
+    assert_eq!(package["tool"]["maturin"]["profile"].as_str(), Some("release"));
+    let workflow = read(".github/workflows/release.yml");
+    let builds: Vec<&str> = workflow
+        .lines()
+        .filter(|l| l.trim_start().starts_with("maturin build"))
+        .collect();
+    assert!(builds.len() >= 3, "{builds:?}");
+    for build in builds {
+        assert!(build.contains("--profile dist"), "{build}");
+    }
     assert!(
         read("CHANGELOG.md").contains("## Unreleased")
             || read("CHANGELOG.md").contains(&format!("## {version}"))
@@ -223,19 +234,17 @@ fn workflow_and_action_files_validate_offline() {
 #[test]
 #[ignore = "needs DILL_GUARD_TEST_PYTHON (a venv with uv and pipx) and the package index (for maturin): builds the crate (.ci/run sets it up)"]
 fn pip_uv_and_pipx_install_from_a_clone() {
-    // Each builds with maturin from the index, then cargo. The release profile and the target
-    // directory the wheel of `.ci/run` was built in keep them from compiling everything again;
-    // users' own installs from a clone build the same way with the dist profile.
+    // Each builds with maturin from the index, then cargo, with the release profile, as users'
+    // installs from a clone do; the target directory the wheel of `.ci/run` was built in keeps
+    // them from compiling everything again.
     let tmp = tempfile::tempdir().unwrap();
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runner-target");
-    let release = "build-args=--profile release";
 
     // pip install ., into a fresh virtualenv.
     let venv = tmp.path().join("venv");
     run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
     run(Command::new(venv.join("bin/pip"))
         .args(["install", "-q", "--disable-pip-version-check"])
-        .arg(format!("--config-settings={release}"))
         .arg(root())
         .env("CARGO_TARGET_DIR", &target)
         .env_remove("DILL_GUARD_TEST_PYTHON"));
@@ -249,8 +258,6 @@ fn pip_uv_and_pipx_install_from_a_clone() {
             "install",
             "--python",
             "python3",
-            "--config-setting",
-            release,
         ])
         .arg(root())
         .env("UV_TOOL_DIR", tmp.path().join("uv-tools"))
@@ -265,8 +272,6 @@ fn pip_uv_and_pipx_install_from_a_clone() {
     let bin = tmp.path().join("pipx-bin");
     run(Command::new(tool("pipx"))
         .arg("install")
-        // pipx splits these as a shell would.
-        .arg(format!("--pip-args=--config-settings='{release}'"))
         .arg(root())
         .env("PIPX_HOME", tmp.path().join("pipx-home"))
         .env("PIPX_BIN_DIR", &bin)
