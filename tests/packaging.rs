@@ -44,7 +44,10 @@ fn the_wheel_hooks_pin_this_version() {
     assert_eq!(package["project"]["dynamic"][0].as_str(), Some("version"));
     assert_eq!(package["tool"]["maturin"]["bindings"].as_str(), Some("bin"));
     // Builds on users' machines are the quick ones; every published wheel is the optimised one.
-    assert_eq!(package["tool"]["maturin"]["profile"].as_str(), Some("release"));
+    assert_eq!(
+        package["tool"]["maturin"]["profile"].as_str(),
+        Some("release")
+    );
     let workflow = read(".github/workflows/release.yml");
     let builds: Vec<&str> = workflow
         .lines()
@@ -253,12 +256,7 @@ fn pip_uv_and_pipx_install_from_a_clone() {
     // uv tool install ., with the system's python.
     let bin = tmp.path().join("uv-bin");
     run(Command::new(tool("uv"))
-        .args([
-            "tool",
-            "install",
-            "--python",
-            "python3",
-        ])
+        .args(["tool", "install", "--python", "python3"])
         .arg(root())
         .env("UV_TOOL_DIR", tmp.path().join("uv-tools"))
         .env("UV_TOOL_BIN_DIR", &bin)
