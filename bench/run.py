@@ -8,8 +8,9 @@
     python3 bench/run.py --worst    # only the worst cases against ruff: every file uses dill
 
 It installs ruff and bandit into target/bench-venv (from PyPI), builds dill-guard with the `dist`
-profile (what the wheels ship: every crate optimised, fat LTO), generates its inputs under target/bench, and prints Markdown tables: median, min and max
-wall time of whole processes, and peak memory (max RSS) of the measured process.
+profile (what the wheels ship: every crate optimised, thin LTO), generates its inputs under
+target/bench, and prints Markdown tables: median, min and max wall time of whole processes, and
+peak memory (max RSS) of the measured process.
 """
 
 import argparse
