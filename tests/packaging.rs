@@ -64,6 +64,45 @@ fn the_wheel_hooks_pin_this_version() {
     assert!(read("LICENSE").starts_with("MIT License"));
 }
 
+#[test]
+fn the_optimised_crates_of_a_source_build_are_in_the_lockfile() {
+    // An override naming a crate the build no longer has is only a cargo warning: after a
+    // dependency update renames one, the hot path would quietly compile unoptimised.
+    let manifest = toml("Cargo.toml");
+    let lock = toml("Cargo.lock");
+    let locked: Vec<&str> = lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    let overrides = manifest["profile"]["release"]["package"]
+        .as_table()
+        .unwrap();
+    assert_eq!(overrides["*"]["opt-level"].as_integer(), Some(0));
+    for name in [
+        "rustpython-parser",
+        "gix-index",
+        "gix-odb",
+        "zlib-rs",
+        "regex-automata",
+    ] {
+        assert!(overrides.contains_key(name), "{name} is not optimised");
+    }
+    for (name, settings) in overrides {
+        if name != "*" {
+            assert!(
+                locked.contains(&name.as_str()),
+                "{name} is not in Cargo.lock"
+            );
+            assert_eq!(settings["opt-level"].as_integer(), Some(3), "{name}");
+        }
+    }
+    // The published wheels optimise everything.
+    let dist = manifest["profile"]["dist"].as_table().unwrap();
+    assert_eq!(dist["package"]["*"]["opt-level"].as_integer(), Some(3));
+}
+
 /// The hooks of a `.pre-commit-hooks.yaml`, as `id` → its `key: value` lines.
 fn hooks(path: &str) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
