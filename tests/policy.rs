@@ -711,16 +711,9 @@ fn a_limited_allowance_does_not_hold_where_the_walk_was_cut_short() {
     repo.git(&["add", "-A"]);
     let (code, json) = repo.json(&["--staged"]);
     assert_eq!(code, 1, "{json}");
-    let blocked: Vec<(String, u64)> = json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().unwrap().to_string(),
-                f["line"].as_u64().unwrap(),
-            )
-        })
+    let blocked: Vec<(String, u64)> = places(&json)
+        .into_iter()
+        .map(|(path, line, _)| (path, line))
         .collect();
     assert_eq!(
         blocked,
