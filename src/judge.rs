@@ -42,7 +42,9 @@ pub(crate) fn judge(
                     })
                     .unwrap_or_default(),
             };
-            let known_file = crate::modules::Known::new(worth, &imports, kind);
+            // A file that names dill may bind it for others even when it reaches no sink.
+            let involves = worth || analyze::may_bind_dill(bytes, kind);
+            let known_file = crate::modules::Known::new(worth, involves, &imports, kind);
             known
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())

@@ -37,6 +37,9 @@ pub trait ModuleSource {
 #[derive(Debug, Clone)]
 pub struct Known {
     pub worth: bool,
+    /// Whether it may bind dill for others to import (see [`analyze::may_bind_dill`]): a
+    /// module that only re-exports dill is not worth analysing for its own sinks.
+    pub involves: bool,
     /// The imports, packed into one string (a whole tree's files are kept at once): one line
     /// per import, `level`, module and names separated by tabs, names by commas.
     imports: Box<str>,
@@ -44,7 +47,7 @@ pub struct Known {
 }
 
 impl Known {
-    pub fn new(worth: bool, imports: &[ImportSpec], kind: python::Kind) -> Known {
+    pub fn new(worth: bool, involves: bool, imports: &[ImportSpec], kind: python::Kind) -> Known {
         let mut packed = String::new();
         for spec in imports {
             packed.push_str(&format!(
@@ -56,6 +59,7 @@ impl Known {
         }
         Known {
             worth,
+            involves: worth || involves,
             imports: packed.into_boxed_str(),
             kind,
         }
@@ -270,11 +274,18 @@ impl<'r> Resolver<'r> {
                 note(spec.level, sub);
             }
         }
-        let files: Vec<String> = local.modules.values().cloned().collect();
-        for file in files {
+        let mut files: Vec<String> = local.modules.values().cloned().collect();
+        while let Some(file) = files.pop() {
             if file != importer && !local.exports.contains_key(&file) {
                 let exports = self.exports_of(&file, depth + 1);
                 if !exports.is_empty() {
+                    // A module it hands on (`from . import shim`) is read through it.
+                    files.extend(
+                        exports
+                            .values()
+                            .filter_map(|v| v.strip_prefix("\u{2}@"))
+                            .map(String::from),
+                    );
                     local.exports.insert(file, (*exports).clone());
                 }
             }
@@ -309,6 +320,7 @@ impl<'r> Resolver<'r> {
                 let text = python::decode(&bytes).ok()?.text;
                 read = Known::new(
                     analyze::worth_analysing(&bytes, python::Kind::Source),
+                    analyze::may_bind_dill(&bytes, python::Kind::Source),
                     &analyze::imports_of(text.as_bytes()),
                     python::Kind::Source,
                 );
@@ -321,11 +333,11 @@ impl<'r> Resolver<'r> {
         if !local.exports.is_empty() {
             bytes = self.source.read(path);
         }
-        let reaches = bytes
-            .as_ref()
-            .is_some_and(|bytes| local.reaches_dill(&imports, bytes));
+        // A module that imports from one handing dill on may hand it on in turn, by any name
+        // (`from . import shim`, `codec = compat.codec`): analysed with what it imports.
+        let reaches = bytes.is_some();
         if !reaches {
-            if !known.worth {
+            if !known.involves {
                 return None;
             }
             // Analysed already, and nothing it imports changes what it binds.

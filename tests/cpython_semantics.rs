@@ -283,3 +283,45 @@ fn conservative_flows_hold_under_cpython() {
         }
     }
 }
+
+/// The multi-module projects under `tests/projects`: each `app.py` is run from a copy of its
+/// project (its directory first on the path, as for a script), with the recording dill; the
+/// lines that call a loader must be exactly those annotated `call`.
+#[test]
+#[ignore = "needs DILL_GUARD_TEST_PYTHON: any CPython 3.8 or newer (.ci/run sets it up)"]
+fn every_project_runs_dill_where_annotated_under_cpython() {
+    let python = std::env::var("DILL_GUARD_TEST_PYTHON")
+        .expect("DILL_GUARD_TEST_PYTHON must name a CPython 3.8 or newer");
+    let recorder = stand_ins(&[("dill/__init__.py", RECORDING_DILL)]);
+    let projects = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/projects");
+    let run = format!(
+        "import os, sys\nsys.path.insert(0, os.path.dirname(os.environ['FIXTURE']))\nsys.dont_write_bytecode = True\n{RUN}"
+    );
+    for project in std::fs::read_dir(&projects).unwrap() {
+        let project = project.unwrap().path();
+        let copy = tempfile::tempdir().unwrap();
+        let mut dirs = vec![project.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                let to = copy.path().join(path.strip_prefix(&project).unwrap());
+                if path.is_dir() {
+                    std::fs::create_dir_all(&to).unwrap();
+                    dirs.push(path);
+                } else {
+                    std::fs::copy(&path, &to).unwrap();
+                }
+            }
+        }
+        let app = copy.path().join("app.py");
+        let stdout = run_fixture(&python, &run, &app, recorder.path());
+        let called = stdout.lines().last().unwrap_or_default().to_string();
+        let expected = format!("{:?}", annotated_calls(&app));
+        assert_eq!(
+            called,
+            expected,
+            "lines of {} that call a dill loader",
+            project.display()
+        );
+    }
+}

@@ -199,3 +199,134 @@ fn a_copy_of_dill_in_the_repository_is_still_dill() {
     assert_eq!(code, 1, "{json}");
     assert_eq!(lines(&json), [5, 6, 7], "{json}");
 }
+
+/// Copies the project `tests/projects/<name>` into the repository's working tree.
+fn copy_project(repo: &Repo, name: &str) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/projects")
+        .join(name);
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                let relative = path.strip_prefix(&root).unwrap().to_str().unwrap();
+                repo.write(relative, &std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+}
+
+/// The lines of a project's `app.py` annotated `# expect:`.
+fn expected_lines(name: &str) -> Vec<u64> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/projects")
+        .join(name)
+        .join("app.py");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| line.contains("# expect:"))
+        .map(|(n, _)| n as u64 + 1)
+        .collect()
+}
+
+/// The lines of `app.py` with findings.
+fn consumer_lines(json: &serde_json::Value) -> Vec<u64> {
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"] == "app.py")
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect()
+}
+
+/// Shims that only bind dill (`import dill`, `codec = dill`, `import dill as codec`,
+/// `from dill import *`, and a name assembled from pieces) spell no loader; every file that
+/// imports from them is judged with what they bind, in every mode, with only the consumer
+/// staged too. (The project is run under CPython in `tests/cpython_semantics.rs`.)
+#[test]
+fn a_module_that_only_re_exports_dill_is_followed_in_every_mode() {
+    let repo = Repo::new();
+    copy_project(&repo, "plain_shims");
+    std::fs::remove_file(repo.dir.join("app.py")).unwrap();
+    repo.commit_all("shims");
+    copy_project(&repo, "plain_shims");
+    let expected = expected_lines("plain_shims");
+    assert_eq!(expected.len(), 5);
+    // Only the consumer staged: the shims are read from the index.
+    repo.git(&["add", "app.py"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, consumer_lines(&json)),
+        (1, expected.clone()),
+        "{json}"
+    );
+    // Path mode, the consumer alone and the whole tree; the index; a range.
+    for args in [&["app.py"][..], &["."], &["--all"]] {
+        let (code, json) = repo.json(args);
+        assert_eq!(
+            (code, consumer_lines(&json)),
+            (1, expected.clone()),
+            "{args:?} {json}"
+        );
+        // The shims themselves reach no sink.
+        assert!(paths(&json).iter().all(|p| p == "app.py"), "{json}");
+    }
+    repo.commit_all("consumer");
+    let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
+    assert_eq!((code, consumer_lines(&json)), (1, expected), "{json}");
+}
+
+/// Chains of two and three hops whose first module holds only `import dill as d`: through
+/// `from a import d`, a star re-export, `from . import` inside a package, and a module under
+/// `src/`.
+#[test]
+fn chains_of_re_exports_that_start_with_a_bare_import() {
+    let repo = Repo::new();
+    copy_project(&repo, "chains");
+    repo.git(&["add", "-A"]);
+    let expected = expected_lines("chains");
+    assert_eq!(expected.len(), 4);
+    for args in [&["--staged"][..], &["--all"], &["."], &["app.py"]] {
+        let (code, json) = repo.json(args);
+        assert_eq!(
+            (code, consumer_lines(&json)),
+            (1, expected.clone()),
+            "{args:?} {json}"
+        );
+        assert!(paths(&json).iter().all(|p| p == "app.py"), "{json}");
+    }
+}
+
+/// A module the policy excludes is never checked, but it can still be imported: what it
+/// binds to dill is dill in the files that import it.
+#[test]
+fn an_excluded_module_still_exports_dill() {
+    let repo = Repo::new();
+    repo.write("dill-guard.toml", "extend-exclude = [\"vendor/**\"]\n");
+    repo.write("vendor/__init__.py", "");
+    repo.write(
+        "vendor/codec.py",
+        "import dill as codec\nloads = codec.loads\n",
+    );
+    repo.write("vendor/plain.py", "import dill as codec\n");
+    repo.write(
+        "app.py",
+        "from vendor.codec import loads\nfrom vendor import plain\n\nloads(b)\nplain.codec.loads(b)\n",
+    );
+    repo.git(&["add", "-A"]);
+    for args in [&["--staged"][..], &["--all"], &["."]] {
+        let (code, json) = repo.json(args);
+        assert_eq!(
+            (code, paths(&json)),
+            (1, vec!["app.py".to_string(); 2]),
+            "{args:?} {json}"
+        );
+        assert_eq!(lines(&json), [4, 5], "{args:?} {json}");
+    }
+}

@@ -35,7 +35,7 @@ mod scope;
 
 pub use guard::Limits;
 use guard::{too_deep, REFERENCE_STACK};
-pub use prefilter::{mentions_dill, worth_analysing};
+pub use prefilter::{may_bind_dill, mentions_dill, worth_analysing};
 use scan::scan_pieces;
 pub use scan::{comments, scan_tokens};
 use scope::{import_bindings, import_from_bindings, Qual};

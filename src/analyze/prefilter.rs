@@ -9,10 +9,33 @@ use super::is_ident;
 /// notebooks are JSON, which may spell any character as `\uXXXX`. Files that could hide the
 /// name so are decoded and analysed whatever their bytes show.
 pub fn worth_analysing(bytes: &[u8], kind: crate::python::Kind) -> bool {
-    use crate::python::{self, Kind};
     if mentions_dill(bytes) {
         return may_reach_a_sink(bytes, kind);
     }
+    hides_dill(bytes, kind, Purpose::Sinks)
+}
+
+/// Whether a Python file may bind the dill module (or anything of it) to a name another
+/// module can import, from its bytes: the first half of [`worth_analysing`] alone. A module
+/// that only re-exports dill (`import dill`, `codec = dill`, `from dill import *`) spells no
+/// loader, so the second half would drop it; what it binds is still dill in every file that
+/// imports it. Only the resolution of imports asks this.
+pub fn may_bind_dill(bytes: &[u8], kind: crate::python::Kind) -> bool {
+    mentions_dill(bytes) || hides_dill(bytes, kind, Purpose::Exports)
+}
+
+/// What a file is read for: its own uses of a sink, or what it binds for others.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Sinks,
+    Exports,
+}
+
+/// Whether a file that never spells `dill` as a word could still reach it: through a
+/// notebook's escapes, a declared encoding, a name assembled from pieces, or identifier
+/// normalisation.
+fn hides_dill(bytes: &[u8], kind: crate::python::Kind, purpose: Purpose) -> bool {
+    use crate::python::{self, Kind};
     if kind == Kind::Notebook {
         if memchr::memmem::find(bytes, b"\\u").is_some() {
             return true;
@@ -23,7 +46,11 @@ pub fn worth_analysing(bytes: &[u8], kind: crate::python::Kind) -> bool {
         return match python::notebook_cells(bytes) {
             Ok(cells) => {
                 let joined: Vec<&str> = cells.iter().map(|c| c.source.as_str()).collect();
-                worth_analysing(joined.join("\n").as_bytes(), Kind::Source)
+                let code = joined.join("\n");
+                match purpose {
+                    Purpose::Sinks => worth_analysing(code.as_bytes(), Kind::Source),
+                    Purpose::Exports => may_bind_dill(code.as_bytes(), Kind::Source),
+                }
             }
             Err(_) => true,
         };
@@ -31,7 +58,7 @@ pub fn worth_analysing(bytes: &[u8], kind: crate::python::Kind) -> bool {
     if kind == Kind::Source && python::declares_other_encoding(bytes) {
         return true;
     }
-    if may_assemble_dill(bytes) {
+    if may_assemble_dill(bytes, purpose) {
         return true;
     }
     // Names as Python reads them; text already in NFKC comes back as it was, cheaply.
@@ -154,16 +181,25 @@ fn builtin_named(bytes: &[u8], name: &[u8]) -> bool {
 /// `il` ending a piece) after a quote or a placeholder (`}`, `%s`). Spelled with escapes, one
 /// of its letters is an escape (`\x64`, `\151`, `\u006c`, `\N{...}`). A file showing
 /// neither cannot build the name.
-fn may_assemble_dill(bytes: &[u8]) -> bool {
+fn may_assemble_dill(bytes: &[u8], purpose: Purpose) -> bool {
     // A module imported by a built name reaches a sink only through a word the analysis reads
-    // (`.loads`, `getattr`, `vars`...); code in a string may build the sink's name too.
-    let readers = [&b"__import__"[..], b"import_module", b"modules"];
+    // (`.loads`, `getattr`, `vars`...), or is bound for other modules to read; code in a
+    // string may build the sink's name too.
+    let readers = [
+        &b"__import__"[..],
+        b"import_module",
+        b"modules",
+        b"importorskip",
+        b"resolve_name",
+        b"find_spec",
+    ];
     let imports_by_name = readers
         .iter()
         .any(|word| memchr::memmem::find(bytes, word).is_some())
-        && reaching_words()
-            .iter()
-            .any(|word| memchr::memmem::find(bytes, word.as_bytes()).is_some());
+        && (purpose == Purpose::Exports
+            || reaching_words()
+                .iter()
+                .any(|word| memchr::memmem::find(bytes, word.as_bytes()).is_some()));
     if !imports_by_name
         && !["exec", "eval", "compile"]
             .iter()

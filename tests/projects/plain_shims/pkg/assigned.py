@@ -1,0 +1,2 @@
+import dill
+codec = dill

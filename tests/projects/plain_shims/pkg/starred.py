@@ -1,0 +1,1 @@
+from dill import *
