@@ -11,7 +11,8 @@ use std::process::Command;
 /// A dill stand-in: pickle's functions, each recording the fixture line that called it.
 const RECORDING_DILL: &str = r#"
 import os, pickle as _pickle, sys
-CALLS = []
+# Kept on `sys`, so that a reloaded or second copy of this module records into the same list.
+CALLS = sys.__dict__.setdefault("_recorded_dill_calls", [])
 _FIXTURE = os.environ["FIXTURE"]
 def _line():
     frame = sys._getframe(2)
@@ -33,14 +34,40 @@ class Unpickler(_pickle.Unpickler):
         super().__init__(*args, **kwargs)
 "#;
 
+/// A pytest stand-in: `mark.parametrize` calls the test with each value, as a pytest run
+/// does; `importorskip` imports the module.
+const PYTEST: &str = r#"
+import importlib
+class _Mark:
+    @staticmethod
+    def parametrize(names, values):
+        def apply(test):
+            for value in values:
+                test(*value) if "," in names else test(value)
+            return test
+        return apply
+mark = _Mark()
+def importorskip(modname):
+    return importlib.import_module(modname)
+"#;
+
+/// A torch stand-in: `torch.load` unpickles with `pickle_module.Unpickler`, as
+/// torch/serialization.py does.
+const TORCH: &str = r#"
+import pickle
+def load(f, map_location=None, pickle_module=pickle, **kwargs):
+    return pickle_module.Unpickler(f).load()
+"#;
+
 /// Runs the fixture and prints the sorted lines that called a loader.
 const RUN: &str = r#"
-import os, sys
+import builtins, os, sys
 path = os.environ["FIXTURE"]
 sys.path.insert(0, os.environ["RECORDER"])
 import dill
 code = compile(open(path, encoding="utf-8").read(), path, "exec")
-exec(code, {"__name__": "__main__", "__file__": path})
+# As for a script: `__builtins__` is the builtins module in `__main__`.
+exec(code, {"__name__": "__main__", "__file__": path, "__builtins__": builtins})
 print(sorted({line for line in dill.CALLS if line}))
 "#;
 
@@ -75,7 +102,7 @@ fn run_fixture(python: &str, script: &str, path: &Path, recorder: &Path) -> Stri
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The lines annotated `call`. A line inside a multi-line string given to `exec` is where the
+/// The lines annotated `call`, or `module` (dill handed over where the loader runs). A line inside a multi-line string given to `exec` is where the
 /// analysis reports it, but CPython's frame for it is the `exec(` line: that is the line
 /// expected from CPython.
 fn annotated_calls(path: &Path) -> Vec<usize> {
@@ -90,7 +117,7 @@ fn annotated_calls(path: &Path) -> Vec<usize> {
         }
         let annotated = line.split_once("# expect:").is_some_and(|(_, spec)| {
             spec.split(';')
-                .any(|item| item.split_whitespace().nth(1) == Some("call"))
+                .any(|item| matches!(item.split_whitespace().nth(1), Some("call" | "module")))
         });
         if annotated {
             lines.push(opened_at.unwrap_or(n + 1));
@@ -106,9 +133,13 @@ fn annotated_calls(path: &Path) -> Vec<usize> {
 fn every_disguise_in_the_fixtures_runs_dill_under_cpython() {
     let python = std::env::var("DILL_GUARD_TEST_PYTHON")
         .expect("DILL_GUARD_TEST_PYTHON must name a CPython 3.8 or newer");
-    let recorder = stand_ins(&[("dill/__init__.py", RECORDING_DILL)]);
+    let recorder = stand_ins(&[
+        ("dill/__init__.py", RECORDING_DILL),
+        ("pytest/__init__.py", PYTEST),
+        ("torch/__init__.py", TORCH),
+    ]);
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    for name in ["disguises.py", "disguises_unnamed.py"] {
+    for name in ["disguises.py", "disguises_unnamed.py", "values.py"] {
         let path = fixtures.join(name);
         let stdout = run_fixture(&python, RUN, &path, recorder.path());
         let called = stdout.lines().last().unwrap_or_default().to_string();

@@ -198,6 +198,7 @@ fixture_tests! {
     pep263_latin1 => "latin1.py",
     metadata_reads_and_match_patterns => "precision.py",
     dynamic_imports_spelled_by_escapes => "dynamic_escapes.py",
+    dill_as_a_value => "values.py",
     a_name_that_may_be_dill_is_dill => "may_be_dill.py",
     class_scopes_and_relative_imports => "class_scopes_and_relative_imports.py",
     a_later_star_import_shadows => "star_shadow.py",

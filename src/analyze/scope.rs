@@ -247,9 +247,28 @@ pub(super) fn import_from_bindings(
 fn builtin(name: &str) -> Option<Qual> {
     matches!(
         name,
-        "getattr" | "setattr" | "__import__" | "vars" | "exec" | "eval" | "compile"
+        "getattr"
+            | "setattr"
+            | "__import__"
+            | "vars"
+            | "exec"
+            | "eval"
+            | "compile"
+            | "dict"
+            | "list"
+            | "tuple"
+            | "set"
+            | "frozenset"
+            | "sorted"
+            | "reversed"
+            | "iter"
+            | "next"
+            | "type"
+            | "object"
     )
     .then(|| Rc::from(format!("builtins.{name}")))
+    // `__builtins__` is the builtins module (or its dictionary, outside `__main__`).
+    .or_else(|| (name == "__builtins__").then(|| Rc::from("builtins")))
 }
 
 /// Values that are not qualified names start with a character no name has: a constant string
@@ -261,9 +280,36 @@ const METHODCALLER: &str = "\u{1}methodcaller:";
 /// A module of the repository, as `level:dotted.name` (see [`LocalModules`]).
 const LOCAL: &str = "\u{2}";
 
+/// A container (tuple, list, set, dictionary) one of whose items may be the value after it:
+/// reading an item back, iterating or unpacking gives that value.
+const CONTAINER: &str = "\u{3}";
+/// A callable whose call may return the value after it (a function returning or yielding
+/// dill, `dict.get` of a container holding it).
+const RETURNS: &str = "\u{4}";
+/// A class of this file (or an instance of it), by the key of its attributes.
+const CLASS: &str = "\u{5}";
+/// What `importlib.util.find_spec(name)` returns: `module_from_spec` makes the module.
+const SPEC: &str = "\u{1}spec:";
+/// The name under which what a function returns is written (no name has a NUL in it).
+const RETURN: &str = "\u{0}return";
+/// The prefix of the names under which a module put into `sys.modules` is written.
+const SWAPPED: &str = "\u{0}module:";
+
 /// Whether a value is one of the values that are not qualified names.
 fn is_marker(qual: &str) -> bool {
-    qual.starts_with([CONSTANT, '\u{1}', '\u{2}'])
+    qual.starts_with([CONSTANT, '\u{1}', '\u{2}', '\u{3}', '\u{4}', '\u{5}'])
+}
+
+/// A container holding `inner`, when `inner` may be dill (other containers are not followed).
+fn container_of(inner: Option<Qual>) -> Option<Qual> {
+    inner
+        .filter(|q| may_be_dill(q))
+        .map(|q| Rc::from(format!("{CONTAINER}{q}")))
+}
+
+/// What iterating a value, or reading any item of it, gives.
+fn item_in(value: &str) -> Option<Qual> {
+    value.strip_prefix(CONTAINER).map(Rc::from)
 }
 
 /// What subscripting a value with a constant key gives: `sys.modules["dill"]` is the module,
@@ -382,6 +428,10 @@ struct Binder<'a> {
     local: Option<&'a LocalModules>,
     /// Globals of other modules set to something that may be dill.
     patches: Vec<Patch>,
+    /// Parameters bound by the code that defines or applies a function, by the function's
+    /// key: a decorator's values (`@pytest.mark.parametrize`), a lambda's arguments where it
+    /// is called directly.
+    arguments: HashMap<usize, Vec<(String, Qual)>>,
 }
 
 impl<'a> Binder<'a> {
@@ -405,6 +455,7 @@ impl<'a> Binder<'a> {
             origin: None,
             local: None,
             patches: Vec::new(),
+            arguments: HashMap::default(),
         }
     }
 
@@ -443,6 +494,7 @@ impl<'a> Binder<'a> {
                     self.origin = origin;
                     let s = self.function_scope(args, parent, body as *const ast::Expr as usize);
                     self.visit_expr(s, body);
+                    self.note_return(s, body);
                 }
             }
         }
@@ -465,6 +517,14 @@ impl<'a> Binder<'a> {
         for arg in args.vararg.iter().chain(&args.kwarg) {
             scope.locals.insert(arg.arg.to_string());
             scope.flow.insert(arg.arg.as_str().into(), None);
+        }
+        for (name, value) in self.arguments.get(&key).into_iter().flatten() {
+            if scope.locals.contains(name) {
+                let old = scope.flow.get(name.as_str()).cloned().flatten();
+                scope
+                    .flow
+                    .insert(name.as_str().into(), either([Some(value.clone()), old]));
+            }
         }
         self.scopes.push(scope);
         self.scopes.len() - 1
@@ -625,18 +685,70 @@ impl<'a> Binder<'a> {
                 if let Some(module) = base.strip_prefix(LOCAL) {
                     return self.local_name(module, &a.attr);
                 }
+                if let Some(key) = base.strip_prefix(CLASS) {
+                    // An attribute of a class of this file, or of one it inherits from.
+                    let key = key.parse().ok()?;
+                    return self.written.get(&(key, a.attr.to_string())).cloned();
+                }
+                if let Some(inner) = base.strip_prefix(CONTAINER) {
+                    // Methods of a container that hand its items back.
+                    let returns = match a.attr.as_str() {
+                        "get" | "pop" | "setdefault" | "__getitem__" | "popitem" => {
+                            inner.to_string()
+                        }
+                        "values" | "copy" => base.to_string(),
+                        "items" => format!("{CONTAINER}{base}"),
+                        _ => return None,
+                    };
+                    return Some(Rc::from(format!("{RETURNS}{returns}")));
+                }
                 if is_marker(&base) {
                     return None;
                 }
                 Some(Rc::from(format!("{base}.{}", a.attr)))
             }
             ast::Expr::NamedExpr(w) => self.resolve_within(s, &w.value, budget),
+            ast::Expr::Await(a) => self.resolve_within(s, &a.value, budget),
+            // A lambda whose body may give dill, once a pass has seen it.
+            ast::Expr::Lambda(l) => self
+                .written
+                .get(&(&*l.body as *const ast::Expr as usize, RETURN.to_string()))
+                .map(|q| Rc::from(format!("{RETURNS}{q}"))),
+            ast::Expr::Tuple(ast::ExprTuple { elts, .. })
+            | ast::Expr::List(ast::ExprList { elts, .. })
+            | ast::Expr::Set(ast::ExprSet { elts, .. }) => {
+                container_of(either(elts.iter().map(|e| {
+                    match e {
+                        ast::Expr::Starred(st) => self
+                            .resolve_within(s, &st.value, budget)
+                            .and_then(|v| item_in(&v)),
+                        other => self.resolve_within(s, other, budget),
+                    }
+                })))
+            }
+            ast::Expr::Dict(d) => {
+                container_of(either(d.keys.iter().zip(&d.values).map(|(key, value)| {
+                    let value = self.resolve_within(s, value, budget);
+                    match key {
+                        Some(_) => value,
+                        // `{**other}` holds other's items.
+                        None => value.and_then(|v| item_in(&v)),
+                    }
+                })))
+            }
             ast::Expr::Call(call) => self
                 .resolve_dynamic(s, call, budget)
                 .or_else(|| self.constant(s, expr)),
             // `sys.modules["dill"]`, `dill.__dict__["loads"]`, `vars(dill)["loads"]`.
             ast::Expr::Subscript(sub) => {
                 let base = self.resolve_within(s, &sub.value, budget)?;
+                if base.starts_with(CONTAINER) {
+                    // Any item may be the one (a slice is a container again).
+                    return match &*sub.slice {
+                        ast::Expr::Slice(_) => Some(base),
+                        _ => item_in(&base),
+                    };
+                }
                 let key = self.const_of(s, &sub.slice)?;
                 item_of(&base, &key)
             }
@@ -668,6 +780,26 @@ impl<'a> Binder<'a> {
         // An argument given at a position or by its name, as a constant string.
         let argument =
             |i: usize, name: &str| self.const_of(s, call.args.get(i).or_else(|| keyword(name))?);
+        if let Some(returned) = func.strip_prefix(RETURNS) {
+            return Some(Rc::from(returned));
+        }
+        if func.starts_with(CLASS) {
+            // An instance reads the attributes of its class.
+            return Some(func);
+        }
+        // `dill.__getattribute__("loads")`, `type(dill).__getattribute__(dill, "loads")`,
+        // `object.__getattribute__(dill, "loads")`.
+        if let Some(owner) = func.strip_suffix(".__getattribute__") {
+            let (base, attr) = match call.args.len() {
+                1 => (Rc::from(owner), call.args.first()?),
+                2 => (
+                    self.resolve_within(s, &call.args[0], budget)?,
+                    &call.args[1],
+                ),
+                _ => return None,
+            };
+            return self.attribute_named(s, &base, attr);
+        }
         if let Some(name) = func.strip_prefix(ATTRGETTER) {
             // `operator.attrgetter("loads")(dill)` is `dill.loads`.
             let base = self.resolve_within(s, call.args.first()?, budget)?;
@@ -693,6 +825,52 @@ impl<'a> Binder<'a> {
             }
             // `functools.partial(dill.loads, ...)` calls `dill.loads` when called.
             "functools.partial" => self.resolve_within(s, call.args.first()?, budget),
+            // What these give back is (an item of) what they are given.
+            "contextlib.nullcontext" => self.resolve_within(
+                s,
+                call.args.first().or_else(|| keyword("enter_result"))?,
+                budget,
+            ),
+            "importlib.reload" => self.resolve_within(s, call.args.first()?, budget),
+            "builtins.list" | "builtins.tuple" | "builtins.set" | "builtins.frozenset"
+            | "builtins.sorted" | "builtins.reversed" | "builtins.iter" => self
+                .resolve_within(s, call.args.first()?, budget)
+                .filter(|v| v.starts_with(CONTAINER)),
+            "builtins.next" => item_in(&self.resolve_within(s, call.args.first()?, budget)?),
+            "builtins.dict" => container_of(either(
+                call.args
+                    .iter()
+                    .map(|a| self.resolve_within(s, a, budget).and_then(|v| item_in(&v)))
+                    .chain(call.keywords.iter().map(|k| {
+                        let value = self.resolve_within(s, &k.value, budget);
+                        match k.arg {
+                            Some(_) => value,
+                            None => value.and_then(|v| item_in(&v)),
+                        }
+                    })),
+            )),
+            // The class of the dill module, whose `__getattribute__` reads its attributes.
+            "builtins.type" if call.args.len() == 1 => self
+                .resolve_within(s, &call.args[0], budget)
+                .filter(|v| rule::is_dill_module(v))
+                .map(|_| Rc::from("types.ModuleType")),
+            "builtins.object" => None,
+            // `pkgutil.resolve_name("dill:loads")` and `("dill.loads")`.
+            "pkgutil.resolve_name" => {
+                let name = self.pick_name(s, call.args.first().or_else(|| keyword("name"))?)?;
+                Some(Rc::from(name.replace(':', ".")))
+            }
+            "pytest.importorskip" => Some(Rc::from(
+                self.pick_name(s, call.args.first().or_else(|| keyword("modname"))?)?,
+            )),
+            "importlib.util.find_spec" => {
+                let name = self.pick_name(s, call.args.first().or_else(|| keyword("name"))?)?;
+                Some(Rc::from(format!("{SPEC}{name}")))
+            }
+            "importlib.util.module_from_spec" => {
+                let spec = self.resolve_within(s, call.args.first()?, budget)?;
+                spec.strip_prefix(SPEC).map(Rc::from)
+            }
             "importlib.import_module" => {
                 let name = argument(0, "name")?;
                 if !name.starts_with('.') {
@@ -724,11 +902,59 @@ impl<'a> Binder<'a> {
             }
             "builtins.getattr" => {
                 let base = self.resolve_within(s, call.args.first()?, budget)?;
-                let attr = literal(1)?;
-                (!is_marker(&base)).then(|| Rc::from(format!("{base}.{attr}")))
+                self.attribute_named(s, &base, call.args.get(1)?)
             }
             _ => None,
         }
+    }
+
+    /// The attribute of `base` whose name `name` evaluates to; of the names it may evaluate to
+    /// (`"loads" if fast else "dumps"`), one that may be dill's.
+    fn attribute_named(&self, s: usize, base: &Qual, name: &ast::Expr) -> Option<Qual> {
+        if is_marker(base) {
+            return None;
+        }
+        let mut first = None;
+        for attr in self.const_choices(s, name) {
+            let qual: Qual = Rc::from(format!("{base}.{attr}"));
+            if may_be_dill(&qual) {
+                return Some(qual);
+            }
+            first.get_or_insert(qual);
+        }
+        first
+    }
+
+    /// Of the constant strings an expression may evaluate to, one that may name dill, else
+    /// the first.
+    fn pick_name(&self, s: usize, expr: &ast::Expr) -> Option<String> {
+        let choices = self.const_choices(s, expr);
+        choices
+            .iter()
+            .find(|c| may_be_dill(c.split(':').next().unwrap_or(c)))
+            .or(choices.first())
+            .cloned()
+    }
+
+    /// The constant strings an expression may evaluate to: each branch of a conditional
+    /// expression or a boolean operation, or its one value.
+    fn const_choices(&self, s: usize, expr: &ast::Expr) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![expr];
+        while let Some(expr) = stack.pop() {
+            if out.len() >= 16 {
+                break;
+            }
+            match expr {
+                ast::Expr::IfExp(e) => {
+                    stack.push(&e.orelse);
+                    stack.push(&e.body);
+                }
+                ast::Expr::BoolOp(e) => stack.extend(e.values.iter().rev()),
+                other => out.extend(self.const_of(s, other)),
+            }
+        }
+        out
     }
 
     /// The constant string an expression evaluates to, if it is built from constants (and
@@ -853,6 +1079,102 @@ impl<'a> Binder<'a> {
         }
     }
 
+    /// What a function (or lambda) returns or yields, when it may be dill: written under the
+    /// function's key, so that from the next pass its calls give it.
+    fn note_return(&mut self, s: usize, value: &ast::Expr) {
+        let key = self.scopes[s].key;
+        if self.scopes[s].kind != ScopeKind::Function || key == NO_KEY {
+            return;
+        }
+        if let Some(qual) = self.resolve(s, value).filter(|q| may_be_dill(q)) {
+            let key = (key, RETURN.to_string());
+            if !self.written.contains_key(&key) {
+                self.new_writes.insert(key, qual);
+            }
+        }
+    }
+
+    /// Binds the names of a target to a value, element by element: unpacking a container
+    /// gives each name one of its items (a starred name, a container again).
+    fn bind_value(&mut self, s: usize, target: &'a ast::Expr, value: Option<Qual>) {
+        match target {
+            ast::Expr::Name(n) => self.bind(s, &n.id, value),
+            ast::Expr::Tuple(ast::ExprTuple { elts, .. })
+            | ast::Expr::List(ast::ExprList { elts, .. }) => {
+                let item = value.as_deref().and_then(item_in);
+                for elt in elts {
+                    match elt {
+                        ast::Expr::Starred(st) => {
+                            let rest = value.clone().filter(|v| v.starts_with(CONTAINER));
+                            self.bind_value(s, &st.value, rest);
+                        }
+                        other => self.bind_value(s, other, item.clone()),
+                    }
+                }
+            }
+            ast::Expr::Starred(st) => self.bind_value(s, &st.value, value),
+            other => self.bind_target(s, other),
+        }
+    }
+
+    /// The value a `with` statement binds from its context expression: what a class of this
+    /// file returns from `__enter__` (`__aenter__`), else the value itself when it may be
+    /// dill (a context manager yielding it, `contextlib.nullcontext(dill)`).
+    fn entered(&self, s: usize, context: &ast::Expr, is_async: bool) -> Option<Qual> {
+        let value = self.resolve(s, context)?;
+        if let Some(key) = value.strip_prefix(CLASS) {
+            let method = if is_async { "__aenter__" } else { "__enter__" };
+            let returns = self.written.get(&(key.parse().ok()?, method.to_string()))?;
+            return returns.strip_prefix(RETURNS).map(Rc::from);
+        }
+        value
+            .strip_prefix(CONTAINER)
+            .map_or(Some(value.clone()), |_| None)
+            .filter(|v| may_be_dill(v))
+    }
+
+    /// The parameters `@pytest.mark.parametrize("name", [values])` gives a test function.
+    fn parametrized(&self, s: usize, decorator: &ast::Expr) -> Vec<(String, Qual)> {
+        let ast::Expr::Call(call) = decorator else {
+            return Vec::new();
+        };
+        let is_parametrize = self
+            .resolve(s, &call.func)
+            .is_some_and(|f| f.ends_with("mark.parametrize"));
+        let argument = |i: usize, name: &str| {
+            call.args.get(i).or_else(|| {
+                call.keywords
+                    .iter()
+                    .find(|k| k.arg.as_deref() == Some(name))
+                    .map(|k| &k.value)
+            })
+        };
+        let (Some(names), Some(values)) = (argument(0, "argnames"), argument(1, "argvalues"))
+        else {
+            return Vec::new();
+        };
+        if !is_parametrize {
+            return Vec::new();
+        }
+        let names: Vec<String> = match elements(names) {
+            Some(elts) => elts.iter().filter_map(|e| self.const_of(s, e)).collect(),
+            None => self
+                .const_of(s, names)
+                .map(|n| n.split(',').map(|p| p.trim().to_string()).collect())
+                .unwrap_or_default(),
+        };
+        let Some(item) = self.resolve(s, values).as_deref().and_then(item_in) else {
+            return Vec::new();
+        };
+        match names.as_slice() {
+            [one] => vec![(one.clone(), item)],
+            many => match item_in(&item) {
+                Some(each) => many.iter().map(|n| (n.clone(), each.clone())).collect(),
+                None => Vec::new(),
+            },
+        }
+    }
+
     fn sink_of(&self, s: usize, expr: &ast::Expr) -> Option<&'static Sink> {
         self.resolve(s, expr).and_then(|q| rule::sink_for(&q))
     }
@@ -941,6 +1263,23 @@ impl<'a> Binder<'a> {
             (0..call.args.len()).any(|i| rule::positional_handover(api, i).is_some())
         });
         let by_setattr = qualified == Some("builtins.setattr") && call.args.len() == 3;
+        // `kw.setdefault("pickle_module", dill)`, `kw.__setitem__(...)`: keyword arguments
+        // being made, as `kw["pickle_module"] = dill`.
+        if let ast::Expr::Attribute(a) = &*call.func {
+            if matches!(a.attr.as_str(), "setdefault" | "__setitem__") && call.args.len() == 2 {
+                if let Some(word) = self.const_of(s, &call.args[0]) {
+                    if let Some(handover) = rule::handover(&word).filter(|h| h.keyword_too) {
+                        if self.is_dill_module(s, &call.args[1]) {
+                            self.report_handover(
+                                call.args[1].range(),
+                                handover,
+                                format!("**{{\"{word}\": …}}"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
         if !(by_keyword || by_position || by_setattr) {
             return;
         }
@@ -1056,6 +1395,46 @@ impl<'a> Binder<'a> {
                 self.report_handover(at, handover, format!("{}.{name}", dotted(object)));
             }
         }
+    }
+
+    /// An item set to something that may be dill: `sys.modules["pickle"] = dill` makes later
+    /// imports of `pickle` dill (from the next pass); `kw["pickle_module"] = dill` puts the
+    /// module into keyword arguments made to be unpacked into a call, like a literal
+    /// dictionary (see `check_keyword_dict`).
+    fn assign_item(&mut self, s: usize, sub: &ast::ExprSubscript, value: &ast::Expr) {
+        let Some(key) = self.const_of(s, &sub.slice) else {
+            return;
+        };
+        let Some(qual) = self.resolve(s, value).filter(|q| may_be_dill(q)) else {
+            return;
+        };
+        if self.resolve(s, &sub.value).as_deref() == Some("sys.modules") {
+            // Written with where it happens: imports before it are not changed.
+            let key = (0, format!("{SWAPPED}{key}"));
+            if !self.written.contains_key(&key) {
+                let at = format!("{}:{}\u{0}{qual}", self.piece, self.stmt);
+                self.new_writes.insert(key, Rc::from(at));
+            }
+        }
+        if let Some(handover) = rule::handover(&key).filter(|h| h.keyword_too) {
+            if rule::is_dill_module(&qual) {
+                self.report_handover(value.range(), handover, format!("**{{\"{key}\": …}}"));
+            }
+        }
+    }
+
+    /// What `sys.modules` was given under a module's name, which an import after it (or in
+    /// a function, which runs later) then binds.
+    fn swapped(&self, module: &str, s: usize) -> Option<Qual> {
+        if self.written.is_empty() {
+            return None;
+        }
+        let written = self.written.get(&(0, format!("{SWAPPED}{module}")))?;
+        let (at, qual) = written.split_once('\u{0}')?;
+        let (piece, stmt) = at.split_once(':')?;
+        let at: (usize, usize) = (piece.parse().ok()?, stmt.parse().ok()?);
+        let later = self.scopes[s].kind == ScopeKind::Function || (self.piece, self.stmt) > at;
+        later.then(|| Rc::from(qual))
     }
 
     /// A string of code given to `exec`, `eval` or `compile`: analysed in the scope of the call
@@ -1236,9 +1615,35 @@ impl<'a> Binder<'a> {
                 for (name, qual) in attributes {
                     self.write_attribute(key, name, qual);
                 }
-                self.bind(s, &c.name, None);
+                // What its bases of this file hold, it holds.
+                for base in &c.bases {
+                    let Some(base) = self.resolve(head, base) else {
+                        continue;
+                    };
+                    let Some(base_key) = base
+                        .strip_prefix(CLASS)
+                        .and_then(|k| k.parse::<usize>().ok())
+                    else {
+                        continue;
+                    };
+                    let inherited: Vec<(String, Qual)> = self
+                        .written
+                        .iter()
+                        .filter(|((k, _), _)| *k == base_key)
+                        .map(|((_, name), q)| (name.clone(), q.clone()))
+                        .collect();
+                    for (name, qual) in inherited {
+                        self.write_attribute(key, name, qual);
+                    }
+                }
+                self.bind(s, &c.name, Some(Rc::from(format!("{CLASS}{key}"))));
             }
-            Stmt::Return(r) => self.visit_opt(s, r.value.as_deref()),
+            Stmt::Return(r) => {
+                self.visit_opt(s, r.value.as_deref());
+                if let Some(value) = &r.value {
+                    self.note_return(s, value);
+                }
+            }
             Stmt::Delete(d) => {
                 for target in &d.targets {
                     self.bind_target(s, target);
@@ -1290,16 +1695,26 @@ impl<'a> Binder<'a> {
                     ],
                 );
             }
-            Stmt::With(w) => self.visit_with(s, &w.items, &w.body),
-            Stmt::AsyncWith(w) => self.visit_with(s, &w.items, &w.body),
+            Stmt::With(w) => self.visit_with(s, &w.items, &w.body, false),
+            Stmt::AsyncWith(w) => self.visit_with(s, &w.items, &w.body, true),
             Stmt::Match(m) => {
                 self.visit_expr(s, &m.subject);
+                let subject = self.resolve(s, &m.subject);
                 let runs = m
                     .cases
                     .iter()
                     .map(|case| {
+                        let subject = subject.clone();
                         Box::new(move |b: &mut Self| {
                             b.visit_pattern(s, &case.pattern);
+                            // `case name:` and `case ... as name:` capture the subject whole.
+                            if let ast::Pattern::MatchAs(ast::PatternMatchAs {
+                                name: Some(name),
+                                ..
+                            }) = &case.pattern
+                            {
+                                b.bind(s, name, subject);
+                            }
                             b.visit_opt(s, case.guard.as_deref());
                             b.visit_body(s, &case.body);
                         }) as Branch<'a>
@@ -1320,7 +1735,10 @@ impl<'a> Binder<'a> {
             Stmt::Import(i) => {
                 for alias in &i.names {
                     let (local, qual) = import_bindings(&alias.name, alias.asname.as_deref());
-                    let qual = self.local_module(0, &qual).unwrap_or(qual);
+                    let qual = self
+                        .swapped(&qual, s)
+                        .or_else(|| self.local_module(0, &qual))
+                        .unwrap_or(qual);
                     self.bind(s, &local, Some(qual));
                 }
             }
@@ -1346,6 +1764,14 @@ impl<'a> Binder<'a> {
                         let name = alias.asname.as_deref().unwrap_or(&alias.name);
                         let value = self.local_name(module, &alias.name);
                         self.bind(s, name, value);
+                    }
+                    return;
+                }
+                if let Some(swapped) = i.module.as_deref().and_then(|m| self.swapped(m, s)) {
+                    // `from pickle import loads` once `sys.modules["pickle"]` is dill.
+                    for alias in &i.names {
+                        let name = alias.asname.as_deref().unwrap_or(&alias.name);
+                        self.bind(s, name, Some(Rc::from(format!("{swapped}.{}", alias.name))));
                     }
                     return;
                 }
@@ -1422,7 +1848,20 @@ impl<'a> Binder<'a> {
             self.visit_annotation(head, arg.annotation.as_deref());
         }
         self.visit_annotation(head, returns);
-        self.bind(s, name, None);
+        // A function that returns (or yields) what may be dill gives it when called.
+        let key = body.as_ptr() as usize;
+        let returns = self
+            .written
+            .get(&(key, RETURN.to_string()))
+            .map(|q| Rc::from(format!("{RETURNS}{q}")));
+        self.bind(s, name, returns);
+        let parametrized: Vec<(String, Qual)> = decorators
+            .iter()
+            .flat_map(|d| self.parametrized(s, d))
+            .collect();
+        if !parametrized.is_empty() {
+            self.arguments.insert(key, parametrized);
+        }
         let parent = t.unwrap_or_else(|| self.enclosing_for_functions(s));
         // A method's first parameter is the instance (or class) its attributes are read from;
         // a static method has none.
@@ -1483,6 +1922,11 @@ impl<'a> Binder<'a> {
             _ => self.visit_expr(s, value),
         }
         for target in targets {
+            if let ast::Expr::Subscript(sub) = target {
+                self.assign_item(s, sub, value);
+            }
+        }
+        for target in targets {
             match target {
                 ast::Expr::Name(n) => self.bind(s, &n.id, qual.clone()),
                 ast::Expr::Attribute(a) => {
@@ -1533,8 +1977,13 @@ impl<'a> Binder<'a> {
                         for (name, value) in names[..k].iter().zip(values) {
                             self.unpack(s, name, value, out);
                         }
-                        // The starred name receives a list.
-                        out.push((&names[k], None));
+                        // The starred name receives a list of the values it takes.
+                        let taken = &values[k..values.len() - after];
+                        let list = container_of(either(taken.iter().map(|v| self.resolve(s, v))));
+                        match &names[k] {
+                            ast::Expr::Starred(st) => out.push((&st.value, list)),
+                            other => out.push((other, None)),
+                        }
                         for (name, value) in
                             names[k + 1..].iter().zip(&values[values.len() - after..])
                         {
@@ -1544,6 +1993,16 @@ impl<'a> Binder<'a> {
                     _ => out.push((target, None)),
                 }
             }
+            (_, Some(_), None) => match self.resolve(s, value) {
+                // Unpacking a container: each name may get any of its items.
+                Some(v) if v.starts_with(CONTAINER) => {
+                    let mut names = Vec::new();
+                    leaf_names(target, &mut names);
+                    let item = item_in(&v);
+                    out.extend(names.into_iter().map(|n| (n, item.clone())));
+                }
+                _ => out.push((target, None)),
+            },
             _ => out.push((target, None)),
         }
     }
@@ -1557,12 +2016,14 @@ impl<'a> Binder<'a> {
         orelse: &'a [ast::Stmt],
     ) {
         self.visit_expr(s, iter);
+        // Iterating a container gives its items.
+        let item = self.resolve(s, iter).as_deref().and_then(item_in);
         self.branches(
             s,
             true,
             vec![Box::new(move |b: &mut Self| {
                 b.visit_loop_body(s, &|b: &mut Self| {
-                    b.bind_target(s, target);
+                    b.bind_value(s, target, item.clone());
                     b.visit_body(s, body);
                 })
             })],
@@ -1593,11 +2054,18 @@ impl<'a> Binder<'a> {
         }
     }
 
-    fn visit_with(&mut self, s: usize, items: &'a [ast::WithItem], body: &'a [ast::Stmt]) {
+    fn visit_with(
+        &mut self,
+        s: usize,
+        items: &'a [ast::WithItem],
+        body: &'a [ast::Stmt],
+        is_async: bool,
+    ) {
         for item in items {
             self.visit_expr(s, &item.context_expr);
             if let Some(var) = &item.optional_vars {
-                self.bind_target(s, var);
+                let value = self.entered(s, &item.context_expr, is_async);
+                self.bind_value(s, var, value);
             }
         }
         self.visit_body(s, body);
@@ -1705,6 +2173,32 @@ impl<'a> Binder<'a> {
         }
     }
 
+    /// `(lambda m: m.loads)(dill)`: the lambda's parameters are the call's arguments.
+    fn apply_lambda(&mut self, s: usize, lambda: &ast::ExprLambda, call: &ast::ExprCall) {
+        let params: Vec<&str> = lambda
+            .args
+            .posonlyargs
+            .iter()
+            .chain(&lambda.args.args)
+            .map(|a| a.def.arg.as_str())
+            .collect();
+        let mut bound = Vec::new();
+        for (name, arg) in params.iter().zip(&call.args) {
+            if let Some(value) = self.resolve(s, arg) {
+                bound.push((name.to_string(), value));
+            }
+        }
+        for k in &call.keywords {
+            if let (Some(name), Some(value)) = (&k.arg, self.resolve(s, &k.value)) {
+                bound.push((name.to_string(), value));
+            }
+        }
+        if !bound.is_empty() {
+            self.arguments
+                .insert(&*lambda.body as *const ast::Expr as usize, bound);
+        }
+    }
+
     fn bind_walrus(&mut self, s: usize, target: &'a ast::Expr, value: &'a ast::Expr) {
         // `:=` binds in the nearest scope that is not a comprehension.
         let mut at = s;
@@ -1721,6 +2215,9 @@ impl<'a> Binder<'a> {
         use ast::Expr;
         match expr {
             Expr::Call(call) => {
+                if let Expr::Lambda(l) = &*call.func {
+                    self.apply_lambda(s, l, call);
+                }
                 // `dill.loads.__call__(raw)` calls `dill.loads`.
                 let callee = match &*call.func {
                     Expr::Attribute(a) if a.attr.as_str() == "__call__" => &a.value,
@@ -1816,7 +2313,12 @@ impl<'a> Binder<'a> {
             Expr::List(e) => self.visit_exprs(s, &e.elts),
             Expr::Tuple(e) => self.visit_exprs(s, &e.elts),
             Expr::Await(e) => self.visit_expr(s, &e.value),
-            Expr::Yield(e) => self.visit_opt(s, e.value.as_deref()),
+            Expr::Yield(e) => {
+                self.visit_opt(s, e.value.as_deref());
+                if let Some(value) = &e.value {
+                    self.note_return(s, value);
+                }
+            }
             Expr::YieldFrom(e) => self.visit_expr(s, &e.value),
             Expr::Compare(e) => {
                 self.visit_expr(s, &e.left);
@@ -1855,8 +2357,13 @@ impl<'a> Binder<'a> {
         let cs = self.scopes.len() - 1;
         for (i, generator) in generators.iter().enumerate() {
             // The first iterable is evaluated in the enclosing scope.
-            self.visit_expr(if i == 0 { s } else { cs }, &generator.iter);
-            self.bind_target(cs, &generator.target);
+            let from = if i == 0 { s } else { cs };
+            self.visit_expr(from, &generator.iter);
+            let item = self
+                .resolve(from, &generator.iter)
+                .as_deref()
+                .and_then(item_in);
+            self.bind_value(cs, &generator.target, item);
             self.visit_exprs(cs, &generator.ifs);
         }
         for elt in elts {
@@ -1909,6 +2416,12 @@ fn merge(mut into: Flow, other: Flow) -> Flow {
 /// Whether a qualified name is dill, part of it, or one of its sinks; or a constant string
 /// that names one of them (`"dill"`, `"loads"`), which a dynamic import or `getattr` may read.
 fn may_be_dill(qual: &str) -> bool {
+    if let Some(inner) = qual
+        .strip_prefix(CONTAINER)
+        .or_else(|| qual.strip_prefix(RETURNS))
+    {
+        return may_be_dill(inner);
+    }
     if let Some(text) = qual.strip_prefix(CONSTANT) {
         return text == "dill"
             || text.starts_with("dill.")
@@ -1929,6 +2442,19 @@ fn either(values: impl IntoIterator<Item = Option<Qual>>) -> Option<Qual> {
         first.get_or_insert(value);
     }
     first
+}
+
+/// The names a tuple or list target binds, nested ones included (a starred one too).
+fn leaf_names<'a>(target: &'a ast::Expr, out: &mut Vec<&'a ast::Expr>) {
+    match target {
+        ast::Expr::Name(_) => out.push(target),
+        ast::Expr::Tuple(ast::ExprTuple { elts, .. })
+        | ast::Expr::List(ast::ExprList { elts, .. }) => {
+            elts.iter().for_each(|e| leaf_names(e, out))
+        }
+        ast::Expr::Starred(st) => leaf_names(&st.value, out),
+        _ => {}
+    }
 }
 
 /// The elements of a literal tuple or list.
