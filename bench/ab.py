@@ -9,7 +9,8 @@ Build the older one from a worktree, for example:
     python3 bench/ab.py /tmp/old/target/release/dill-guard target/release/dill-guard
 
 Uses the inputs `bench/run.py` generates under target/bench (run it once first): the hook on the
-50,000-file index (one staged file has a finding, with no outside data flowing into it), dill's
+50,000-file index (one staged file has a finding, with no outside data flowing into it), a full
+scan of this machine's standard library and site-packages (every directory walked), dill's
 own sources (80 findings), the annotated fixtures (where the flows are), and the standard library
 with `import dill` prepended to every file. Prints a Markdown table of medians: CPU (user +
 system) and wall time in milliseconds, and peak memory.
@@ -48,9 +49,12 @@ def main():
     args = parser.parse_args()
     bench = load_bench()
     repo, _ = bench.big_repository()
+    lib, _ = bench.python_corpus()
+    full = ["-q", "--config", str(bench.walk_everything()), str(lib)]
     everywhere = ["-q", "--config", str(bench.walk_everything()), str(bench.WORK / "dill-everywhere")]
     cases = [
         ("hook: 50,000-file index, 5 staged files", ["--staged", "-q"], repo, args.runs * 2),
+        ("full scan: the standard library and site-packages", full, bench.WORK, max(5, args.runs // 3)),
         ("dill's sources (80 findings)", ["-q", str(bench.WORK / "dill-src")], bench.WORK, args.runs),
         ("the annotated fixtures", ["-q", str(ROOT / "tests" / "fixtures")], bench.WORK, args.runs),
         ("every file uses dill", everywhere, bench.WORK, max(3, args.runs // 7)),

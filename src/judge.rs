@@ -15,7 +15,7 @@ pub(crate) fn judge(
     read: impl FnOnce(&source::Keep) -> Result<source::Sources, Error>,
     base: Option<&BaseContent>,
     nested_from: Option<&crate::config::PolicyFrom>,
-    modules: Option<&dyn crate::modules::ModuleSource>,
+    resolution: Option<&crate::modules::Resolution>,
     report: &mut Report,
 ) -> Result<(), Error> {
     // What one change may give the analysis in all (a full check of a tree may give more).
@@ -27,23 +27,23 @@ pub(crate) fn judge(
     let refused: std::sync::Mutex<Vec<Issue>> = Default::default();
     // What each file imports, to resolve against the repository's modules once all is read.
     let known: std::sync::Mutex<Vec<(String, crate::modules::Known)>> = Default::default();
-    let resolving = modules.is_some();
+    // Reading the whole tree, a file that cannot bind dill is not asked what it imports until
+    // some file is found that may (resolution from dill outward): most trees have none.
+    let whole_tree = resolution.is_some_and(|r| r.whole_tree);
+    let resolving = resolution.is_some();
     let wants = |path: &str, bytes: &[u8], kind: python::Kind| {
         let worth = analyze::worth_analysing(bytes, kind);
         if resolving {
-            let imports = match (memchr::memmem::find(bytes, b"import"), kind) {
-                (None, _) => Vec::new(),
-                (Some(_), python::Kind::Source) => analyze::imports_of(bytes),
-                // A notebook's imports are in its code cells, as Jupyter joins them.
-                (Some(_), python::Kind::Notebook) => python::notebook_cells(bytes)
-                    .map(|cells| {
-                        let code: Vec<&str> = cells.iter().map(|c| c.source.as_str()).collect();
-                        analyze::imports_of(code.join("\n").as_bytes())
-                    })
-                    .unwrap_or_default(),
-            };
             // A file that names dill may bind it for others even when it reaches no sink.
             let involves = worth || analyze::may_bind_dill(bytes, kind);
+            if whole_tree && !involves {
+                known
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((path.to_string(), crate::modules::Known::later(kind)));
+                return worth;
+            }
+            let imports = imports_in(bytes, kind);
             let known_file = crate::modules::Known::new(worth, involves, &imports, kind);
             known
                 .lock()
@@ -75,11 +75,33 @@ pub(crate) fn judge(
     });
     // A file that imports a name another module of the repository binds to dill is analysed
     // (again) knowing what that module holds.
-    if let Some(source) = modules {
-        let known = known.into_inner().unwrap_or_else(|p| p.into_inner());
-        analyse_with_modules(source, known.into_iter().collect(), &mut outcomes);
-    }
     let mut sources = sources?;
+    if let Some(resolution) = resolution {
+        let mut known: std::collections::HashMap<String, crate::modules::Known> = known
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .into_iter()
+            .collect();
+        let hidden = sources.left_out_packages
+            || resolution
+                .excluded_some
+                .load(std::sync::atomic::Ordering::Relaxed);
+        let may_export = hidden || !whole_tree || known.values().any(|k| k.involves);
+        if may_export {
+            // What the files not asked yet import, read again from the same source.
+            for (path, file) in known.iter_mut() {
+                if file.imports_later() {
+                    let imports = resolution
+                        .source
+                        .read(path)
+                        .map(|bytes| imports_in(&bytes, file.kind))
+                        .unwrap_or_default();
+                    *file = crate::modules::Known::new(false, false, &imports, file.kind);
+                }
+            }
+            analyse_with_modules(resolution.source, known, &mut outcomes);
+        }
+    }
     let mut refused = refused.into_inner().unwrap_or_else(|p| p.into_inner());
     refused.sort_by(|a, b| a.path.cmp(&b.path));
     sources.errors.extend(refused);
@@ -119,6 +141,20 @@ pub(crate) fn judge(
     }
     report.files_checked += part.files_checked;
     Ok(())
+}
+
+/// The imports of a file, as Python (or Jupyter, for a notebook's code cells) reads them.
+fn imports_in(bytes: &[u8], kind: python::Kind) -> Vec<analyze::ImportSpec> {
+    match (memchr::memmem::find(bytes, b"import"), kind) {
+        (None, _) => Vec::new(),
+        (Some(_), python::Kind::Source) => analyze::imports_of(bytes),
+        (Some(_), python::Kind::Notebook) => python::notebook_cells(bytes)
+            .map(|cells| {
+                let code: Vec<&str> = cells.iter().map(|c| c.source.as_str()).collect();
+                analyze::imports_of(code.join("\n").as_bytes())
+            })
+            .unwrap_or_default(),
+    }
 }
 
 /// The content a path had before the change being checked (`None`: the path is new).

@@ -97,7 +97,16 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
                 (_, None) => config::PolicyFrom::Disk(cwd.clone()),
             };
             let policy = config::load(&options.config, &from, &cwd, options.today)?;
-            let excluded = |path: &str| policy.is_excluded(path);
+            // Whether the policy kept any path from being read (an excluded module can still
+            // be imported, so it can still hand dill on).
+            let excluded_some = std::sync::atomic::AtomicBool::new(false);
+            let excluded = |path: &str| {
+                let excluded = policy.is_excluded(path);
+                if excluded {
+                    excluded_some.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                excluded
+            };
             let read = |keep: &source::Keep| {
                 source::gather(
                     &options.selection,
@@ -121,6 +130,18 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
             .then_some(&from);
             // Other modules of the repository are read from the same source as the files.
             let root = repo.as_ref().map_or_else(|| cwd.clone(), |r| r.root());
+            // The check reads every module when it reads the index whole, or walks the root.
+            let whole_tree = match &options.selection {
+                Selection::All => true,
+                Selection::Paths(paths) => {
+                    let real = |p: &std::path::Path| std::fs::canonicalize(p).ok();
+                    let root = real(&root);
+                    paths
+                        .iter()
+                        .any(|p| root.is_some() && real(&cwd.join(p)) == root)
+                }
+                _ => false,
+            };
             let from_disk = modules::Disk(root);
             let from_index = repo.as_ref().map(modules::Index);
             let modules: Option<&dyn modules::ModuleSource> =
@@ -129,13 +150,18 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
                     (Selection::Paths(_), _) | (_, None) => Some(&from_disk),
                     (_, Some(index)) => Some(index),
                 };
+            let resolution = modules.map(|source| modules::Resolution {
+                source,
+                whole_tree,
+                excluded_some: &excluded_some,
+            });
             judge::judge(
                 &policy,
                 &options.selection,
                 read,
                 base.as_deref(),
                 nested,
-                modules,
+                resolution.as_ref(),
                 &mut report,
             )?;
         }
@@ -202,13 +228,19 @@ fn check_history(
         };
         // Other modules of the repository are read from the tree being brought in.
         let from_tree = modules::Tree(repo, group.tips.first().map(|(_, tree)| *tree));
+        let excluded_some = std::sync::atomic::AtomicBool::new(false);
+        let resolution = modules::Resolution {
+            source: &from_tree,
+            whole_tree: false,
+            excluded_some: &excluded_some,
+        };
         judge::judge(
             &policy,
             &options.selection,
             read,
             base.as_deref(),
             None,
-            Some(&from_tree),
+            Some(&resolution),
             report,
         )?;
     }

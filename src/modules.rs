@@ -65,6 +65,21 @@ impl Known {
         }
     }
 
+    /// A file whose imports are read only if resolution turns out to be needed.
+    pub fn later(kind: python::Kind) -> Known {
+        Known {
+            worth: false,
+            involves: false,
+            imports: "\u{0}".into(),
+            kind,
+        }
+    }
+
+    /// Whether its imports are still to be read (see [`Known::later`]).
+    pub fn imports_later(&self) -> bool {
+        &*self.imports == "\u{0}"
+    }
+
     pub fn has_imports(&self) -> bool {
         !self.imports.is_empty()
     }
@@ -352,6 +367,19 @@ impl<'r> Resolver<'r> {
         let text = python::decode(&bytes).ok()?.text;
         Some(analyze::analyze_with(&[&text], &self.limits, Some(&local)).exports)
     }
+}
+
+/// How the check resolves imports against the repository's modules.
+pub struct Resolution<'r> {
+    /// Where the modules are read from.
+    pub source: &'r dyn ModuleSource,
+    /// Whether the check reads every module of the repository, save those the policy
+    /// excludes (`--all`, or path mode from the root): then, when none of the files it read
+    /// may bind dill and none was excluded, no module can hand dill on and resolution ends at
+    /// once (see `judge`).
+    pub whole_tree: bool,
+    /// Set when the policy excluded a path while reading.
+    pub excluded_some: &'r std::sync::atomic::AtomicBool,
 }
 
 /// The working tree (or any directory), for path mode.

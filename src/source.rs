@@ -65,6 +65,9 @@ pub struct Sources {
     pub checked: Vec<String>,
     pub errors: Vec<Issue>,
     pub warnings: Vec<Issue>,
+    /// Whether the walk left out a directory by default that Python could import as a
+    /// package (`build`, `dist`, `venv`...): its modules were not read.
+    pub left_out_packages: bool,
 }
 
 /// Where the files worth analysing go, from the reading threads: `wants` is the prefilter,
@@ -545,15 +548,22 @@ fn walk_disk(
         return;
     }
     let reads = std::sync::Mutex::new(Vec::new());
+    let left_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let noted = left_out.clone();
     let walker = ignore::WalkBuilder::new(absolute)
         .hidden(false)
         .filter_entry(move |entry| {
             // Below a directory named on the command line, the directories that hold
             // environments, dependencies and build outputs are not walked, ignored or not.
-            !(skip_default_dirs
+            let name = entry.file_name().to_string_lossy();
+            let skipped = skip_default_dirs
                 && entry.depth() > 0
                 && entry.file_type().is_some_and(|t| t.is_dir())
-                && skipped_by_default(&entry.file_name().to_string_lossy()))
+                && skipped_by_default(&name);
+            if skipped && name.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric()) {
+                noted.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            !skipped
         })
         .build_parallel();
     walker.run(|| {
@@ -604,6 +614,9 @@ fn walk_disk(
             ignore::WalkState::Continue
         })
     });
+    if left_out.load(std::sync::atomic::Ordering::Relaxed) {
+        out.left_out_packages = true;
+    }
     let mut reads = reads.into_inner().expect("a walker panicked");
     // The walk's order depends on thread timing; what is reported must not.
     reads.sort_by(|a, b| a.path().cmp(b.path()));

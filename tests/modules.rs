@@ -330,3 +330,25 @@ fn an_excluded_module_still_exports_dill() {
         assert_eq!(lines(&json), [4, 5], "{args:?} {json}");
     }
 }
+
+/// A whole-tree check in which no file it reads names dill skips resolution, unless some
+/// module was left unread: one the walk skips by default (`build/`) can still be imported.
+#[test]
+fn a_module_in_a_directory_skipped_by_default_still_exports_dill() {
+    let repo = Repo::new();
+    repo.write("build/__init__.py", "");
+    repo.write("build/codec.py", "import dill as codec\n");
+    repo.write(
+        "app.py",
+        "from build.codec import codec\n\ncodec.loads(b)\n",
+    );
+    let (code, json) = repo.json(&["."]);
+    assert_eq!(
+        (code, paths(&json), lines(&json)),
+        (1, vec!["app.py".to_string()], vec![3]),
+        "{json}"
+    );
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--all"]);
+    assert_eq!((code, lines(&json)), (1, vec![3]), "{json}");
+}
