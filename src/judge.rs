@@ -86,7 +86,8 @@ pub(crate) fn judge(
             || resolution
                 .excluded_some
                 .load(std::sync::atomic::Ordering::Relaxed);
-        let may_export = hidden || !whole_tree || known.values().any(|k| k.involves);
+        let may_export =
+            hidden || !whole_tree || some_module_may_export(resolution, &known, &outcomes);
         if may_export {
             // What the files not asked yet import, read again from the same source.
             for (path, file) in known.iter_mut() {
@@ -141,6 +142,41 @@ pub(crate) fn judge(
     }
     report.files_checked += part.files_checked;
     Ok(())
+}
+
+/// Whether some file of a whole-tree check may bind dill for others to import: one whose
+/// analysis found such names, or one that names dill without reaching a sink (not analysed
+/// for its own sake: a few are analysed here, many are taken to).
+fn some_module_may_export(
+    resolution: &crate::modules::Resolution,
+    known: &std::collections::HashMap<String, crate::modules::Known>,
+    outcomes: &[check::Outcome],
+) -> bool {
+    if let Some(o) = outcomes.iter().find(|o| !o.exports.is_empty()) {
+        return true;
+    }
+    let unread: Vec<(&String, &crate::modules::Known)> = known
+        .iter()
+        .filter(|(_, k)| k.involves && !k.worth)
+        .collect();
+    if unread.len() > 16 {
+        return true;
+    }
+    let limits = analyze::Limits::for_stack(2 << 20);
+    unread.into_iter().any(|(path, file)| {
+        if file.kind != python::Kind::Source {
+            return true;
+        }
+        let Some(bytes) = resolution.source.read(path) else {
+            return true;
+        };
+        match python::decode(&bytes) {
+            Ok(decoded) => !analyze::analyze_with(&[&decoded.text], &limits, None)
+                .exports
+                .is_empty(),
+            Err(_) => true,
+        }
+    })
 }
 
 /// The imports of a file, as Python (or Jupyter, for a notebook's code cells) reads them.

@@ -193,13 +193,26 @@ fn may_assemble_dill(bytes: &[u8], purpose: Purpose) -> bool {
         b"resolve_name",
         b"find_spec",
     ];
-    let imports_by_name = readers
-        .iter()
-        .any(|word| memchr::memmem::find(bytes, word).is_some())
-        && (purpose == Purpose::Exports
-            || reaching_words()
-                .iter()
-                .any(|word| memchr::memmem::find(bytes, word.as_bytes()).is_some()));
+    let reads_a_name = |readers: &[&[u8]]| {
+        readers
+            .iter()
+            .any(|word| memchr::memmem::find(bytes, word).is_some())
+    };
+    let imports_by_name = match purpose {
+        Purpose::Sinks => {
+            reads_a_name(&readers)
+                && reaching_words()
+                    .iter()
+                    .any(|word| memchr::memmem::find(bytes, word.as_bytes()).is_some())
+        }
+        // Bound for other modules: imported by a built name, or read from `sys.modules`
+        // by item (`modules[...]`, `modules.get(...)`; the word alone is in most files).
+        Purpose::Exports => {
+            reads_a_name(&readers[..1])
+                || reads_a_name(&readers[3..])
+                || reads_a_name(&[b"import_module", b"modules[", b"modules.get"])
+        }
+    };
     if !imports_by_name
         && !["exec", "eval", "compile"]
             .iter()

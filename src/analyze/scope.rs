@@ -304,6 +304,7 @@ fn is_marker(qual: &str) -> bool {
 fn container_of(inner: Option<Qual>) -> Option<Qual> {
     inner
         .filter(|q| may_be_dill(q))
+        .filter(|q| !q.starts_with(CONSTANT))
         .map(|q| Rc::from(format!("{CONTAINER}{q}")))
 }
 
