@@ -152,7 +152,7 @@ fn some_module_may_export(
     known: &std::collections::HashMap<String, crate::modules::Known>,
     outcomes: &[check::Outcome],
 ) -> bool {
-    if let Some(o) = outcomes.iter().find(|o| !o.exports.is_empty()) {
+    if outcomes.iter().any(|o| !o.exports.is_empty()) {
         return true;
     }
     let unread: Vec<(&String, &crate::modules::Known)> = known
