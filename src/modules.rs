@@ -348,9 +348,12 @@ impl<'r> Resolver<'r> {
         if !local.exports.is_empty() {
             bytes = self.source.read(path);
         }
-        // A module that imports from one handing dill on may hand it on in turn, by any name
-        // (`from . import shim`, `codec = compat.codec`): analysed with what it imports.
-        let reaches = bytes.is_some();
+        // A module that reads a name handing dill on (`from .compat import codec`,
+        // `compat.codec`), or binds such a module itself (`from . import shim`), hands it on
+        // in turn: analysed with what it imports.
+        let reaches = bytes.as_ref().is_some_and(|bytes| {
+            local.reaches_dill(&imports, bytes) || local.binds_exporting_module(&imports)
+        });
         if !reaches {
             if !known.involves {
                 return None;

@@ -113,6 +113,20 @@ impl LocalModules {
             .filter(|e| !e.is_empty())
     }
 
+    /// Whether an import binds, by its own name, a module of the repository that hands dill
+    /// on (`from . import shim`, `from pkg import compat`).
+    pub fn binds_exporting_module(&self, specs: &[ImportSpec]) -> bool {
+        specs.iter().any(|spec| {
+            spec.names.iter().filter(|n| *n != "*").any(|name| {
+                let sub = match spec.module.as_str() {
+                    "" => name.clone(),
+                    module => format!("{module}.{name}"),
+                };
+                self.exports_of(spec.level, &sub).is_some()
+            })
+        })
+    }
+
     /// Whether a file with these imports (`specs`) and `bytes` may reach dill through them: it
     /// takes a name one of these modules binds to dill (`from .compat import loads`, or `*`),
     /// or takes such a module whole and reads one of those names from it (`compat.loads`).
