@@ -32,24 +32,22 @@ pub(crate) fn judge(
     let whole_tree = resolution.is_some_and(|r| r.whole_tree);
     let resolving = resolution.is_some();
     let wants = |path: &str, bytes: &[u8], kind: python::Kind| {
-        let worth = analyze::worth_analysing(bytes, kind);
-        if resolving {
-            // A file that names dill may bind it for others even when it reaches no sink.
-            let involves = worth || analyze::may_bind_dill(bytes, kind);
-            if whole_tree && !involves {
-                known
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push((path.to_string(), crate::modules::Known::later(kind)));
-                return worth;
-            }
-            let imports = imports_in(bytes, kind);
-            let known_file = crate::modules::Known::new(worth, involves, &imports, kind);
-            known
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push((path.to_string(), known_file));
+        if !resolving {
+            return analyze::worth_analysing(bytes, kind);
         }
+        let interest = analyze::interest(bytes, kind);
+        let worth = interest.sinks;
+        // A file that names dill may bind it for others even when it reaches no sink.
+        let involves = worth || interest.exports;
+        let file = if whole_tree && !involves {
+            crate::modules::Known::later(kind)
+        } else {
+            crate::modules::Known::new(worth, involves, &imports_in(bytes, kind), kind)
+        };
+        known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((path.to_string(), file));
         worth
     };
     let (sources, mut outcomes) = check::while_reading(|take| {

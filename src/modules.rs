@@ -41,8 +41,9 @@ pub struct Known {
     /// module that only re-exports dill is not worth analysing for its own sinks.
     pub involves: bool,
     /// The imports, packed into one string (a whole tree's files are kept at once): one line
-    /// per import, `level`, module and names separated by tabs, names by commas.
-    imports: Box<str>,
+    /// per import, `level`, module and names separated by tabs, names by commas. `None`
+    /// while not read yet (see [`Known::later`]).
+    imports: Option<Box<str>>,
     pub kind: python::Kind,
 }
 
@@ -60,7 +61,7 @@ impl Known {
         Known {
             worth,
             involves: worth || involves,
-            imports: packed.into_boxed_str(),
+            imports: Some(packed.into_boxed_str()),
             kind,
         }
     }
@@ -70,31 +71,37 @@ impl Known {
         Known {
             worth: false,
             involves: false,
-            imports: "\u{0}".into(),
+            imports: None,
             kind,
         }
     }
 
     /// Whether its imports are still to be read (see [`Known::later`]).
     pub fn imports_later(&self) -> bool {
-        &*self.imports == "\u{0}"
+        self.imports.is_none()
     }
 
     pub fn has_imports(&self) -> bool {
-        !self.imports.is_empty()
+        self.imports.as_deref().is_some_and(|i| !i.is_empty())
     }
 
     /// Each import's leading dots and first name, read without unpacking the rest.
     pub fn heads(&self) -> impl Iterator<Item = (u32, &str)> {
-        self.imports.lines().filter_map(|line| {
-            let (level, rest) = line.split_once('\t')?;
-            let module = rest.split('\t').next()?;
-            Some((level.parse().ok()?, module.split('.').next()?))
-        })
+        self.imports
+            .as_deref()
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| {
+                let (level, rest) = line.split_once('\t')?;
+                let module = rest.split('\t').next()?;
+                Some((level.parse().ok()?, module.split('.').next()?))
+            })
     }
 
     pub fn imports(&self) -> Vec<ImportSpec> {
         self.imports
+            .as_deref()
+            .unwrap_or_default()
             .lines()
             .filter_map(|line| {
                 let mut fields = line.split('\t');
@@ -281,12 +288,7 @@ impl<'r> Resolver<'r> {
                 note(spec.level, spec.module.clone());
             }
             for name in spec.names.iter().filter(|n| *n != "*") {
-                let sub = if spec.module.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{}.{name}", spec.module)
-                };
-                note(spec.level, sub);
+                note(spec.level, spec.submodule(name));
             }
         }
         let mut files: Vec<String> = local.modules.values().cloned().collect();
@@ -298,7 +300,7 @@ impl<'r> Resolver<'r> {
                     files.extend(
                         exports
                             .values()
-                            .filter_map(|v| v.strip_prefix("\u{2}@"))
+                            .filter_map(|v| analyze::handed_on_file(v))
                             .map(String::from),
                     );
                     local.exports.insert(file, (*exports).clone());

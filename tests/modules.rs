@@ -245,6 +245,22 @@ fn consumer_lines(json: &serde_json::Value) -> Vec<u64> {
         .collect()
 }
 
+/// For each way of running, the findings are exactly `app.py`'s `expected` lines.
+fn only_consumer_found(repo: &Repo, runs: &[&[&str]], expected: &[u64]) {
+    for args in runs {
+        let (code, json) = repo.json(args);
+        assert_eq!(
+            (code, consumer_lines(&json)),
+            (1, expected.to_vec()),
+            "{args:?} {json}"
+        );
+        assert!(
+            paths(&json).iter().all(|p| p == "app.py"),
+            "{args:?} {json}"
+        );
+    }
+}
+
 /// Shims that only bind dill (`import dill`, `codec = dill`, `import dill as codec`,
 /// `from dill import *`, and a name assembled from pieces) spell no loader; every file that
 /// imports from them is judged with what they bind, in every mode, with only the consumer
@@ -258,28 +274,16 @@ fn a_module_that_only_re_exports_dill_is_followed_in_every_mode() {
     copy_project(&repo, "plain_shims");
     let expected = expected_lines("plain_shims");
     assert_eq!(expected.len(), 5);
-    // Only the consumer staged: the shims are read from the index.
+    // Only the consumer staged: the shims are read from the index. Then path mode, the
+    // consumer alone and the whole tree; the index; a range. The shims reach no sink.
     repo.git(&["add", "app.py"]);
-    let (code, json) = repo.json(&["--staged"]);
-    assert_eq!(
-        (code, consumer_lines(&json)),
-        (1, expected.clone()),
-        "{json}"
+    only_consumer_found(
+        &repo,
+        &[&["--staged"], &["app.py"], &["."], &["--all"]],
+        &expected,
     );
-    // Path mode, the consumer alone and the whole tree; the index; a range.
-    for args in [&["app.py"][..], &["."], &["--all"]] {
-        let (code, json) = repo.json(args);
-        assert_eq!(
-            (code, consumer_lines(&json)),
-            (1, expected.clone()),
-            "{args:?} {json}"
-        );
-        // The shims themselves reach no sink.
-        assert!(paths(&json).iter().all(|p| p == "app.py"), "{json}");
-    }
     repo.commit_all("consumer");
-    let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
-    assert_eq!((code, consumer_lines(&json)), (1, expected), "{json}");
+    only_consumer_found(&repo, &[&["--range", "HEAD~1..HEAD"]], &expected);
 }
 
 /// Chains of two and three hops whose first module holds only `import dill as d`: through
@@ -292,15 +296,11 @@ fn chains_of_re_exports_that_start_with_a_bare_import() {
     repo.git(&["add", "-A"]);
     let expected = expected_lines("chains");
     assert_eq!(expected.len(), 4);
-    for args in [&["--staged"][..], &["--all"], &["."], &["app.py"]] {
-        let (code, json) = repo.json(args);
-        assert_eq!(
-            (code, consumer_lines(&json)),
-            (1, expected.clone()),
-            "{args:?} {json}"
-        );
-        assert!(paths(&json).iter().all(|p| p == "app.py"), "{json}");
-    }
+    only_consumer_found(
+        &repo,
+        &[&["--staged"], &["--all"], &["."], &["app.py"]],
+        &expected,
+    );
 }
 
 /// A module the policy excludes is never checked, but it can still be imported: what it

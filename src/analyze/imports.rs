@@ -15,6 +15,17 @@ pub struct ImportSpec {
     pub names: Vec<String>,
 }
 
+impl ImportSpec {
+    /// The module `name` is when taken from this import's module as a submodule
+    /// (`from pkg import sub` is `pkg.sub`; `from . import sub` is `sub`).
+    pub fn submodule(&self, name: &str) -> String {
+        match self.module.as_str() {
+            "" => name.to_string(),
+            module => format!("{module}.{name}"),
+        }
+    }
+}
+
 /// Longest statement read: no real import is near this long.
 const MAX_STATEMENT: usize = 64 << 10;
 

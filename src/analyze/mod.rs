@@ -35,9 +35,10 @@ mod scope;
 
 pub use guard::Limits;
 use guard::{too_deep, REFERENCE_STACK};
-pub use prefilter::{may_bind_dill, mentions_dill, worth_analysing};
+pub use prefilter::{interest, may_bind_dill, mentions_dill, worth_analysing, Interest};
 use scan::scan_pieces;
 pub use scan::{comments, scan_tokens};
+pub use scope::handed_on_file;
 use scope::{import_bindings, import_from_bindings, Qual};
 
 /// A sink use found in one piece of source, by byte range.
@@ -117,13 +118,10 @@ impl LocalModules {
     /// on (`from . import shim`, `from pkg import compat`).
     pub fn binds_exporting_module(&self, specs: &[ImportSpec]) -> bool {
         specs.iter().any(|spec| {
-            spec.names.iter().filter(|n| *n != "*").any(|name| {
-                let sub = match spec.module.as_str() {
-                    "" => name.clone(),
-                    module => format!("{module}.{name}"),
-                };
-                self.exports_of(spec.level, &sub).is_some()
-            })
+            spec.names
+                .iter()
+                .filter(|n| *n != "*")
+                .any(|name| self.exports_of(spec.level, &spec.submodule(name)).is_some())
         })
     }
 
@@ -165,11 +163,10 @@ impl LocalModules {
                 }
             }
             for name in &spec.names {
-                let sub = match spec.module.as_str() {
-                    "" => name.clone(),
-                    module => format!("{module}.{name}"),
-                };
-                if self.exports_of(spec.level, &sub).is_some_and(read_from) {
+                if self
+                    .exports_of(spec.level, &spec.submodule(name))
+                    .is_some_and(read_from)
+                {
                     return true;
                 }
             }

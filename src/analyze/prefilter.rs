@@ -9,10 +9,7 @@ use super::is_ident;
 /// notebooks are JSON, which may spell any character as `\uXXXX`. Files that could hide the
 /// name so are decoded and analysed whatever their bytes show.
 pub fn worth_analysing(bytes: &[u8], kind: crate::python::Kind) -> bool {
-    if mentions_dill(bytes) {
-        return may_reach_a_sink(bytes, kind);
-    }
-    hides_dill(bytes, kind, Purpose::Sinks)
+    interest(bytes, kind).sinks
 }
 
 /// Whether a Python file may bind the dill module (or anything of it) to a name another
@@ -21,24 +18,46 @@ pub fn worth_analysing(bytes: &[u8], kind: crate::python::Kind) -> bool {
 /// loader, so the second half would drop it; what it binds is still dill in every file that
 /// imports it. Only the resolution of imports asks this.
 pub fn may_bind_dill(bytes: &[u8], kind: crate::python::Kind) -> bool {
-    mentions_dill(bytes) || hides_dill(bytes, kind, Purpose::Exports)
+    interest(bytes, kind).exports
 }
 
-/// What a file is read for: its own uses of a sink, or what it binds for others.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Purpose {
-    Sinks,
-    Exports,
+/// What a file's bytes allow it to do with dill: reach a sink itself ([`worth_analysing`]),
+/// or bind dill for other modules ([`may_bind_dill`]). Worked out together, since most of
+/// the work (a notebook's cells, identifier normalisation, pieces of strings) is shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interest {
+    pub sinks: bool,
+    pub exports: bool,
 }
 
-/// Whether a file that never spells `dill` as a word could still reach it: through a
+const BOTH: Interest = Interest {
+    sinks: true,
+    exports: true,
+};
+const NEITHER: Interest = Interest {
+    sinks: false,
+    exports: false,
+};
+
+/// See [`Interest`].
+pub fn interest(bytes: &[u8], kind: crate::python::Kind) -> Interest {
+    if mentions_dill(bytes) {
+        return Interest {
+            sinks: may_reach_a_sink(bytes, kind),
+            exports: true,
+        };
+    }
+    hides_dill(bytes, kind)
+}
+
+/// What a file that never spells `dill` as a word could still do with it: through a
 /// notebook's escapes, a declared encoding, a name assembled from pieces, or identifier
 /// normalisation.
-fn hides_dill(bytes: &[u8], kind: crate::python::Kind, purpose: Purpose) -> bool {
+fn hides_dill(bytes: &[u8], kind: crate::python::Kind) -> Interest {
     use crate::python::{self, Kind};
     if kind == Kind::Notebook {
         if memchr::memmem::find(bytes, b"\\u").is_some() {
-            return true;
+            return BOTH;
         }
         // A cell's source is a list of strings Jupyter joins as they are:
         // `["import di", "ll\n"]` is `import dill`. Judge the code as it will run; a notebook
@@ -46,27 +65,29 @@ fn hides_dill(bytes: &[u8], kind: crate::python::Kind, purpose: Purpose) -> bool
         return match python::notebook_cells(bytes) {
             Ok(cells) => {
                 let joined: Vec<&str> = cells.iter().map(|c| c.source.as_str()).collect();
-                let code = joined.join("\n");
-                match purpose {
-                    Purpose::Sinks => worth_analysing(code.as_bytes(), Kind::Source),
-                    Purpose::Exports => may_bind_dill(code.as_bytes(), Kind::Source),
-                }
+                interest(joined.join("\n").as_bytes(), Kind::Source)
             }
-            Err(_) => true,
+            Err(_) => BOTH,
         };
     }
     if kind == Kind::Source && python::declares_other_encoding(bytes) {
-        return true;
+        return BOTH;
     }
-    if may_assemble_dill(bytes, purpose) {
-        return true;
+    let assembled = may_assemble_dill(bytes);
+    if assembled == BOTH {
+        return BOTH;
     }
     // Names as Python reads them; text already in NFKC comes back as it was, cheaply.
-    !bytes.is_ascii()
+    let normalized = !bytes.is_ascii()
         && match python::normalize_identifiers(&String::from_utf8_lossy(bytes)) {
             std::borrow::Cow::Borrowed(_) => false,
             std::borrow::Cow::Owned(normalized) => mentions_dill(normalized.as_bytes()),
-        }
+        };
+    if normalized {
+        BOTH
+    } else {
+        assembled
+    }
 }
 
 /// Words whose presence lets a file that mentions dill reach one of its sinks: the name of every
@@ -181,54 +202,42 @@ fn builtin_named(bytes: &[u8], name: &[u8]) -> bool {
 /// `il` ending a piece) after a quote or a placeholder (`}`, `%s`). Spelled with escapes, one
 /// of its letters is an escape (`\x64`, `\151`, `\u006c`, `\N{...}`). A file showing
 /// neither cannot build the name.
-fn may_assemble_dill(bytes: &[u8], purpose: Purpose) -> bool {
+fn may_assemble_dill(bytes: &[u8]) -> Interest {
     // A module imported by a built name reaches a sink only through a word the analysis reads
     // (`.loads`, `getattr`, `vars`...), or is bound for other modules to read; code in a
     // string may build the sink's name too.
-    let readers = [
-        &b"__import__"[..],
+    const IMPORTERS: &[&[u8]] = &[
+        b"__import__",
         b"import_module",
-        b"modules",
         b"importorskip",
         b"resolve_name",
         b"find_spec",
     ];
-    let reads_a_name = |readers: &[&[u8]]| {
-        readers
-            .iter()
-            .any(|word| memchr::memmem::find(bytes, word).is_some())
+    let has = |word: &[u8]| memchr::memmem::find(bytes, word).is_some();
+    let imports_by_name = IMPORTERS.iter().any(|w| has(w));
+    let runs_code = ["exec", "eval", "compile"]
+        .iter()
+        .any(|name| builtin_named(bytes, name.as_bytes()));
+    let interest = Interest {
+        sinks: runs_code
+            || ((imports_by_name || has(b"modules"))
+                && reaching_words().iter().any(|w| has(w.as_bytes()))),
+        // Bound for other modules: imported by a built name, or read from `sys.modules` by
+        // item (`modules[...]`, `modules.get(...)`; the word alone is in most files).
+        exports: runs_code || imports_by_name || has(b"modules[") || has(b"modules.get"),
     };
-    let imports_by_name = match purpose {
-        Purpose::Sinks => {
-            reads_a_name(&readers)
-                && reaching_words()
-                    .iter()
-                    .any(|word| memchr::memmem::find(bytes, word.as_bytes()).is_some())
-        }
-        // Bound for other modules: imported by a built name, or read from `sys.modules`
-        // by item (`modules[...]`, `modules.get(...)`; the word alone is in most files).
-        Purpose::Exports => {
-            reads_a_name(&readers[..1])
-                || reads_a_name(&readers[3..])
-                || reads_a_name(&[b"import_module", b"modules[", b"modules.get"])
-        }
-    };
-    if !imports_by_name
-        && !["exec", "eval", "compile"]
-            .iter()
-            .any(|name| builtin_named(bytes, name.as_bytes()))
-    {
-        return false;
+    if interest == NEITHER {
+        return NEITHER;
     }
     if spelled_in_pieces(bytes) {
-        return true;
+        return interest;
     }
     // Letters of the name spelled as escapes are read as the letters they stand for.
     let escaped = memchr::memchr_iter(b'\\', bytes)
         .filter_map(|at| escaped_letter(&bytes[at + 1..]).map(|(letter, len)| (at, letter, len)))
         .collect::<Vec<_>>();
     if escaped.is_empty() {
-        return false;
+        return NEITHER;
     }
     let mut plain = Vec::with_capacity(bytes.len());
     let mut from = 0;
@@ -241,7 +250,11 @@ fn may_assemble_dill(bytes: &[u8], purpose: Purpose) -> bool {
         from = at + 1 + len;
     }
     plain.extend_from_slice(&bytes[from..]);
-    mentions_dill(&plain) || spelled_in_pieces(&plain)
+    if mentions_dill(&plain) || spelled_in_pieces(&plain) {
+        interest
+    } else {
+        NEITHER
+    }
 }
 
 /// Whether the bytes show pieces of string that join into `dill` (see [`may_assemble_dill`]).

@@ -295,6 +295,12 @@ const RETURN: &str = "\u{0}return";
 /// The prefix of the names under which a module put into `sys.modules` is written.
 const SWAPPED: &str = "\u{0}module:";
 
+/// The file of a module of the repository an export hands on (`from . import shim`), named
+/// by its path so that files in other packages can find it.
+pub fn handed_on_file(value: &str) -> Option<&str> {
+    value.strip_prefix(LOCAL)?.strip_prefix('@')
+}
+
 /// Whether a value is one of the values that are not qualified names.
 fn is_marker(qual: &str) -> bool {
     qual.starts_with([CONSTANT, '\u{1}', '\u{2}', '\u{3}', '\u{4}', '\u{5}'])
@@ -829,7 +835,7 @@ impl<'a> Binder<'a> {
             // What these give back is (an item of) what they are given.
             "contextlib.nullcontext" => self.resolve_within(
                 s,
-                call.args.first().or_else(|| keyword("enter_result"))?,
+                super::flow::argument(call, 0, &["enter_result"])?,
                 budget,
             ),
             "importlib.reload" => self.resolve_within(s, call.args.first()?, budget),
@@ -858,14 +864,14 @@ impl<'a> Binder<'a> {
             "builtins.object" => None,
             // `pkgutil.resolve_name("dill:loads")` and `("dill.loads")`.
             "pkgutil.resolve_name" => {
-                let name = self.pick_name(s, call.args.first().or_else(|| keyword("name"))?)?;
+                let name = self.pick_name(s, super::flow::argument(call, 0, &["name"])?)?;
                 Some(Rc::from(name.replace(':', ".")))
             }
             "pytest.importorskip" => Some(Rc::from(
-                self.pick_name(s, call.args.first().or_else(|| keyword("modname"))?)?,
+                self.pick_name(s, super::flow::argument(call, 0, &["modname"])?)?,
             )),
             "importlib.util.find_spec" => {
-                let name = self.pick_name(s, call.args.first().or_else(|| keyword("name"))?)?;
+                let name = self.pick_name(s, super::flow::argument(call, 0, &["name"])?)?;
                 Some(Rc::from(format!("{SPEC}{name}")))
             }
             "importlib.util.module_from_spec" => {
@@ -1098,23 +1104,18 @@ impl<'a> Binder<'a> {
     /// Binds the names of a target to a value, element by element: unpacking a container
     /// gives each name one of its items (a starred name, a container again).
     fn bind_value(&mut self, s: usize, target: &'a ast::Expr, value: Option<Qual>) {
-        match target {
-            ast::Expr::Name(n) => self.bind(s, &n.id, value),
-            ast::Expr::Tuple(ast::ExprTuple { elts, .. })
-            | ast::Expr::List(ast::ExprList { elts, .. }) => {
-                let item = value.as_deref().and_then(item_in);
-                for elt in elts {
-                    match elt {
-                        ast::Expr::Starred(st) => {
-                            let rest = value.clone().filter(|v| v.starts_with(CONTAINER));
-                            self.bind_value(s, &st.value, rest);
-                        }
-                        other => self.bind_value(s, other, item.clone()),
-                    }
-                }
+        let mut pairs = Vec::new();
+        spread(target, value, &mut pairs);
+        self.bind_pairs(s, pairs);
+    }
+
+    /// Binds each name to its value; other targets (attributes, subscripts) are evaluated.
+    fn bind_pairs(&mut self, s: usize, pairs: Vec<(&'a ast::Expr, Option<Qual>)>) {
+        for (target, qual) in pairs {
+            match target {
+                ast::Expr::Name(n) => self.bind(s, &n.id, qual),
+                other => self.bind_target(s, other),
             }
-            ast::Expr::Starred(st) => self.bind_value(s, &st.value, value),
-            other => self.bind_target(s, other),
         }
     }
 
@@ -1128,10 +1129,7 @@ impl<'a> Binder<'a> {
             let returns = self.written.get(&(key.parse().ok()?, method.to_string()))?;
             return returns.strip_prefix(RETURNS).map(Rc::from);
         }
-        value
-            .strip_prefix(CONTAINER)
-            .map_or(Some(value.clone()), |_| None)
-            .filter(|v| may_be_dill(v))
+        (!value.starts_with(CONTAINER) && may_be_dill(&value)).then_some(value)
     }
 
     /// The parameters `@pytest.mark.parametrize("name", [values])` gives a test function.
@@ -1139,21 +1137,14 @@ impl<'a> Binder<'a> {
         let ast::Expr::Call(call) = decorator else {
             return Vec::new();
         };
-        let is_parametrize = self
-            .resolve(s, &call.func)
-            .is_some_and(|f| f.ends_with("mark.parametrize"));
-        let argument = |i: usize, name: &str| {
-            call.args.get(i).or_else(|| {
-                call.keywords
-                    .iter()
-                    .find(|k| k.arg.as_deref() == Some(name))
-                    .map(|k| &k.value)
-            })
-        };
+        let argument = |i: usize, name: &str| super::flow::argument(call, i, &[name]);
         let (Some(names), Some(values)) = (argument(0, "argnames"), argument(1, "argvalues"))
         else {
             return Vec::new();
         };
+        let is_parametrize = self
+            .resolve(s, &call.func)
+            .is_some_and(|f| f.ends_with("mark.parametrize"));
         if !is_parametrize {
             return Vec::new();
         }
@@ -1269,15 +1260,7 @@ impl<'a> Binder<'a> {
         if let ast::Expr::Attribute(a) = &*call.func {
             if matches!(a.attr.as_str(), "setdefault" | "__setitem__") && call.args.len() == 2 {
                 if let Some(word) = self.const_of(s, &call.args[0]) {
-                    if let Some(handover) = rule::handover(&word).filter(|h| h.keyword_too) {
-                        if self.is_dill_module(s, &call.args[1]) {
-                            self.report_handover(
-                                call.args[1].range(),
-                                handover,
-                                format!("**{{\"{word}\": …}}"),
-                            );
-                        }
-                    }
+                    self.check_keyword_item(s, &word, &call.args[1]);
                 }
             }
         }
@@ -1341,10 +1324,17 @@ impl<'a> Binder<'a> {
                     None => continue,
                 },
             };
-            if let Some(handover) = rule::handover(&word).filter(|h| h.keyword_too) {
-                if self.is_dill_module(s, value) {
-                    self.report_handover(value.range(), handover, format!("**{{\"{word}\": …}}"));
-                }
+            self.check_keyword_item(s, &word, value);
+        }
+    }
+
+    /// The dill module put under a hand-over keyword into keyword arguments made to be
+    /// unpacked into a call: `{"pickle_module": dill}`, `kw["pickle_module"] = dill`,
+    /// `kw.setdefault("pickle_module", dill)`. Reported where the module is put in.
+    fn check_keyword_item(&mut self, s: usize, word: &str, value: &ast::Expr) {
+        if let Some(handover) = rule::handover(word).filter(|h| h.keyword_too) {
+            if self.is_dill_module(s, value) {
+                self.report_handover(value.range(), handover, format!("**{{\"{word}\": …}}"));
             }
         }
     }
@@ -1417,11 +1407,7 @@ impl<'a> Binder<'a> {
                 self.new_writes.insert(key, Rc::from(at));
             }
         }
-        if let Some(handover) = rule::handover(&key).filter(|h| h.keyword_too) {
-            if rule::is_dill_module(&qual) {
-                self.report_handover(value.range(), handover, format!("**{{\"{key}\": …}}"));
-            }
-        }
+        self.check_keyword_item(s, &key, value);
     }
 
     /// What `sys.modules` was given under a module's name, which an import after it (or in
@@ -1938,12 +1924,7 @@ impl<'a> Binder<'a> {
                     // Every value is evaluated before any name is bound (`a, b = b, a`).
                     let mut pairs = Vec::new();
                     self.unpack(s, other, value, &mut pairs);
-                    for (target, qual) in pairs {
-                        match (target, qual) {
-                            (ast::Expr::Name(n), qual) => self.bind(s, &n.id, qual),
-                            (other, _) => self.bind_target(s, other),
-                        }
-                    }
+                    self.bind_pairs(s, pairs);
                 }
             }
         }
@@ -1996,12 +1977,7 @@ impl<'a> Binder<'a> {
             }
             (_, Some(_), None) => match self.resolve(s, value) {
                 // Unpacking a container: each name may get any of its items.
-                Some(v) if v.starts_with(CONTAINER) => {
-                    let mut names = Vec::new();
-                    leaf_names(target, &mut names);
-                    let item = item_in(&v);
-                    out.extend(names.into_iter().map(|n| (n, item.clone())));
-                }
+                Some(v) if v.starts_with(CONTAINER) => spread(target, Some(v), out),
                 _ => out.push((target, None)),
             },
             _ => out.push((target, None)),
@@ -2445,16 +2421,31 @@ fn either(values: impl IntoIterator<Item = Option<Qual>>) -> Option<Qual> {
     first
 }
 
-/// The names a tuple or list target binds, nested ones included (a starred one too).
-fn leaf_names<'a>(target: &'a ast::Expr, out: &mut Vec<&'a ast::Expr>) {
+/// Pairs the names of a target with what they get from `value`: unpacking a container gives
+/// each name one of its items (a starred name, a container again); other targets
+/// (attributes, subscripts) get `None`.
+fn spread<'a>(
+    target: &'a ast::Expr,
+    value: Option<Qual>,
+    out: &mut Vec<(&'a ast::Expr, Option<Qual>)>,
+) {
     match target {
-        ast::Expr::Name(_) => out.push(target),
+        ast::Expr::Name(_) => out.push((target, value)),
         ast::Expr::Tuple(ast::ExprTuple { elts, .. })
         | ast::Expr::List(ast::ExprList { elts, .. }) => {
-            elts.iter().for_each(|e| leaf_names(e, out))
+            let item = value.as_deref().and_then(item_in);
+            for elt in elts {
+                match elt {
+                    ast::Expr::Starred(st) => {
+                        let rest = value.clone().filter(|v| v.starts_with(CONTAINER));
+                        spread(&st.value, rest, out);
+                    }
+                    other => spread(other, item.clone(), out),
+                }
+            }
         }
-        ast::Expr::Starred(st) => leaf_names(&st.value, out),
-        _ => {}
+        ast::Expr::Starred(st) => spread(&st.value, value, out),
+        other => out.push((other, None)),
     }
 }
 

@@ -311,7 +311,11 @@ impl<'a> Index<'a> {
 }
 
 /// The argument a call gives at `position` (not inside a `*xs`), or under one of `names`.
-fn argument<'a>(call: &'a ast::ExprCall, position: usize, names: &[&str]) -> Option<&'a Expr> {
+pub(crate) fn argument<'a>(
+    call: &'a ast::ExprCall,
+    position: usize,
+    names: &[&str],
+) -> Option<&'a Expr> {
     call.args
         .get(position)
         .filter(|a| !matches!(a, Expr::Starred(_)))
