@@ -374,7 +374,9 @@ fn analyse_with_modules(
             continue;
         }
         if let Some(bytes) = source.read(path) {
-            if local.reaches_dill(&imports, &bytes) {
+            if local.reaches_dill(&imports, &bytes, &|file| resolver.exports_of_file(file)) {
+                let mut local = local;
+                resolver.hand_on(&mut local);
                 redo.insert(path.clone(), (local, Some(bytes)));
             }
         }
@@ -390,7 +392,11 @@ fn analyse_with_modules(
                 continue;
             };
             redo.entry(target.clone())
-                .or_insert_with(|| (resolver.local_for(&target, &target_known.imports()), None))
+                .or_insert_with(|| {
+                    let mut local = resolver.local_for(&target, &target_known.imports());
+                    resolver.hand_on(&mut local);
+                    (local, None)
+                })
                 .0
                 .patched
                 .insert(patch.name.clone(), patch.value.clone());

@@ -10,7 +10,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::analyze::{self, ImportSpec, Limits, LocalModules};
 use crate::python;
@@ -41,7 +41,8 @@ pub struct Known {
     /// module that only re-exports dill is not worth analysing for its own sinks.
     pub involves: bool,
     /// The imports, packed into one string (a whole tree's files are kept at once): one line
-    /// per import, `level`, module and names separated by tabs, names by commas. `None`
+    /// per import, `level`, module, names and bound names separated by tabs, names by commas.
+    /// `None`
     /// while not read yet (see [`Known::later`]).
     imports: Option<Box<str>>,
     pub kind: python::Kind,
@@ -52,10 +53,11 @@ impl Known {
         let mut packed = String::new();
         for spec in imports {
             packed.push_str(&format!(
-                "{}\t{}\t{}\n",
+                "{}\t{}\t{}\t{}\n",
                 spec.level,
                 spec.module,
-                spec.names.join(",")
+                spec.names.join(","),
+                spec.bound.join(",")
             ));
         }
         Known {
@@ -107,16 +109,23 @@ impl Known {
                 let mut fields = line.split('\t');
                 let level = fields.next()?.parse().ok()?;
                 let module = fields.next()?.to_string();
-                let names = fields
-                    .next()?
-                    .split(',')
-                    .filter(|n| !n.is_empty())
-                    .map(String::from)
-                    .collect();
+                let mut list = || -> Option<Vec<String>> {
+                    Some(
+                        fields
+                            .next()?
+                            .split(',')
+                            .filter(|n| !n.is_empty())
+                            .map(String::from)
+                            .collect(),
+                    )
+                };
+                let names = list()?;
+                let bound = list()?;
                 Some(ImportSpec {
                     level,
                     module,
                     names,
+                    bound,
                 })
             })
             .collect()
@@ -141,7 +150,7 @@ pub struct Resolver<'r> {
     /// Whether a top-level name is a module or package of the repository, by name and root.
     tops: RefCell<HashMap<String, HashMap<String, bool>>>,
     /// What each module exports; `None` while it is being worked out (an import cycle).
-    exports: RefCell<HashMap<String, Option<Rc<Exports>>>>,
+    exports: RefCell<HashMap<String, Option<Arc<Exports>>>>,
     limits: Limits,
 }
 
@@ -291,35 +300,58 @@ impl<'r> Resolver<'r> {
                 note(spec.level, spec.submodule(name));
             }
         }
-        let mut files: Vec<String> = local.modules.values().cloned().collect();
-        while let Some(file) = files.pop() {
+        let files: Vec<String> = local.modules.values().cloned().collect();
+        for file in files {
             if file != importer && !local.exports.contains_key(&file) {
                 let exports = self.exports_of(&file, depth + 1);
                 if !exports.is_empty() {
-                    // A module it hands on (`from . import shim`) is read through it.
-                    files.extend(
-                        exports
-                            .values()
-                            .filter_map(|v| analyze::handed_on_file(v))
-                            .map(String::from),
-                    );
-                    local.exports.insert(file, (*exports).clone());
+                    local.exports.insert(file, exports);
                 }
             }
         }
         local
     }
 
+    /// What the module in `file` binds that may be dill.
+    pub fn exports_of_file(&self, file: &str) -> Arc<Exports> {
+        self.exports_of(file, 1)
+    }
+
+    /// Adds to `local` what the modules it hands on hold (`from . import shim` in a module it
+    /// imports makes `shim`'s names readable through it), for a file about to be analysed
+    /// with it. Only analysis reads through them; deciding whether to analyse does not.
+    pub fn hand_on(&self, local: &mut LocalModules) {
+        let mut files: Vec<String> = local
+            .exports
+            .values()
+            .flat_map(|e| e.values().filter_map(|v| analyze::handed_on_file(v)))
+            .map(String::from)
+            .collect();
+        while let Some(file) = files.pop() {
+            if local.exports.contains_key(&file) {
+                continue;
+            }
+            let exports = self.exports_of(&file, 1);
+            files.extend(
+                exports
+                    .values()
+                    .filter_map(|v| analyze::handed_on_file(v))
+                    .map(String::from),
+            );
+            local.exports.insert(file, exports);
+        }
+    }
+
     /// The names a module binds at its top level to something that may be dill.
-    fn exports_of(&self, path: &str, depth: usize) -> Rc<Exports> {
+    fn exports_of(&self, path: &str, depth: usize) -> Arc<Exports> {
         if let Some(known) = self.exports.borrow().get(path) {
             return known.clone().unwrap_or_default();
         }
         if depth > MAX_DEPTH {
-            return Rc::default();
+            return Arc::default();
         }
         self.exports.borrow_mut().insert(path.to_string(), None);
-        let exports = Rc::new(self.work_out(path, depth).unwrap_or_default());
+        let exports = Arc::new(self.work_out(path, depth).unwrap_or_default());
         self.exports
             .borrow_mut()
             .insert(path.to_string(), Some(exports.clone()));
@@ -335,9 +367,10 @@ impl<'r> Resolver<'r> {
             None => {
                 let bytes = self.source.read(path)?;
                 let text = python::decode(&bytes).ok()?.text;
+                let interest = analyze::interest(&bytes, python::Kind::Source);
                 read = Known::new(
-                    analyze::worth_analysing(&bytes, python::Kind::Source),
-                    analyze::may_bind_dill(&bytes, python::Kind::Source),
+                    interest.sinks,
+                    interest.exports,
                     &analyze::imports_of(text.as_bytes()),
                     python::Kind::Source,
                 );
@@ -351,26 +384,40 @@ impl<'r> Resolver<'r> {
             bytes = self.source.read(path);
         }
         // A module that reads a name handing dill on (`from .compat import codec`,
-        // `compat.codec`), or binds such a module itself (`from . import shim`), hands it on
-        // in turn: analysed with what it imports.
+        // `compat.codec`) hands it on in turn: analysed with what it imports.
         let reaches = bytes.as_ref().is_some_and(|bytes| {
-            local.reaches_dill(&imports, bytes) || local.binds_exporting_module(&imports)
+            local.reaches_dill(&imports, bytes, &|file| self.exports_of(file, depth + 1))
         });
         if !reaches {
-            if !known.involves {
-                return None;
+            // What it binds by importing a module that hands dill on (`from . import shim`),
+            // and what it binds to dill itself.
+            let mut exports = local.modules_bound(&imports);
+            if known.involves {
+                match self.analysed.get(path) {
+                    Some(own) => exports.extend(own.clone()),
+                    None => exports.extend(self.analyse(path, bytes, None)?),
+                }
             }
-            // Analysed already, and nothing it imports changes what it binds.
-            if let Some(exports) = self.analysed.get(path) {
-                return Some(exports.clone());
-            }
+            return Some(exports);
         }
+        let mut local = local;
+        self.hand_on(&mut local);
+        self.analyse(path, bytes, Some(&local))
+    }
+
+    /// What a module binds that may be dill, from its analysis (`bytes`, when already read).
+    fn analyse(
+        &self,
+        path: &str,
+        bytes: Option<Vec<u8>>,
+        local: Option<&LocalModules>,
+    ) -> Option<Exports> {
         let bytes = match bytes {
             Some(bytes) => bytes,
             None => self.source.read(path)?,
         };
         let text = python::decode(&bytes).ok()?.text;
-        Some(analyze::analyze_with(&[&text], &self.limits, Some(&local)).exports)
+        Some(analyze::analyze_with(&[&text], &self.limits, local).exports)
     }
 }
 

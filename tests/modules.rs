@@ -295,7 +295,7 @@ fn chains_of_re_exports_that_start_with_a_bare_import() {
     copy_project(&repo, "chains");
     repo.git(&["add", "-A"]);
     let expected = expected_lines("chains");
-    assert_eq!(expected.len(), 4);
+    assert_eq!(expected.len(), 7);
     only_consumer_found(
         &repo,
         &[&["--staged"], &["--all"], &["."], &["app.py"]],

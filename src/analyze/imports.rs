@@ -13,6 +13,9 @@ pub struct ImportSpec {
     pub module: String,
     /// The names a `from` import takes (`*` for a star import); empty for `import module`.
     pub names: Vec<String>,
+    /// The names the statement binds in the importing module: for a `from` import, one per
+    /// name taken (its `as` name, if any); for `import a.b`, `a` (or the `as` name).
+    pub bound: Vec<String>,
 }
 
 impl ImportSpec {
@@ -110,12 +113,26 @@ fn read_statements(toks: &[(Tok<'_>, usize, usize)], out: &mut Vec<ImportSpec>) 
                     continue;
                 }
                 let mut names = Vec::new();
+                let mut bound = Vec::new();
                 let mut k = next + 1;
                 while let Some(&(tok, _, _)) = toks.get(k) {
                     match tok {
-                        Tok::Name("as") => k += 1,
-                        Tok::Name(name) => names.push(name.to_string()),
-                        Tok::Other => names.push("*".to_string()),
+                        Tok::Name("as") => {
+                            if let (Some(last), Some((Tok::Name(alias), _, _))) =
+                                (bound.last_mut(), toks.get(k + 1))
+                            {
+                                *last = alias.to_string();
+                            }
+                            k += 1
+                        }
+                        Tok::Name(name) => {
+                            names.push(name.to_string());
+                            bound.push(name.to_string());
+                        }
+                        Tok::Other => {
+                            names.push("*".to_string());
+                            bound.push("*".to_string());
+                        }
                         Tok::Open | Tok::Close | Tok::Comma | Tok::Comment => {}
                         Tok::End | Tok::Dot => break,
                     }
@@ -126,6 +143,7 @@ fn read_statements(toks: &[(Tok<'_>, usize, usize)], out: &mut Vec<ImportSpec>) 
                         level,
                         module,
                         names,
+                        bound,
                     });
                 }
                 i = k;
@@ -137,15 +155,21 @@ fn read_statements(toks: &[(Tok<'_>, usize, usize)], out: &mut Vec<ImportSpec>) 
                     if module.is_empty() {
                         break;
                     }
+                    k = next;
+                    let mut alias = None;
+                    if toks.get(k).map(|t| t.0) == Some(Tok::Name("as")) {
+                        if let Some((Tok::Name(name), _, _)) = toks.get(k + 1) {
+                            alias = Some(name.to_string());
+                        }
+                        k += 2;
+                    }
+                    let head = module.split('.').next().unwrap_or_default().to_string();
                     out.push(ImportSpec {
                         level: 0,
+                        bound: vec![alias.unwrap_or(head)],
                         module,
                         names: Vec::new(),
                     });
-                    k = next;
-                    if toks.get(k).map(|t| t.0) == Some(Tok::Name("as")) {
-                        k += 2;
-                    }
                     if toks.get(k).map(|t| t.0) != Some(Tok::Comma) {
                         break;
                     }
@@ -213,5 +237,29 @@ mod tests {
             vec![(0, "m".into(), v(&["n"]))]
         );
         assert!(specs("s = 'import'\nimportlib.reload(x)\n").is_empty());
+    }
+
+    #[test]
+    fn the_names_an_import_binds() {
+        let bound = |text: &str| -> Vec<Vec<String>> {
+            imports_of(text.as_bytes())
+                .into_iter()
+                .map(|s| s.bound)
+                .collect()
+        };
+        assert_eq!(
+            bound(
+                "import os.path, pkg.compat as c
+from . import shim as s, other
+from x import *
+"
+            ),
+            vec![
+                vec!["os".to_string()],
+                vec!["c".to_string()],
+                vec!["s".to_string(), "other".to_string()],
+                vec!["*".to_string()],
+            ]
+        );
     }
 }

@@ -82,7 +82,7 @@ pub struct LocalModules {
     pub modules: std::collections::HashMap<(u32, String), String>,
     /// The names each module binds at its top level to something that may be dill, by the
     /// module's file.
-    pub exports: std::collections::HashMap<String, std::collections::HashMap<String, String>>,
+    pub exports: std::collections::HashMap<String, Exported>,
     /// The file's own globals that other files of the check set to something that may be
     /// dill, with that value.
     pub patched: std::collections::HashMap<String, String>,
@@ -111,33 +111,84 @@ impl LocalModules {
         self.modules
             .get(&(level, dotted.to_string()))
             .and_then(|path| self.exports.get(path))
+            .map(|e| &**e)
             .filter(|e| !e.is_empty())
     }
 
-    /// Whether an import binds, by its own name, a module of the repository that hands dill
-    /// on (`from . import shim`, `from pkg import compat`).
-    pub fn binds_exporting_module(&self, specs: &[ImportSpec]) -> bool {
-        specs.iter().any(|spec| {
-            spec.names
-                .iter()
-                .filter(|n| *n != "*")
-                .any(|name| self.exports_of(spec.level, &spec.submodule(name)).is_some())
-        })
+    /// The modules of the repository that hand dill on which these imports bind, by the
+    /// name they are bound to (`from . import shim`, `import pkg.compat as compat`, and
+    /// `from .reexport import shim` where that module hands `shim` on): each named by its
+    /// file, as an export.
+    pub fn modules_bound(&self, specs: &[ImportSpec]) -> std::collections::HashMap<String, String> {
+        let mut bound = std::collections::HashMap::new();
+        for spec in specs {
+            let taken: Vec<(String, &String)> = if spec.names.is_empty() {
+                // `import a.b` binds `a`; `import a.b as x` binds `x` to `a.b`.
+                let head = spec.module.split('.').next().unwrap_or_default();
+                let dotted = match spec.bound.first() {
+                    Some(name) if name == head => head.to_string(),
+                    _ => spec.module.clone(),
+                };
+                spec.bound
+                    .first()
+                    .map(|b| (dotted, b))
+                    .into_iter()
+                    .collect()
+            } else {
+                spec.names
+                    .iter()
+                    .zip(&spec.bound)
+                    .filter(|(name, _)| *name != "*")
+                    .map(|(name, b)| (spec.submodule(name), b))
+                    .collect()
+            };
+            for (dotted, name) in taken {
+                if let Some(file) = self.modules.get(&(spec.level, dotted)) {
+                    if self.exports.get(file).is_some_and(|e| !e.is_empty()) {
+                        bound.insert(name.clone(), scope::handed_on(file));
+                    }
+                }
+            }
+            // A module the imported module hands on itself (`from .reexport import shim`).
+            if let Some(exports) = self.exports_of(spec.level, &spec.module) {
+                for (name, b) in spec.names.iter().zip(&spec.bound) {
+                    if let Some(value) = exports.get(name).filter(|v| handed_on_file(v).is_some()) {
+                        bound.insert(b.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        bound
     }
 
     /// Whether a file with these imports (`specs`) and `bytes` may reach dill through them: it
     /// takes a name one of these modules binds to dill (`from .compat import loads`, or `*`),
     /// or takes such a module whole and reads one of those names from it (`compat.loads`).
-    pub fn reaches_dill(&self, specs: &[ImportSpec], bytes: &[u8]) -> bool {
+    ///
+    /// A module another module hands on (`from . import shim` there) counts only when one of
+    /// its own names is read in turn (`compat.shim.d`), or the file reads attributes by name
+    /// (`getattr`, `vars`, `__dict__`...); `handed` gives what such a module binds when this
+    /// file's modules do not hold it.
+    pub fn reaches_dill(
+        &self,
+        specs: &[ImportSpec],
+        bytes: &[u8],
+        handed: &dyn Fn(&str) -> Exported,
+    ) -> bool {
+        let by_name = [
+            "getattr",
+            "vars",
+            "__dict__",
+            "attrgetter",
+            "__getattribute__",
+        ]
+        .iter()
+        .any(|w| memchr::memmem::find(bytes, w.as_bytes()).is_some());
+        let used = |value: &str| by_name || self.read_through(value, bytes, handed, 8);
         let read_from = |exports: &std::collections::HashMap<String, String>| {
-            exports.keys().any(|name| {
-                let attribute = format!(".{name}");
-                memchr::memmem::find_iter(bytes, attribute.as_bytes()).any(|at| {
-                    !bytes
-                        .get(at + attribute.len())
-                        .is_some_and(|&b| is_ident(b))
-                })
-            })
+            exports
+                .iter()
+                .any(|(name, value)| attribute_read(bytes, name) && used(value))
         };
         for spec in specs {
             if spec.names.is_empty() {
@@ -157,7 +208,7 @@ impl LocalModules {
                 if spec
                     .names
                     .iter()
-                    .any(|n| n == "*" || exports.contains_key(n))
+                    .any(|n| n == "*" || exports.get(n).is_some_and(|v| used(v)))
                 {
                     return true;
                 }
@@ -173,6 +224,44 @@ impl LocalModules {
         }
         false
     }
+
+    /// Whether a value taken from a module is used: a module handed on only when one of its
+    /// names is read in turn, to `depth` modules deep.
+    fn read_through(
+        &self,
+        value: &str,
+        bytes: &[u8],
+        handed: &dyn Fn(&str) -> Exported,
+        depth: usize,
+    ) -> bool {
+        let Some(file) = handed_on_file(value) else {
+            return true;
+        };
+        if depth == 0 {
+            return true;
+        }
+        let exports = match self.exports.get(file) {
+            Some(exports) => exports.clone(),
+            None => handed(file),
+        };
+        exports.iter().any(|(name, value)| {
+            attribute_read(bytes, name) && self.read_through(value, bytes, handed, depth - 1)
+        })
+    }
+}
+
+/// What a module of the repository binds that may be dill, by name, shared between the files
+/// that import it.
+pub type Exported = std::sync::Arc<std::collections::HashMap<String, String>>;
+
+/// Whether `.name` is read somewhere in the bytes (as a whole attribute name).
+fn attribute_read(bytes: &[u8], name: &str) -> bool {
+    let attribute = format!(".{name}");
+    memchr::memmem::find_iter(bytes, attribute.as_bytes()).any(|at| {
+        !bytes
+            .get(at + attribute.len())
+            .is_some_and(|&b| is_ident(b))
+    })
 }
 
 /// What analysing one file found.

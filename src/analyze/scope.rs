@@ -59,7 +59,7 @@ pub(super) fn find_sinks(
                 // too (`from . import shim`): named by its file, which other files can find.
                 binder
                     .exporting_file(q)
-                    .map(|file| (name.clone(), format!("{LOCAL}@{file}")))
+                    .map(|file| (name.clone(), handed_on(&file)))
             })
             .collect();
         let new_writes = std::mem::take(&mut binder.new_writes);
@@ -299,6 +299,12 @@ const SWAPPED: &str = "\u{0}module:";
 /// by its path so that files in other packages can find it.
 pub fn handed_on_file(value: &str) -> Option<&str> {
     value.strip_prefix(LOCAL)?.strip_prefix('@')
+}
+
+/// The value naming a module of the repository handed on, by its file (see
+/// [`handed_on_file`]).
+pub(super) fn handed_on(file: &str) -> String {
+    format!("{LOCAL}@{file}")
 }
 
 /// Whether a value is one of the values that are not qualified names.
@@ -918,12 +924,20 @@ impl<'a> Binder<'a> {
     /// The attribute of `base` whose name `name` evaluates to; of the names it may evaluate to
     /// (`"loads" if fast else "dumps"`), one that may be dill's.
     fn attribute_named(&self, s: usize, base: &Qual, name: &ast::Expr) -> Option<Qual> {
-        if is_marker(base) {
+        // A module of the repository: what it binds under that name.
+        let local = base.strip_prefix(LOCAL);
+        if is_marker(base) && local.is_none() {
             return None;
         }
         let mut first = None;
         for attr in self.const_choices(s, name) {
-            let qual: Qual = Rc::from(format!("{base}.{attr}"));
+            let qual: Qual = match local {
+                Some(module) => match self.local_name(module, &attr) {
+                    Some(value) => value,
+                    None => continue,
+                },
+                None => Rc::from(format!("{base}.{attr}")),
+            };
             if may_be_dill(&qual) {
                 return Some(qual);
             }

@@ -1,0 +1,2 @@
+from . import shim as s
+import lib.shim as whole
