@@ -364,7 +364,7 @@ fn analyse_with_modules(
         // Most files import only other projects' modules.
         if !known[path]
             .heads()
-            .any(|(level, top)| resolver.may_be_local(level, top))
+            .any(|(level, top)| resolver.may_be_local(path, level, top))
         {
             continue;
         }

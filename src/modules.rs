@@ -18,8 +18,32 @@ use crate::python;
 /// How many modules deep a chain of re-exports is followed.
 const MAX_DEPTH: usize = 8;
 
-/// Where absolute imports are looked for.
+/// Where absolute imports are looked for, besides the importing file's own directory and
+/// its ancestors (see [`roots_for`]).
 const ROOTS: &[&str] = &["", "src/"];
+
+/// The directories an absolute import of `importer` is looked for in, in order: its own
+/// directory (`sys.path[0]` when it runs as a script), the repository's root and `src/`,
+/// then every other ancestor directory (a project run from any of them).
+fn roots_for(importer: &str) -> Vec<String> {
+    let mut dirs: Vec<String> = Vec::new();
+    let mut at = importer;
+    while let Some((dir, _)) = at.rsplit_once('/') {
+        dirs.push(format!("{dir}/"));
+        at = dir;
+    }
+    let mut roots: Vec<String> = dirs.first().cloned().into_iter().collect();
+    for root in ROOTS
+        .iter()
+        .map(|r| r.to_string())
+        .chain(dirs.into_iter().skip(1))
+    {
+        if !roots.contains(&root) {
+            roots.push(root);
+        }
+    }
+    roots
+}
 
 /// The files of the repository, by path (relative to the root, `/`-separated), from the source
 /// the check reads.
@@ -188,10 +212,8 @@ impl<'r> Resolver<'r> {
 
     /// The file of the module `dotted` imported with `level` leading dots from `importer`.
     pub fn module_file(&self, importer: &str, level: u32, dotted: &str) -> Option<String> {
-        let dir = match level {
-            0 => "",
-            _ => importer.rsplit_once('/').map_or("", |(dir, _)| dir),
-        };
+        // Absolute imports are looked for from the importing file's directory too.
+        let dir = importer.rsplit_once('/').map_or("", |(dir, _)| dir);
         let key = (dir.to_string(), level, dotted.to_string());
         if let Some(found) = self.files.borrow().get(&key) {
             return found.clone();
@@ -219,20 +241,24 @@ impl<'r> Resolver<'r> {
 
     /// Whether an import with these leading dots and first name may be of a module of the
     /// repository.
-    pub fn may_be_local(&self, level: u32, top: &str) -> bool {
-        level > 0 || ROOTS.iter().any(|root| self.top_level_here(root, top))
+    pub fn may_be_local(&self, importer: &str, level: u32, top: &str) -> bool {
+        level > 0
+            || roots_for(importer)
+                .iter()
+                .any(|root| self.top_level_here(root, top))
     }
 
     fn find_module_file(&self, importer: &str, level: u32, dotted: &str) -> Option<String> {
         let parts: Vec<&str> = dotted.split('.').filter(|p| !p.is_empty()).collect();
         if level == 0 {
             let top = parts.first()?;
-            for root in ROOTS {
-                if !self.top_level_here(root, top) {
+            for root in roots_for(importer) {
+                if !self.top_level_here(&root, top) {
                     continue;
                 }
                 let stem = format!("{root}{}", parts.join("/"));
-                for candidate in [format!("{stem}.py"), format!("{stem}/__init__.py")] {
+                // A package is found before a module of the same name, as Python finds it.
+                for candidate in [format!("{stem}/__init__.py"), format!("{stem}.py")] {
                     if self.exists(&candidate) {
                         return Some(candidate);
                     }
@@ -255,7 +281,7 @@ impl<'r> Resolver<'r> {
             let candidates = if parts.is_empty() {
                 vec![format!("{base}__init__.py")]
             } else {
-                vec![format!("{stem}.py"), format!("{stem}/__init__.py")]
+                vec![format!("{stem}/__init__.py"), format!("{stem}.py")]
             };
             if let Some(found) = candidates.into_iter().find(|c| self.exists(c)) {
                 return Some(found);
@@ -283,7 +309,7 @@ impl<'r> Resolver<'r> {
             // Most absolute imports are of other projects: settled by their first name.
             if spec.level == 0 {
                 let top = spec.module.split('.').next().unwrap_or_default();
-                if !ROOTS.iter().any(|root| self.top_level_here(root, top)) {
+                if !self.may_be_local(importer, 0, top) {
                     continue;
                 }
             }

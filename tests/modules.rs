@@ -352,3 +352,55 @@ fn a_module_in_a_directory_skipped_by_default_still_exports_dill() {
     let (code, json) = repo.json(&["--all"]);
     assert_eq!((code, lines(&json)), (1, vec![3]), "{json}");
 }
+
+/// Absolute imports are looked for from the importing file's own directory (`sys.path[0]`
+/// for a script) and every ancestor, so a script's sibling module and a project checked from
+/// outside its root are followed; a package is found before a module of the same name, as
+/// Python finds it (each checked under CPython by hand with a recording dill).
+#[test]
+fn imports_from_the_scripts_directory_and_from_outside_the_root() {
+    let repo = Repo::new();
+    repo.write("scripts/helpers.py", "import dill as codec\n");
+    repo.write(
+        "scripts/run.py",
+        "from helpers import codec\n\ncodec.loads(b)\n",
+    );
+    repo.write("pkg/__init__.py", "");
+    repo.write("pkg/compat/__init__.py", "import dill as codec\n");
+    repo.write("pkg/compat.py", "import json as codec\n");
+    repo.write("pkg/other/__init__.py", "import json as codec\n");
+    repo.write("pkg/other.py", "import dill as codec\n");
+    repo.write(
+        "app.py",
+        "from pkg.compat import codec\nfrom pkg.other import codec as other\n\ncodec.loads(b)\nother.loads(b)\n",
+    );
+    repo.git(&["add", "-A"]);
+    let expected = vec![
+        ("app.py".to_string(), 4, "call".to_string()),
+        ("scripts/run.py".to_string(), 3, "call".to_string()),
+    ];
+    for args in [&["--staged"][..], &["."], &["--all"]] {
+        let (code, json) = repo.json(args);
+        assert_eq!(
+            (code, places(&json)),
+            (1, expected.clone()),
+            "{args:?} {json}"
+        );
+    }
+    // From the directory above, with no repository: the project's root is not the working
+    // directory, and the files are named through it.
+    let outside = tempfile::tempdir().unwrap();
+    let project = outside.path().join("project");
+    std::fs::create_dir_all(project.join("pkg")).unwrap();
+    std::fs::write(project.join("pkg/__init__.py"), "").unwrap();
+    std::fs::write(project.join("pkg/compat.py"), "import dill as codec\n").unwrap();
+    std::fs::write(
+        project.join("app.py"),
+        "from pkg.compat import codec\n\ncodec.loads(b)\n",
+    )
+    .unwrap();
+    for args in [&["project/app.py"][..], &["project"]] {
+        let (code, json) = json_in(outside.path(), args);
+        assert_eq!((code, lines(&json)), (1, vec![3]), "{args:?} {json}");
+    }
+}
