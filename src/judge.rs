@@ -48,7 +48,9 @@ pub(crate) fn judge(
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push((path.to_string(), file));
-        worth
+        // A file that may set another module's global to dill is analysed for that patch
+        // even when it reaches no sink itself (`helpers.codec = dill`).
+        worth || (interest.exports && analyze::sets_an_attribute(bytes))
     };
     let (sources, mut outcomes) = check::while_reading(|take| {
         let within = |file: source::SourceFile| {
@@ -381,19 +383,24 @@ fn analyse_with_modules(
             }
         }
     }
-    // A module of the check whose global another file sets to dill reads dill there.
+    // A module whose global another file sets to dill reads dill there: analysed again, read
+    // from the same source when the check did not read it (only the patch was changed).
     for outcome in outcomes.iter() {
         for patch in &outcome.patches {
             let Some(target) = resolver.module_file(&outcome.path, patch.level, &patch.module)
             else {
                 continue;
             };
-            let Some(target_known) = known.get(&target) else {
-                continue;
+            let imports = match known.get(&target) {
+                Some(target_known) => target_known.imports(),
+                None => match source.read(&target) {
+                    Some(bytes) => imports_in(&bytes, python::Kind::Source),
+                    None => continue,
+                },
             };
             redo.entry(target.clone())
                 .or_insert_with(|| {
-                    let mut local = resolver.local_for(&target, &target_known.imports());
+                    let mut local = resolver.local_for(&target, &imports);
                     resolver.hand_on(&mut local);
                     (local, None)
                 })
@@ -406,7 +413,7 @@ fn analyse_with_modules(
     for (path, (local, bytes)) in redo {
         if let Some(bytes) = bytes.or_else(|| source.read(&path)) {
             again.push(source::SourceFile {
-                kind: known[&path].kind,
+                kind: known.get(&path).map_or(python::Kind::Source, |k| k.kind),
                 path,
                 bytes,
                 local: Some(std::sync::Arc::new(local)),

@@ -404,3 +404,28 @@ fn imports_from_the_scripts_directory_and_from_outside_the_root() {
         assert_eq!((code, lines(&json)), (1, vec![3]), "{args:?} {json}");
     }
 }
+
+/// `helpers.codec = dill` in a file that names no loader makes `codec.loads` in helpers.py
+/// dill's (checked under CPython with a recording dill): found in the whole tree, and when only
+/// the patching file is staged, with helpers.py read from the index.
+#[test]
+fn a_global_set_to_dill_by_a_file_that_names_no_loader() {
+    let repo = Repo::new();
+    repo.write(
+        "helpers.py",
+        "import json\n\ncodec = json\n\n\ndef dec(b):\n    return codec.loads(b)\n",
+    );
+    repo.write("app.py", "import patch, helpers\n\nhelpers.dec(b)\n");
+    repo.commit_all("helpers");
+    repo.write("patch.py", "import dill, helpers\n\nhelpers.codec = dill\n");
+    repo.git(&["add", "patch.py"]);
+    let expected = vec![("helpers.py".to_string(), 7, "call".to_string())];
+    for args in [&["--staged"][..], &["."], &["--all"]] {
+        let (code, json) = repo.json(args);
+        assert_eq!(
+            (code, places(&json)),
+            (1, expected.clone()),
+            "{args:?} {json}"
+        );
+    }
+}

@@ -35,7 +35,9 @@ mod scope;
 
 pub use guard::Limits;
 use guard::{too_deep, REFERENCE_STACK};
-pub use prefilter::{interest, may_bind_dill, mentions_dill, worth_analysing, Interest};
+pub use prefilter::{
+    interest, may_bind_dill, mentions_dill, sets_an_attribute, worth_analysing, Interest,
+};
 use scan::scan_pieces;
 pub use scan::{comments, scan_tokens};
 pub use scope::handed_on_file;

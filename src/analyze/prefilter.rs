@@ -162,6 +162,35 @@ fn may_reach_a_sink(bytes: &[u8], kind: crate::python::Kind) -> bool {
             .any(|name| builtin_named(bytes, name.as_bytes()))
 }
 
+/// Whether the bytes set an attribute of something other than `self` or `cls` (`.name =`,
+/// not `==`): a module's global set from outside (`helpers.codec = dill`), which makes that
+/// module's code read dill. Only the resolution of imports, which applies such patches, asks.
+pub fn sets_an_attribute(bytes: &[u8]) -> bool {
+    memchr::memchr_iter(b'.', bytes).any(|dot| {
+        let name = bytes[dot + 1..]
+            .iter()
+            .take_while(|&&b| is_ident(b))
+            .count();
+        if name == 0 {
+            return false;
+        }
+        let rest = &bytes[dot + 1 + name..];
+        let rest = &rest[rest
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\\' | b'\n' | b'\r'))
+            .unwrap_or(rest.len())..];
+        if !rest.starts_with(b"=") || rest.starts_with(b"==") {
+            return false;
+        }
+        let object = bytes[..dot]
+            .iter()
+            .rev()
+            .take_while(|&&b| is_ident(b))
+            .count();
+        !matches!(&bytes[dot - object..dot], b"self" | b"cls")
+    })
+}
+
 /// Whether the bytes set an attribute a hand-over names (`serialize.pickle = dill`): `.pickle`
 /// then `=`, not `==`. (`setattr` is a reaching word of its own.)
 fn sets_a_handover_attribute(bytes: &[u8]) -> bool {
