@@ -187,10 +187,18 @@ impl LocalModules {
         .iter()
         .any(|w| memchr::memmem::find(bytes, w.as_bytes()).is_some());
         let used = |value: &str| by_name || self.read_through(value, bytes, handed, 8);
+        // Read as an attribute, or by a name in a string (`getattr(compat, "codec")`).
+        let read = |name: &str| {
+            attribute_read(bytes, name)
+                || (by_name
+                    && [format!("'{name}'"), format!("\"{name}\"")]
+                        .iter()
+                        .any(|q| memchr::memmem::find(bytes, q.as_bytes()).is_some()))
+        };
         let read_from = |exports: &std::collections::HashMap<String, String>| {
             exports
                 .iter()
-                .any(|(name, value)| attribute_read(bytes, name) && used(value))
+                .any(|(name, value)| read(name) && used(value))
         };
         for spec in specs {
             if spec.names.is_empty() {

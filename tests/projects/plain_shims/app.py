@@ -14,4 +14,5 @@ only_import.dill.load(io.BytesIO(blob))  # expect: dill.load call
 aliased.codec.loads(blob)  # expect: dill.loads call
 loads(blob)  # expect: dill.loads call
 other.loads(blob)  # expect: dill.loads call
+getattr(aliased, "codec").loads(blob)  # expect: dill.loads call
 codec.dumps(blob)
