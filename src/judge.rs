@@ -100,7 +100,7 @@ pub(crate) fn judge(
                     *file = crate::modules::Known::new(false, false, &imports, file.kind);
                 }
             }
-            analyse_with_modules(resolution.source, known, &mut outcomes);
+            analyse_with_modules(resolution, known, &mut outcomes);
         }
     }
     let mut refused = refused.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -179,6 +179,109 @@ fn some_module_may_export(
     })
 }
 
+/// What to analyse again, with the modules it imports, and its bytes once read.
+type Redo = std::collections::BTreeMap<String, (analyze::LocalModules, Option<Vec<u8>>)>;
+
+/// Adds to `redo` the files of `source` outside the check that read dill from a module of the
+/// check: found from the names of the modules that hand dill on outward (a file must name one
+/// to import it), then from the names of the modules that hand it on through them.
+fn find_dependents(
+    source: &dyn crate::modules::ModuleSource,
+    before: &BaseContent,
+    resolver: &crate::modules::Resolver,
+    known: &std::collections::HashMap<String, crate::modules::Known>,
+    redo: &mut Redo,
+) {
+    // The modules the change made hand on something they did not before.
+    let limits = analyze::Limits::for_stack(2 << 20);
+    let mut names: std::collections::HashSet<String> = known
+        .keys()
+        .filter(|path| {
+            let now = resolver.exports_of_file(path);
+            if now.is_empty() {
+                return false;
+            }
+            let Ok(Some(old)) = before(path) else {
+                return true;
+            };
+            let old = match python::decode(&old) {
+                Ok(decoded) => analyze::analyze_with(&[&decoded.text], &limits, None).exports,
+                Err(_) => return true,
+            };
+            now.iter().any(|(name, value)| old.get(name) != Some(value))
+        })
+        .filter_map(|path| module_name(path))
+        .map(String::from)
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    // What a file that names one of `names` imports and whether it reads dill through it;
+    // the name of a module it makes hand dill on in turn.
+    let judge_one = |path: &str, bytes: &[u8], redo: &mut Redo| -> Option<String> {
+        let imports = imports_in(bytes, python::Kind::Source);
+        let mut local = resolver.local_for(path, &imports);
+        if local.exports.is_empty() {
+            return None;
+        }
+        if local.reaches_dill(&imports, bytes, &|file| resolver.exports_of_file(file)) {
+            resolver.hand_on(&mut local);
+            redo.insert(path.to_string(), (local, Some(bytes.to_vec())));
+        }
+        (!resolver.exports_of_file(path).is_empty())
+            .then(|| module_name(path).map(String::from))
+            .flatten()
+    };
+    // The first round reads every file once; the files that named none of the names are read
+    // again only when a module found hands dill on in turn.
+    let mut next = std::collections::HashSet::new();
+    let mut rest: Vec<String> = Vec::new();
+    source.each_python_file(&mut |path, bytes| {
+        if known.contains_key(path) {
+            return;
+        }
+        if names.iter().any(|name| names_word(bytes, name)) {
+            next.extend(judge_one(path, bytes, redo));
+        } else {
+            rest.push(path.to_string());
+        }
+    });
+    names = next;
+    while !names.is_empty() {
+        let mut next = std::collections::HashSet::new();
+        rest.retain(|path| {
+            let Some(bytes) = source.read(path) else {
+                return false;
+            };
+            if !names.iter().any(|name| names_word(&bytes, name)) {
+                return true;
+            }
+            next.extend(judge_one(path, &bytes, redo));
+            false
+        });
+        names = next;
+    }
+}
+
+/// The name a module's file is imported by: its stem, or its package's for `__init__.py`.
+fn module_name(path: &str) -> Option<&str> {
+    let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+    match file.strip_suffix(".py")? {
+        "__init__" => dir.rsplit('/').next().filter(|d| !d.is_empty()),
+        stem => Some(stem),
+    }
+}
+
+/// Whether the bytes name `word` as a whole word.
+fn names_word(bytes: &[u8], word: &str) -> bool {
+    memchr::memmem::find_iter(bytes, word.as_bytes()).any(|at| {
+        (at == 0 || !analyze::is_ident(bytes[at - 1]))
+            && !bytes
+                .get(at + word.len())
+                .is_some_and(|&b| analyze::is_ident(b))
+    })
+}
+
 /// The imports of a file, as Python (or Jupyter, for a notebook's code cells) reads them.
 fn imports_in(bytes: &[u8], kind: python::Kind) -> Vec<analyze::ImportSpec> {
     match (memchr::memmem::find(bytes, b"import"), kind) {
@@ -194,7 +297,7 @@ fn imports_in(bytes: &[u8], kind: python::Kind) -> Vec<analyze::ImportSpec> {
 }
 
 /// The content a path had before the change being checked (`None`: the path is new).
-pub(crate) type BaseContent<'r> = dyn Fn(&str) -> Result<Option<Vec<u8>>, Error> + 'r;
+pub type BaseContent<'r> = dyn Fn(&str) -> Result<Option<Vec<u8>>, Error> + 'r;
 
 /// `--new-only`: drops findings on lines the base already has, and says how many. A file new
 /// to the base, and notebooks, count as new everywhere.
@@ -343,11 +446,16 @@ fn apply_allowlist(
 /// Analyses again, with what the repository's modules hold, each file that takes a dill name
 /// from one of them and each module of the check whose globals another file sets to dill;
 /// their outcomes replace the first ones.
+///
+/// With `dependents`, the files of the repository the check did not read that import (maybe
+/// through other modules) a module of the check that hands dill on are analysed too: a change
+/// that turns a shim to dill changes what the code already committed against it runs.
 fn analyse_with_modules(
-    source: &dyn crate::modules::ModuleSource,
+    resolution: &crate::modules::Resolution,
     known: std::collections::HashMap<String, crate::modules::Known>,
     outcomes: &mut Vec<check::Outcome>,
 ) {
+    let source = resolution.source;
     let mut importers: Vec<&String> = known
         .iter()
         .filter(|(_, k)| k.has_imports())
@@ -360,8 +468,7 @@ fn analyse_with_modules(
         .collect();
     let resolver = crate::modules::Resolver::new(source, &known, &analysed);
     // Each file to analyse again, with its modules, and its bytes once read.
-    let mut redo: std::collections::BTreeMap<String, (analyze::LocalModules, Option<Vec<u8>>)> =
-        Default::default();
+    let mut redo: Redo = Default::default();
     for path in importers {
         // Most files import only other projects' modules.
         if !known[path]
@@ -382,6 +489,9 @@ fn analyse_with_modules(
                 redo.insert(path.clone(), (local, Some(bytes)));
             }
         }
+    }
+    if let Some(before) = resolution.before {
+        find_dependents(source, before, &resolver, &known, &mut redo);
     }
     // A module whose global another file sets to dill reads dill there: analysed again, read
     // from the same source when the check did not read it (only the patch was changed).

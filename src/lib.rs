@@ -150,10 +150,20 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
                     (Selection::Paths(_), _) | (_, None) => Some(&from_disk),
                     (_, Some(index)) => Some(index),
                 };
+            // What a staged file held before, at HEAD.
+            let head = |path: &str| match &repo {
+                Some(repo) => repo.head_blob(path),
+                None => Ok(None),
+            };
+            let change = matches!(
+                options.selection,
+                Selection::Staged | Selection::StagedPaths(_)
+            );
             let resolution = modules.map(|source| modules::Resolution {
                 source,
                 whole_tree,
                 excluded_some: &excluded_some,
+                before: change.then_some(&head as &judge::BaseContent),
             });
             judge::judge(
                 &policy,
@@ -229,10 +239,18 @@ fn check_history(
         // Other modules of the repository are read from the tree being brought in.
         let from_tree = modules::Tree(repo, group.tips.first().map(|(_, tree)| *tree));
         let excluded_some = std::sync::atomic::AtomicBool::new(false);
+        // What a file held before the change: at the commit whose policy rules it (`A` of a
+        // range, the receiving side's tip); nothing for a first push.
+        let old = group.policy;
+        let before = |path: &str| match old {
+            Some(commit) => repo.commit_blob(commit, path),
+            None => Ok(None),
+        };
         let resolution = modules::Resolution {
             source: &from_tree,
             whole_tree: false,
             excluded_some: &excluded_some,
+            before: Some(&before),
         };
         judge::judge(
             &policy,

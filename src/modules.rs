@@ -54,6 +54,10 @@ pub trait ModuleSource {
     fn has_dir(&self, path: &str) -> bool;
     /// Its content, if it is there.
     fn read(&self, path: &str) -> Option<Vec<u8>>;
+    /// Shows `visit` every Python source file (`.py`) it holds, with its content: where the
+    /// files importing a module that changed are looked for. None where that is not asked
+    /// (the disk).
+    fn each_python_file(&self, _visit: &mut dyn FnMut(&str, &[u8])) {}
 }
 
 /// What the check's own reading already learnt of a file: whether it can reach dill by itself
@@ -458,6 +462,9 @@ pub struct Resolution<'r> {
     pub whole_tree: bool,
     /// Set when the policy excluded a path while reading.
     pub excluded_some: &'r std::sync::atomic::AtomicBool,
+    /// For a change (`--staged`, ranges, pushes): a file's content before it, to tell which
+    /// modules the change made hand dill on (their importers elsewhere are then judged too).
+    pub before: Option<&'r crate::judge::BaseContent<'r>>,
 }
 
 /// The working tree (or any directory), for path mode.
@@ -488,6 +495,18 @@ impl ModuleSource for Index<'_> {
     fn read(&self, path: &str) -> Option<Vec<u8>> {
         self.0.index_blob(path).ok().flatten()
     }
+    fn each_python_file(&self, visit: &mut dyn FnMut(&str, &[u8])) {
+        let Ok(listing) = self.0.all() else {
+            return;
+        };
+        // One reader for all of them.
+        let mut reader = self.0.blob_reader();
+        for file in listing.files.iter().filter(|f| f.path.ends_with(b".py")) {
+            if let Ok(bytes) = reader.read(file) {
+                visit(&String::from_utf8_lossy(&file.path), &bytes);
+            }
+        }
+    }
 }
 
 /// A tree being brought in, for ranges and pushes.
@@ -503,5 +522,16 @@ impl ModuleSource for Tree<'_> {
     }
     fn read(&self, path: &str) -> Option<Vec<u8>> {
         self.0.blob_in_tree(self.1?, path).ok().flatten()
+    }
+    fn each_python_file(&self, visit: &mut dyn FnMut(&str, &[u8])) {
+        let paths = self
+            .1
+            .and_then(|tree| self.0.python_files_in(tree).ok())
+            .unwrap_or_default();
+        for path in paths {
+            if let Some(bytes) = self.read(&path) {
+                visit(&path, &bytes);
+            }
+        }
     }
 }

@@ -465,3 +465,23 @@ fn a_link_pushed_first_and_its_payload_later_is_caught() {
     assert!(!ok, "{shown}");
     assert!(shown.contains("app.py:5:12"), "{shown}");
 }
+
+/// A push that only turns a shim to dill is refused for the code already on the server that
+/// imports it (`from pkg.compat import codec; codec.loads(b)`, accepted while the shim held
+/// json).
+#[test]
+fn a_push_that_turns_a_shim_to_dill_is_judged_with_its_users() {
+    let server = Server::new("");
+    let client = &server.client;
+    client.write("pkg/__init__.py", "");
+    client.write("pkg/compat.py", "import json as codec\n");
+    client.write("app.py", "from pkg.compat import codec\n\ncodec.loads(b)\n");
+    client.commit_all("users");
+    let (accepted, shown) = server.push(&["main"]);
+    assert!(accepted, "{shown}");
+    client.write("pkg/compat.py", "import dill as codec\n");
+    client.commit_all("turn");
+    let (accepted, shown) = server.push(&["main"]);
+    assert!(!accepted, "{shown}");
+    assert!(shown.contains("app.py:3:1"), "{shown}");
+}

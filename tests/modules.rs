@@ -429,3 +429,32 @@ fn a_global_set_to_dill_by_a_file_that_names_no_loader() {
         );
     }
 }
+
+/// A change that turns a shim to dill turns the code already committed against it: the
+/// files that import it (directly or through a module that hands it on) are found in the rest
+/// of the repository and judged, with only the shim staged, and in a range that changes only
+/// the shim (checked under CPython with a recording dill).
+#[test]
+fn a_shim_turned_to_dill_after_its_users_were_committed() {
+    let repo = Repo::new();
+    repo.write("pkg/__init__.py", "");
+    repo.write("pkg/compat.py", "import json as codec\n");
+    repo.write("pkg/middle.py", "from .compat import codec\n");
+    repo.write(
+        "app.py",
+        "from pkg.compat import codec\nfrom pkg import middle\n\ncodec.loads(b)\nmiddle.codec.loads(b)\n",
+    );
+    repo.write("other.py", "import json\n\njson.loads(b)\n");
+    repo.commit_all("users");
+    repo.write("pkg/compat.py", "import dill as codec\n");
+    repo.git(&["add", "pkg/compat.py"]);
+    let expected = vec![
+        ("app.py".to_string(), 4, "call".to_string()),
+        ("app.py".to_string(), 5, "call".to_string()),
+    ];
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!((code, places(&json)), (1, expected.clone()), "{json}");
+    repo.commit_all("turn");
+    let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
+    assert_eq!((code, places(&json)), (1, expected), "{json}");
+}

@@ -316,6 +316,24 @@ impl Repo {
         Ok(found)
     }
 
+    /// Every regular file below `tree` whose name says it is Python source (`.py`), by path.
+    pub fn python_files_in(&self, tree: ObjectId) -> Result<Vec<String>, Error> {
+        let data = self.tree_data(tree, &|| "a tree".into())?;
+        let mut found = Vec::new();
+        for entry in gix::objs::TreeRefIter::from_bytes(&data, self.repo.object_hash()) {
+            let entry = entry.map_err(|err| git_error("a tree could not be read", err))?;
+            let name = String::from_utf8_lossy(entry.filename).into_owned();
+            if entry.mode.is_tree() {
+                for inner in self.python_files_in(entry.oid.to_owned())? {
+                    found.push(format!("{name}/{inner}"));
+                }
+            } else if entry.mode.is_blob() && name.ends_with(".py") {
+                found.push(name);
+            }
+        }
+        Ok(found)
+    }
+
     /// Where a link of a tree leads, in that tree.
     pub fn tree_link_target(
         &self,
