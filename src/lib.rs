@@ -130,15 +130,24 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
             .then_some(&from);
             // Other modules of the repository are read from the same source as the files.
             let root = repo.as_ref().map_or_else(|| cwd.clone(), |r| r.root());
-            // The check reads every module when it reads the index whole, or walks the root.
+            // The check reads every module when it reads the index whole, or walks the root
+            // and no ignore rule hides a file from the walk (a file git ignores can still be
+            // committed, with `git add -f`; ignore files below the root are seen by the walk).
             let whole_tree = match &options.selection {
                 Selection::All => true,
                 Selection::Paths(paths) => {
                     let real = |p: &std::path::Path| std::fs::canonicalize(p).ok();
-                    let root = real(&root);
-                    paths
-                        .iter()
-                        .any(|p| root.is_some() && real(&cwd.join(p)) == root)
+                    let walks_root = paths.iter().any(|p| {
+                        let root = real(&root);
+                        root.is_some() && real(&cwd.join(p)) == root
+                    });
+                    walks_root
+                        && ![".gitignore", ".ignore"]
+                            .iter()
+                            .any(|name| root.join(name).exists())
+                        && !repo
+                            .as_ref()
+                            .is_some_and(|r| r.has_excludes_outside_the_tree())
                 }
                 _ => false,
             };

@@ -66,7 +66,8 @@ pub struct Sources {
     pub errors: Vec<Issue>,
     pub warnings: Vec<Issue>,
     /// Whether the walk left out a directory by default that Python could import as a
-    /// package (`build`, `dist`, `venv`...): its modules were not read.
+    /// package (`build`, `dist`, `venv`...), or met ignore rules that may have hidden files:
+    /// their modules were not read.
     pub left_out_packages: bool,
 }
 
@@ -556,6 +557,10 @@ fn walk_disk(
             // Below a directory named on the command line, the directories that hold
             // environments, dependencies and build outputs are not walked, ignored or not.
             let name = entry.file_name().to_string_lossy();
+            // Ignore rules below the root hide files from the walk that Python can import.
+            if entry.depth() > 1 && matches!(&*name, ".gitignore" | ".ignore") {
+                noted.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             let skipped = skip_default_dirs
                 && entry.depth() > 0
                 && entry.file_type().is_some_and(|t| t.is_dir())

@@ -458,3 +458,25 @@ fn a_shim_turned_to_dill_after_its_users_were_committed() {
     let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
     assert_eq!((code, places(&json)), (1, expected), "{json}");
 }
+
+/// A module git ignores can still be committed (`git add -f`) and imported: path mode from
+/// the root follows it like any other (the walk does not check it, its importers are).
+#[test]
+fn an_ignored_but_committed_module_still_exports_dill() {
+    let repo = Repo::new();
+    repo.write(".gitignore", "pkg/compat.py\n");
+    repo.write("pkg/__init__.py", "");
+    repo.write("pkg/compat.py", "import dill as codec\n");
+    repo.write("app.py", "from pkg.compat import codec\n\ncodec.loads(b)\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["add", "-f", "pkg/compat.py"]);
+    for args in [&["."][..], &["--all"], &["--staged"]] {
+        let (code, json) = repo.json(args);
+        assert_eq!((code, lines(&json)), (1, vec![3]), "{args:?} {json}");
+    }
+    // The same rule in a directory below the root.
+    repo.write(".gitignore", "");
+    repo.write("pkg/.gitignore", "compat.py\n");
+    let (code, json) = repo.json(&["."]);
+    assert_eq!((code, lines(&json)), (1, vec![3]), "{json}");
+}

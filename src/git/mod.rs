@@ -184,6 +184,32 @@ impl Repo {
         })
     }
 
+    /// Whether git's own ignore rules outside the work tree's files may apply to it: a line
+    /// in `info/exclude`, or a global excludes file (`core.excludesFile`, or git's default
+    /// one under the user's configuration directory).
+    pub fn has_excludes_outside_the_tree(&self) -> bool {
+        let has_rules = |path: &Path| {
+            std::fs::read_to_string(path).is_ok_and(|text| {
+                text.lines()
+                    .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            })
+        };
+        if has_rules(&self.repo.common_dir().join("info/exclude")) {
+            return true;
+        }
+        let configured = self
+            .repo
+            .config_snapshot()
+            .trusted_path("core.excludesFile")
+            .ok()
+            .flatten();
+        let default = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+            .map(|dir| dir.join("git/ignore"));
+        configured.into_iter().chain(default).any(|p| has_rules(&p))
+    }
+
     pub fn workdir(&self) -> Option<&Path> {
         self.repo.workdir()
     }
