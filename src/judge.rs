@@ -519,6 +519,24 @@ fn analyse_with_modules(
                 .insert(patch.name.clone(), patch.value.clone());
         }
     }
+    // A module that may hand dill on but could not be analysed: the check cannot vouch for
+    // the files importing it.
+    for (path, why) in resolver.unjudged() {
+        if outcomes
+            .iter()
+            .any(|o| o.path == path && !o.errors.is_empty())
+        {
+            continue;
+        }
+        outcomes.push(check::Outcome {
+            errors: vec![Issue::new(
+                path.clone(),
+                format!("files of the check import this module, which may bind dill, but it could not be analysed ({why}), so what it hands on is unknown"),
+            )],
+            path,
+            ..check::Outcome::default()
+        });
+    }
     let mut again = Vec::new();
     for (path, (local, bytes)) in redo {
         if let Some(bytes) = bytes.or_else(|| source.read(&path)) {

@@ -179,6 +179,10 @@ pub struct Resolver<'r> {
     tops: RefCell<HashMap<String, HashMap<String, bool>>>,
     /// What each module exports; `None` while it is being worked out (an import cycle).
     exports: RefCell<HashMap<String, Option<Arc<Exports>>>>,
+    /// Modules that may bind dill but could not be analysed (not decodable, too large to
+    /// parse), with why: what they hand on is unknown, so the check cannot vouch for the files
+    /// importing them.
+    unjudged: RefCell<std::collections::BTreeMap<String, String>>,
     limits: Limits,
 }
 
@@ -196,6 +200,7 @@ impl<'r> Resolver<'r> {
             files: RefCell::default(),
             tops: RefCell::default(),
             exports: RefCell::default(),
+            unjudged: RefCell::default(),
             // Analysed on the calling thread, whose stack is the smallest a thread is sure
             // to have.
             limits: Limits::for_stack(2 << 20),
@@ -396,7 +401,13 @@ impl<'r> Resolver<'r> {
             Some(known) => known,
             None => {
                 let bytes = self.source.read(path)?;
-                let text = python::decode(&bytes).ok()?.text;
+                let text = match python::decode(&bytes) {
+                    Ok(decoded) => decoded.text,
+                    Err(why) => {
+                        self.unjudged_if_dill(path, &bytes, why);
+                        return None;
+                    }
+                };
                 let interest = analyze::interest(&bytes, python::Kind::Source);
                 read = Known::new(
                     interest.sinks,
@@ -446,8 +457,42 @@ impl<'r> Resolver<'r> {
             Some(bytes) => bytes,
             None => self.source.read(path)?,
         };
-        let text = python::decode(&bytes).ok()?.text;
-        Some(analyze::analyze_with(&[&text], &self.limits, local).exports)
+        let text = match python::decode(&bytes) {
+            Ok(decoded) => decoded.text,
+            Err(why) => {
+                self.unjudged_if_dill(path, &bytes, why);
+                return None;
+            }
+        };
+        let analysis = analyze::analyze_with(&[&text], &self.limits, local);
+        // Too large for the parse, the token scanner finds sinks but not what a module binds.
+        let unread = analysis.failed.clone().or_else(|| {
+            analysis
+                .degraded
+                .clone()
+                .filter(|_| text.len() > crate::limits::FULL_PARSE_BYTES)
+        });
+        if let Some(why) = unread {
+            self.unjudged_if_dill(path, &bytes, why);
+        }
+        Some(analysis.exports)
+    }
+
+    /// Notes a module that could not be analysed, when its bytes may bind dill.
+    fn unjudged_if_dill(&self, path: &str, bytes: &[u8], why: String) {
+        if analyze::may_bind_dill(bytes, python::Kind::Source) {
+            self.unjudged.borrow_mut().insert(path.to_string(), why);
+        }
+    }
+
+    /// The modules files of the check import that may bind dill but could not be analysed,
+    /// with why.
+    pub fn unjudged(&self) -> Vec<(String, String)> {
+        self.unjudged
+            .borrow()
+            .iter()
+            .map(|(p, w)| (p.clone(), w.clone()))
+            .collect()
     }
 }
 

@@ -480,3 +480,38 @@ fn an_ignored_but_committed_module_still_exports_dill() {
     let (code, json) = repo.json(&["."]);
     assert_eq!((code, lines(&json)), (1, vec![3]), "{json}");
 }
+
+/// A module that may bind dill but cannot be analysed (a legacy encoding, more source than the
+/// parse takes) makes the check of its importers fail closed: an error naming it, exit 2.
+#[test]
+fn a_module_that_cannot_be_analysed_fails_the_check_of_its_importers() {
+    let repo = Repo::new();
+    repo.write("pkg/__init__.py", "");
+    let mut legacy =
+        b"# -*- coding: cp1251 -*-\n# \xef\xf0\xe8\xe2\xe5\xf2\nimport dill as codec\n".to_vec();
+    legacy.extend_from_slice(b"\n");
+    std::fs::write(repo.dir.join("pkg/legacy.py"), legacy).unwrap();
+    let mut large = String::from("import dill as codec\n");
+    while large.len() < (1 << 20) + 1024 {
+        large.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    repo.write("pkg/large.py", &large);
+    repo.write(
+        "app.py",
+        "from pkg.legacy import codec\nfrom pkg.large import codec as other\n\ncodec.loads(b)\nother.loads(b)\n",
+    );
+    repo.commit_all("modules");
+    repo.write("app.py", "from pkg.legacy import codec\nfrom pkg.large import codec as other\n\ncodec.loads(b)\nother.loads(b)\n# changed\n");
+    repo.git(&["add", "app.py"]);
+    for args in [&["--staged"][..], &["app.py"]] {
+        let (code, json) = repo.json(args);
+        assert_eq!(code, 2, "{args:?} {json}");
+        let errors: Vec<&str> = json["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(errors, ["pkg/large.py", "pkg/legacy.py"], "{args:?} {json}");
+    }
+}
