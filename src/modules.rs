@@ -183,6 +183,8 @@ pub struct Resolver<'r> {
     /// parse), with why: what they hand on is unknown, so the check cannot vouch for the files
     /// importing them.
     unjudged: RefCell<std::collections::BTreeMap<String, String>>,
+    /// Those of them a file imports.
+    imported_unjudged: RefCell<std::collections::BTreeSet<String>>,
     limits: Limits,
 }
 
@@ -201,6 +203,7 @@ impl<'r> Resolver<'r> {
             tops: RefCell::default(),
             exports: RefCell::default(),
             unjudged: RefCell::default(),
+            imported_unjudged: RefCell::default(),
             // Analysed on the calling thread, whose stack is the smallest a thread is sure
             // to have.
             limits: Limits::for_stack(2 << 20),
@@ -339,6 +342,9 @@ impl<'r> Resolver<'r> {
         for file in files {
             if file != importer && !local.exports.contains_key(&file) {
                 let exports = self.exports_of(&file, depth + 1);
+                if self.unjudged.borrow().contains_key(&file) {
+                    self.imported_unjudged.borrow_mut().insert(file.clone());
+                }
                 if !exports.is_empty() {
                     local.exports.insert(file, exports);
                 }
@@ -488,10 +494,11 @@ impl<'r> Resolver<'r> {
     /// The modules files of the check import that may bind dill but could not be analysed,
     /// with why.
     pub fn unjudged(&self) -> Vec<(String, String)> {
-        self.unjudged
+        let unjudged = self.unjudged.borrow();
+        self.imported_unjudged
             .borrow()
             .iter()
-            .map(|(p, w)| (p.clone(), w.clone()))
+            .filter_map(|p| Some((p.clone(), unjudged.get(p)?.clone())))
             .collect()
     }
 }
