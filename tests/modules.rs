@@ -273,7 +273,7 @@ fn a_module_that_only_re_exports_dill_is_followed_in_every_mode() {
     repo.commit_all("shims");
     copy_project(&repo, "plain_shims");
     let expected = expected_lines("plain_shims");
-    assert_eq!(expected.len(), 6);
+    assert_eq!(expected.len(), 8);
     // Only the consumer staged: the shims are read from the index. Then path mode, the
     // consumer alone and the whole tree; the index; a range. The shims reach no sink.
     repo.git(&["add", "app.py"]);

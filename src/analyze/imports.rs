@@ -64,7 +64,43 @@ pub fn imports_of(bytes: &[u8]) -> Vec<ImportSpec> {
         let statement = String::from_utf8_lossy(&bytes[start..end]);
         read_statements(&tokens(&statement), &mut out);
     }
+    dynamic_imports(bytes, &mut out);
     out
+}
+
+/// Modules imported by a call with a plain literal name (`importlib.import_module("pkg.compat")`,
+/// `__import__("pkg.compat")`, `pytest.importorskip("pkg.compat")`), as `import pkg.compat`
+/// would: they are resolved against the repository's modules like any import.
+fn dynamic_imports(bytes: &[u8], out: &mut Vec<ImportSpec>) {
+    for reader in [&b"import_module("[..], b"__import__(", b"importorskip("] {
+        for at in memchr::memmem::find_iter(bytes, reader) {
+            let rest = &bytes[at + reader.len()..];
+            let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+            let Some(&quote) = rest.first().filter(|q| matches!(q, b'"' | b'\'')) else {
+                continue;
+            };
+            let name: Vec<u8> = rest[1..]
+                .iter()
+                .take_while(|&&b| b != quote)
+                .copied()
+                .collect();
+            let plain = !name.is_empty()
+                && name.first() != Some(&b'.')
+                && name
+                    .iter()
+                    .all(|&b| b == b'.' || b == b'_' || b.is_ascii_alphanumeric());
+            if plain && rest.get(1 + name.len()) == Some(&quote) {
+                let module = String::from_utf8_lossy(&name).into_owned();
+                let head = module.split('.').next().unwrap_or_default().to_string();
+                out.push(ImportSpec {
+                    level: 0,
+                    module,
+                    names: Vec::new(),
+                    bound: vec![head],
+                });
+            }
+        }
+    }
 }
 
 /// Where the logical line starting at `start` ends: its first line break outside brackets and

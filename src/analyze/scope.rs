@@ -873,9 +873,13 @@ impl<'a> Binder<'a> {
                 let name = self.pick_name(s, super::flow::argument(call, 0, &["name"])?)?;
                 Some(Rc::from(name.replace(':', ".")))
             }
-            "pytest.importorskip" => Some(Rc::from(
-                self.pick_name(s, super::flow::argument(call, 0, &["modname"])?)?,
-            )),
+            "pytest.importorskip" => {
+                let name = self.pick_name(s, super::flow::argument(call, 0, &["modname"])?)?;
+                Some(
+                    self.local_module(0, &name)
+                        .unwrap_or_else(|| Rc::from(name)),
+                )
+            }
             "importlib.util.find_spec" => {
                 let name = self.pick_name(s, super::flow::argument(call, 0, &["name"])?)?;
                 Some(Rc::from(format!("{SPEC}{name}")))
@@ -887,7 +891,11 @@ impl<'a> Binder<'a> {
             "importlib.import_module" => {
                 let name = argument(0, "name")?;
                 if !name.starts_with('.') {
-                    return Some(Rc::from(name));
+                    // A module of the repository is what it binds.
+                    return Some(
+                        self.local_module(0, &name)
+                            .unwrap_or_else(|| Rc::from(name)),
+                    );
                 }
                 // A relative name is resolved against `package` (second argument or keyword):
                 // one dot is the package itself, each further dot one level up.
@@ -907,11 +915,14 @@ impl<'a> Binder<'a> {
                 let name = argument(0, "name")?;
                 let fromlist = call.args.get(3).or_else(|| keyword("fromlist"));
                 let wants_leaf = fromlist.is_some_and(|f| !is_empty_literal(f));
-                if wants_leaf {
-                    Some(Rc::from(name))
-                } else {
-                    Some(Rc::from(name.split('.').next().unwrap_or(&name)))
-                }
+                let module = match wants_leaf {
+                    true => name.as_str(),
+                    false => name.split('.').next().unwrap_or(&name),
+                };
+                Some(
+                    self.local_module(0, module)
+                        .unwrap_or_else(|| Rc::from(module)),
+                )
             }
             "builtins.getattr" => {
                 let base = self.resolve_within(s, call.args.first()?, budget)?;

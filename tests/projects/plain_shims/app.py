@@ -1,5 +1,6 @@
 # Shim modules in their plainest forms: each only binds dill (or all of it) to a name and
 # never spells a loader. Every `call` line calls a dill loader under CPython.
+import importlib
 import io
 import pickle
 
@@ -15,4 +16,6 @@ aliased.codec.loads(blob)  # expect: dill.loads call
 loads(blob)  # expect: dill.loads call
 other.loads(blob)  # expect: dill.loads call
 getattr(aliased, "codec").loads(blob)  # expect: dill.loads call
+importlib.import_module("pkg.aliased").codec.loads(blob)  # expect: dill.loads call
+__import__("pkg.assigned", fromlist=["codec"]).codec.loads(blob)  # expect: dill.loads call
 codec.dumps(blob)
