@@ -232,20 +232,21 @@ fn find_dependents(
             .then(|| module_name(path).map(String::from))
             .flatten()
     };
-    // The first round reads every file once; the files that named none of the names are read
-    // again only when a module found hands dill on in turn.
+    // The first round reads every file once (on every core); the files that named none of
+    // the names are read again only when a module found hands dill on in turn.
+    let wanted: Vec<String> = names.iter().cloned().collect();
+    let first = source.python_files_naming(&wanted);
     let mut next = std::collections::HashSet::new();
-    let mut rest: Vec<String> = Vec::new();
-    source.each_python_file(&mut |path, bytes| {
-        if known.contains_key(path) {
-            return;
+    for (path, bytes) in first.naming {
+        if !known.contains_key(&path) {
+            next.extend(judge_one(&path, &bytes, redo));
         }
-        if names.iter().any(|name| names_word(bytes, name)) {
-            next.extend(judge_one(path, bytes, redo));
-        } else {
-            rest.push(path.to_string());
-        }
-    });
+    }
+    let mut rest: Vec<String> = first
+        .others
+        .into_iter()
+        .filter(|path| !known.contains_key(path))
+        .collect();
     names = next;
     while !names.is_empty() {
         let mut next = std::collections::HashSet::new();
@@ -253,7 +254,10 @@ fn find_dependents(
             let Some(bytes) = source.read(path) else {
                 return false;
             };
-            if !names.iter().any(|name| names_word(&bytes, name)) {
+            if !names
+                .iter()
+                .any(|name| crate::modules::names_word(&bytes, name))
+            {
                 return true;
             }
             next.extend(judge_one(path, &bytes, redo));
@@ -270,16 +274,6 @@ fn module_name(path: &str) -> Option<&str> {
         "__init__" => dir.rsplit('/').next().filter(|d| !d.is_empty()),
         stem => Some(stem),
     }
-}
-
-/// Whether the bytes name `word` as a whole word.
-fn names_word(bytes: &[u8], word: &str) -> bool {
-    memchr::memmem::find_iter(bytes, word.as_bytes()).any(|at| {
-        (at == 0 || !analyze::is_ident(bytes[at - 1]))
-            && !bytes
-                .get(at + word.len())
-                .is_some_and(|&b| analyze::is_ident(b))
-    })
 }
 
 /// The imports of a file, as Python (or Jupyter, for a notebook's code cells) reads them.

@@ -18,28 +18,23 @@ use crate::python;
 /// How many modules deep a chain of re-exports is followed.
 const MAX_DEPTH: usize = 8;
 
-/// Where absolute imports are looked for, besides the importing file's own directory and
-/// its ancestors (see [`roots_for`]).
+/// Where absolute imports are looked for, besides the importing file's own directory (see
+/// [`roots_for`]).
 const ROOTS: &[&str] = &["", "src/"];
 
 /// The directories an absolute import of `importer` is looked for in, in order: its own
-/// directory (`sys.path[0]` when it runs as a script), the repository's root and `src/`,
-/// then every other ancestor directory (a project run from any of them).
+/// directory (`sys.path[0]` when it runs as a script: a script's sibling module, a project
+/// checked from the directory above it), then the repository's root and `src/`. Other
+/// ancestors are not: in a tree where every module binds dill, resolving every import through
+/// each of them cost the check more than it costs to parse the tree.
 fn roots_for(importer: &str) -> Vec<String> {
-    let mut dirs: Vec<String> = Vec::new();
-    let mut at = importer;
-    while let Some((dir, _)) = at.rsplit_once('/') {
-        dirs.push(format!("{dir}/"));
-        at = dir;
-    }
-    let mut roots: Vec<String> = dirs.first().cloned().into_iter().collect();
-    for root in ROOTS
-        .iter()
-        .map(|r| r.to_string())
-        .chain(dirs.into_iter().skip(1))
-    {
-        if !roots.contains(&root) {
-            roots.push(root);
+    let own = importer
+        .rsplit_once('/')
+        .map_or(String::new(), |(dir, _)| format!("{dir}/"));
+    let mut roots = vec![own];
+    for root in ROOTS {
+        if !roots.iter().any(|r| r == root) {
+            roots.push(root.to_string());
         }
     }
     roots
@@ -54,10 +49,12 @@ pub trait ModuleSource {
     fn has_dir(&self, path: &str) -> bool;
     /// Its content, if it is there.
     fn read(&self, path: &str) -> Option<Vec<u8>>;
-    /// Shows `visit` every Python source file (`.py`) it holds, with its content: where the
-    /// files importing a module that changed are looked for. None where that is not asked
-    /// (the disk).
-    fn each_python_file(&self, _visit: &mut dyn FnMut(&str, &[u8])) {}
+    /// Its Python source files (`.py`) whose content names one of `names` as a word, with
+    /// their content, and the paths of the others: where the files importing a module that
+    /// changed are looked for. Nothing where that is not asked (the disk).
+    fn python_files_naming(&self, _names: &[String]) -> Naming {
+        Naming::default()
+    }
 }
 
 /// What the check's own reading already learnt of a file: whether it can reach dill by itself
@@ -503,6 +500,37 @@ impl<'r> Resolver<'r> {
     }
 }
 
+/// Files of a source split by whether they name a word (see
+/// [`ModuleSource::python_files_naming`]).
+#[derive(Default)]
+pub struct Naming {
+    /// The files that name one, with their content.
+    pub naming: Vec<(String, Vec<u8>)>,
+    /// The paths of the others.
+    pub others: Vec<String>,
+}
+
+fn sort_naming(read: impl Iterator<Item = (String, Option<Vec<u8>>)>) -> Naming {
+    let mut out = Naming::default();
+    for (path, bytes) in read {
+        match bytes {
+            Some(bytes) => out.naming.push((path, bytes)),
+            None => out.others.push(path),
+        }
+    }
+    out
+}
+
+/// Whether the bytes name `word` as a whole word.
+pub fn names_word(bytes: &[u8], word: &str) -> bool {
+    memchr::memmem::find_iter(bytes, word.as_bytes()).any(|at| {
+        (at == 0 || !analyze::is_ident(bytes[at - 1]))
+            && !bytes
+                .get(at + word.len())
+                .is_some_and(|&b| analyze::is_ident(b))
+    })
+}
+
 /// How the check resolves imports against the repository's modules.
 pub struct Resolution<'r> {
     /// Where the modules are read from.
@@ -547,17 +575,31 @@ impl ModuleSource for Index<'_> {
     fn read(&self, path: &str) -> Option<Vec<u8>> {
         self.0.index_blob(path).ok().flatten()
     }
-    fn each_python_file(&self, visit: &mut dyn FnMut(&str, &[u8])) {
+    fn python_files_naming(&self, names: &[String]) -> Naming {
         let Ok(listing) = self.0.all() else {
-            return;
+            return Naming::default();
         };
-        // One reader for all of them.
-        let mut reader = self.0.blob_reader();
-        for file in listing.files.iter().filter(|f| f.path.ends_with(b".py")) {
-            if let Ok(bytes) = reader.read(file) {
-                visit(&String::from_utf8_lossy(&file.path), &bytes);
-            }
-        }
+        let files: Vec<&crate::git::IndexFile> = listing
+            .files
+            .iter()
+            .filter(|f| f.path.ends_with(b".py"))
+            .collect();
+        // Read on every core, one blob reader each.
+        let workers = crate::parallel::workers_for(files.len(), 32);
+        let read = crate::parallel::map(
+            &files,
+            workers,
+            || self.0.blob_reader(),
+            |reader, file| {
+                let path = String::from_utf8_lossy(&file.path).into_owned();
+                let bytes = reader.read(file).ok()?;
+                Some(match names.iter().any(|n| names_word(&bytes, n)) {
+                    true => (path, Some(bytes)),
+                    false => (path, None),
+                })
+            },
+        );
+        sort_naming(read.into_iter().flatten())
     }
 }
 
@@ -575,15 +617,17 @@ impl ModuleSource for Tree<'_> {
     fn read(&self, path: &str) -> Option<Vec<u8>> {
         self.0.blob_in_tree(self.1?, path).ok().flatten()
     }
-    fn each_python_file(&self, visit: &mut dyn FnMut(&str, &[u8])) {
+    fn python_files_naming(&self, names: &[String]) -> Naming {
         let paths = self
             .1
             .and_then(|tree| self.0.python_files_in(tree).ok())
             .unwrap_or_default();
-        for path in paths {
-            if let Some(bytes) = self.read(&path) {
-                visit(&path, &bytes);
-            }
-        }
+        sort_naming(paths.into_iter().filter_map(|path| {
+            let bytes = self.read(&path)?;
+            Some(match names.iter().any(|n| names_word(&bytes, n)) {
+                true => (path, Some(bytes)),
+                false => (path, None),
+            })
+        }))
     }
 }
