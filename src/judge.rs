@@ -188,6 +188,7 @@ type Redo = std::collections::BTreeMap<String, (analyze::LocalModules, Option<Ve
 fn find_dependents(
     source: &dyn crate::modules::ModuleSource,
     before: &BaseContent,
+    new_modules_too: bool,
     resolver: &crate::modules::Resolver,
     known: &std::collections::HashMap<String, crate::modules::Known>,
     redo: &mut Redo,
@@ -201,8 +202,10 @@ fn find_dependents(
             if now.is_empty() {
                 return false;
             }
-            let Ok(Some(old)) = before(path) else {
-                return true;
+            let old = match before(path) {
+                Ok(Some(old)) => old,
+                Ok(None) => return new_modules_too,
+                Err(_) => return true,
             };
             let old = match python::decode(&old) {
                 Ok(decoded) => analyze::analyze_with(&[&decoded.text], &limits, None).exports,
@@ -485,7 +488,14 @@ fn analyse_with_modules(
         }
     }
     if let Some(before) = resolution.before {
-        find_dependents(source, before, &resolver, &known, &mut redo);
+        find_dependents(
+            source,
+            before,
+            resolution.new_modules_too,
+            &resolver,
+            &known,
+            &mut redo,
+        );
     }
     // A module whose global another file sets to dill reads dill there: analysed again, read
     // from the same source when the check did not read it (only the patch was changed).

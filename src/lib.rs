@@ -173,6 +173,7 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
                 whole_tree,
                 excluded_some: &excluded_some,
                 before: change.then_some(&head as &judge::BaseContent),
+                new_modules_too: false,
             });
             judge::judge(
                 &policy,
@@ -260,6 +261,7 @@ fn check_history(
             whole_tree: false,
             excluded_some: &excluded_some,
             before: Some(&before),
+            new_modules_too: true,
         };
         judge::judge(
             &policy,

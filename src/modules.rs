@@ -545,6 +545,12 @@ pub struct Resolution<'r> {
     /// For a change (`--staged`, ranges, pushes): a file's content before it, to tell which
     /// modules the change made hand dill on (their importers elsewhere are then judged too).
     pub before: Option<&'r crate::judge::BaseContent<'r>>,
+    /// Whether a module new to the change is followed to its importers too (ranges and pushes,
+    /// the gate). The hook does not: a file can only have imported a module that did not
+    /// exist behind a guard (`try`/`except ImportError`), and reading every file of the
+    /// repository on each commit that adds a module binding dill would cost the hook more
+    /// than the rest of its work.
+    pub new_modules_too: bool,
 }
 
 /// The working tree (or any directory), for path mode.

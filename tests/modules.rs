@@ -515,3 +515,24 @@ fn a_module_that_cannot_be_analysed_fails_the_check_of_its_importers() {
         assert_eq!(errors, ["pkg/large.py", "pkg/legacy.py"], "{args:?} {json}");
     }
 }
+
+/// A module new to a change, binding dill, with a file already committed that imports it
+/// behind a guard: a range (and a push) follows it to that file (the hook leaves new modules
+/// to them: see `Resolution::new_modules_too`).
+#[test]
+fn a_new_module_binding_dill_is_followed_to_guarded_importers_in_ranges() {
+    let repo = Repo::new();
+    repo.write(
+        "app.py",
+        "try:\n    from codec import c\nexcept ImportError:\n    import json as c\n\nc.loads(b)\n",
+    );
+    repo.commit_all("guarded");
+    repo.write("codec.py", "import dill as c\n");
+    repo.commit_all("new module");
+    let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
+    assert_eq!(
+        (code, paths(&json), lines(&json)),
+        (1, vec!["app.py".to_string()], vec![6]),
+        "{json}"
+    );
+}
