@@ -26,6 +26,9 @@ pub struct Outcome {
     pub patches: Vec<analyze::Patch>,
     /// What the file binds at its top level to something that may be dill.
     pub exports: std::collections::HashMap<String, String>,
+    /// Set when the analysis could not say what the file binds (it was not fully parsed):
+    /// `exports` is then not to be trusted.
+    pub exports_unknown: bool,
 }
 
 /// A file with more findings than this lists the first ones and counts the rest: it blocks
@@ -276,6 +279,7 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
     let analysis = analyze::analyze_with(&texts, limits, file.local.as_deref());
     outcome.patches.clone_from(&analysis.patches);
     outcome.exports.clone_from(&analysis.exports);
+    outcome.exports_unknown = analysis.degraded.is_some() || analysis.failed.is_some();
     if let Some(why) = analysis.failed {
         outcome.errors.push(Issue::new(file.path.clone(), why));
         return outcome;

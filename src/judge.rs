@@ -145,14 +145,19 @@ pub(crate) fn judge(
 }
 
 /// Whether some file of a whole-tree check may bind dill for others to import: one whose
-/// analysis found such names, or one that names dill without reaching a sink (not analysed
+/// analysis found such names or patches, or one that names dill without reaching a sink (not analysed
 /// for its own sake: a few are analysed here, many are taken to).
 fn some_module_may_export(
     resolution: &crate::modules::Resolution,
     known: &std::collections::HashMap<String, crate::modules::Known>,
     outcomes: &[check::Outcome],
 ) -> bool {
-    if outcomes.iter().any(|o| !o.exports.is_empty()) {
+    // A module that binds dill, or sets another module's global to it (inside a function
+    // too: `serialize.pickle = dill` in `use_dill()`).
+    if outcomes
+        .iter()
+        .any(|o| !o.exports.is_empty() || !o.patches.is_empty() || o.exports_unknown)
+    {
         return true;
     }
     let unread: Vec<(&String, &crate::modules::Known)> = known
@@ -171,9 +176,13 @@ fn some_module_may_export(
             return true;
         };
         match python::decode(&bytes) {
-            Ok(decoded) => !analyze::analyze_with(&[&decoded.text], &limits, None)
-                .exports
-                .is_empty(),
+            Ok(decoded) => {
+                let analysis = analyze::analyze_with(&[&decoded.text], &limits, None);
+                // Not fully parsed: what it binds is unknown.
+                !analysis.exports.is_empty()
+                    || analysis.degraded.is_some()
+                    || analysis.failed.is_some()
+            }
             Err(_) => true,
         }
     })
@@ -459,8 +468,11 @@ fn analyse_with_modules(
         .map(|(path, _)| path)
         .collect();
     importers.sort();
+    // What the check's own analysis found each file binds; a file it could not fully parse
+    // is analysed again when imported (and reported if what it binds stays unknown).
     let analysed: std::collections::HashMap<String, crate::modules::Exports> = outcomes
         .iter_mut()
+        .filter(|o| !o.exports_unknown)
         .map(|o| (o.path.clone(), std::mem::take(&mut o.exports)))
         .collect();
     let resolver = crate::modules::Resolver::new(source, &known, &analysed);

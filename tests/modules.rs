@@ -503,15 +503,16 @@ fn a_module_that_cannot_be_analysed_fails_the_check_of_its_importers() {
     repo.commit_all("modules");
     repo.write("app.py", "from pkg.legacy import codec\nfrom pkg.large import codec as other\n\ncodec.loads(b)\nother.loads(b)\n# changed\n");
     repo.git(&["add", "app.py"]);
-    for args in [&["--staged"][..], &["app.py"]] {
+    for args in [&["--staged"][..], &["app.py"], &["."], &["--all"]] {
         let (code, json) = repo.json(args);
         assert_eq!(code, 2, "{args:?} {json}");
-        let errors: Vec<&str> = json["errors"]
+        let mut errors: Vec<&str> = json["errors"]
             .as_array()
             .unwrap()
             .iter()
             .map(|e| e["path"].as_str().unwrap())
             .collect();
+        errors.sort();
         assert_eq!(errors, ["pkg/large.py", "pkg/legacy.py"], "{args:?} {json}");
     }
 }
@@ -535,4 +536,36 @@ fn a_new_module_binding_dill_is_followed_to_guarded_importers_in_ranges() {
         (1, vec!["app.py".to_string()], vec![6]),
         "{json}"
     );
+}
+
+/// `serialize.pickle = dill` inside a function of a module that binds nothing at its top level
+/// (as ipyparallel's `use_dill()` does): a whole-tree check still applies the patch to the
+/// module it sets.
+#[test]
+fn a_patch_made_inside_a_function_in_a_whole_tree_check() {
+    let repo = Repo::new();
+    repo.write("pkg/__init__.py", "");
+    repo.write(
+        "pkg/serialize.py",
+        "import pickle\n\n\ndef read(blob):\n    return pickle.loads(blob)\n",
+    );
+    repo.write(
+        "pkg/canning.py",
+        "from . import serialize\n\n\ndef use_dill():\n    import dill\n\n    serialize.pickle = dill\n",
+    );
+    repo.git(&["add", "-A"]);
+    for args in [&["."][..], &["--all"]] {
+        let (code, json) = repo.json(args);
+        assert_eq!(
+            (code, places(&json)),
+            (
+                1,
+                vec![
+                    ("pkg/canning.py".to_string(), 7, "module".to_string()),
+                    ("pkg/serialize.py".to_string(), 5, "call".to_string()),
+                ]
+            ),
+            "{args:?} {json}"
+        );
+    }
 }
