@@ -211,9 +211,19 @@ fn find_dependents(
             if now.is_empty() {
                 return false;
             }
+            // A module that was a file and is now a package (or the other way round) is the
+            // same module: compared with what it was.
+            let twin = match path.strip_suffix("/__init__.py") {
+                Some(package) => format!("{package}.py"),
+                None => format!("{}/__init__.py", path.trim_end_matches(".py")),
+            };
             let old = match before(path) {
                 Ok(Some(old)) => old,
-                Ok(None) => return new_modules_too,
+                Ok(None) => match before(&twin) {
+                    Ok(Some(old)) => old,
+                    Ok(None) => return new_modules_too,
+                    Err(_) => return true,
+                },
                 Err(_) => return true,
             };
             let old = match python::decode(&old) {

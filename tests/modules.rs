@@ -569,3 +569,23 @@ fn a_patch_made_inside_a_function_in_a_whole_tree_check() {
         );
     }
 }
+
+/// A module turned from a file into a package whose `__init__.py` binds dill is the same
+/// module to the files already importing it: the hook follows it to them.
+#[test]
+fn a_module_turned_into_a_package_that_binds_dill() {
+    let repo = Repo::new();
+    repo.write("pkg/__init__.py", "");
+    repo.write("pkg/compat.py", "import json as codec\n");
+    repo.write("app.py", "from pkg.compat import codec\n\ncodec.loads(b)\n");
+    repo.commit_all("users");
+    repo.git(&["rm", "-q", "pkg/compat.py"]);
+    repo.write("pkg/compat/__init__.py", "import dill as codec\n");
+    repo.git(&["add", "pkg/compat/__init__.py"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, paths(&json), lines(&json)),
+        (1, vec!["app.py".to_string()], vec![3]),
+        "{json}"
+    );
+}
