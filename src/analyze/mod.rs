@@ -177,15 +177,16 @@ impl LocalModules {
         bytes: &[u8],
         handed: &dyn Fn(&str) -> Exported,
     ) -> bool {
-        let by_name = [
-            "getattr",
-            "vars",
-            "__dict__",
-            "attrgetter",
-            "__getattribute__",
-        ]
-        .iter()
-        .any(|w| memchr::memmem::find(bytes, w.as_bytes()).is_some());
+        // Reads attributes by name: a call of `getattr`, `vars` or `attrgetter` (as a word:
+        // `_config_vars` is none), or a module's `__dict__` or `__getattribute__`.
+        let by_name = ["getattr", "vars", "attrgetter"].iter().any(|w| {
+            memchr::memmem::find_iter(bytes, w.as_bytes()).any(|at| {
+                (at == 0 || !is_ident(bytes[at - 1]))
+                    && !bytes.get(at + w.len()).is_some_and(|&b| is_ident(b))
+            })
+        }) || ["__dict__", "__getattribute__"]
+            .iter()
+            .any(|w| memchr::memmem::find(bytes, w.as_bytes()).is_some());
         let used = |value: &str| by_name || self.read_through(value, bytes, handed, 8);
         // Read as an attribute, or by a name in a string (`getattr(compat, "codec")`).
         let read = |name: &str| {
