@@ -379,6 +379,11 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
                 Some(to.clone()),
                 handover.help.to_vec(),
             ),
+            Route::Library(library) => (
+                rule::library_message(library),
+                Some(library.shown.to_string()),
+                library.help.to_vec(),
+            ),
             Route::Embedded(what) => (
                 format!(
                     "{} (in a string of code given to `{what}`)",

@@ -18,6 +18,9 @@ pub enum UseKind {
     /// The dill module is handed to a library that calls its loader
     /// (`torch.load(f, pickle_module=dill)`).
     Module,
+    /// A call of a library that loads with dill itself (`multiprocess.connection.Client(addr)
+    /// .recv()`); `api` is the dill loader it runs, `via` the library call.
+    Library,
 }
 
 /// How far outside data reaches what a finding deserializes, from the least concerning: the

@@ -178,6 +178,318 @@ pub static HANDOVERS: &[Handover] = &[
     },
 ];
 
+/// Libraries that load with dill themselves: their calls are findings of their own, reported
+/// with the dill loader behind them (`kind: "library"`). Each is named by a *path*: the
+/// qualified name of what is called, `()` for the value a call of it gives, then the attributes
+/// read and called on that value (`multiprocess.connection.Listener().accept().recv()` is the
+/// `recv()` of a connection a listener accepted). A path ending where a finding's call ends is
+/// the finding: the call that loads.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Library {
+    /// The call that loads, as a path (see above), in the library's own module names.
+    pub path: &'static str,
+    /// The call as people write it, for messages: `multiprocess.connection.Client(...).recv()`.
+    pub shown: &'static str,
+    /// The dill loader it runs, by its public name.
+    pub reaches: &'static str,
+    /// What it loads and from where, in one line.
+    pub what: &'static str,
+    /// How far outside what it loads is.
+    pub reach: crate::model::Reach,
+    /// Where the loaded data comes from, as the flow's first step (empty: not traced).
+    pub source: &'static str,
+    /// Fix guidance, shown before the dill loader's own.
+    pub help: &'static [&'static str],
+}
+
+/// When calling a library's class or function gives a value that loads with dill (only such
+/// calls make the values of [`LIBRARIES`]' paths; any other call of the library gives nothing
+/// the analysis follows, so `multiprocess.Pipe()` and `Queue()` never load here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Made {
+    /// Always.
+    Always,
+    /// Unless the argument at this position (or keyword) is the constant `False`: klepto's
+    /// `serialized`.
+    UnlessFalse(Option<usize>, &'static str),
+    /// Only when the argument at this position (or keyword) is given and is not `None` nor an
+    /// empty literal: ppft's `ppservers`, a manager's `address`.
+    IfGiven(Option<usize>, &'static str),
+}
+
+/// The calls that make a value of [`LIBRARIES`], in the library's own module names: the
+/// qualified name called and the condition.
+pub static LIBRARY_MAKERS: &[(&str, Made)] = &[
+    ("multiprocess.connection.Client", Made::Always),
+    ("multiprocess.connection.Listener", Made::Always),
+    (
+        "multiprocess.managers.BaseManager",
+        Made::IfGiven(Some(0), "address"),
+    ),
+    (
+        "multiprocess.managers.SyncManager",
+        Made::IfGiven(Some(0), "address"),
+    ),
+    (
+        "klepto.archives.file_archive",
+        Made::UnlessFalse(None, "serialized"),
+    ),
+    (
+        "klepto.archives.dir_archive",
+        Made::UnlessFalse(None, "serialized"),
+    ),
+    (
+        "klepto.archives.sql_archive",
+        Made::UnlessFalse(None, "serialized"),
+    ),
+    (
+        "klepto.archives.sqltable_archive",
+        Made::UnlessFalse(None, "serialized"),
+    ),
+    (
+        "klepto.archives.hdf_archive",
+        Made::UnlessFalse(None, "serialized"),
+    ),
+    (
+        "klepto.archives.hdfdir_archive",
+        Made::UnlessFalse(None, "serialized"),
+    ),
+    (
+        "klepto._archives.file_archive",
+        Made::UnlessFalse(Some(1), "serialized"),
+    ),
+    (
+        "klepto._archives.dir_archive",
+        Made::UnlessFalse(Some(1), "serialized"),
+    ),
+    (
+        "klepto._archives.sql_archive",
+        Made::UnlessFalse(None, "serialized"),
+    ),
+    (
+        "klepto._archives.sqltable_archive",
+        Made::UnlessFalse(None, "serialized"),
+    ),
+    (
+        "klepto._archives.hdf_archive",
+        Made::UnlessFalse(Some(1), "serialized"),
+    ),
+    (
+        "klepto._archives.hdfdir_archive",
+        Made::UnlessFalse(Some(1), "serialized"),
+    ),
+    ("ppft.Server", Made::IfGiven(Some(1), "ppservers")),
+    (
+        "pathos.parallel.ParallelPool",
+        Made::IfGiven(None, "servers"),
+    ),
+    ("ppft.server._NetworkServer", Made::Always),
+];
+
+/// Other names under which the libraries' modules and classes are importable, and the name
+/// the tables use: longest first wins.
+pub static LIBRARY_ALIASES: &[(&str, &str)] = &[
+    ("pathos.helpers.mp", "multiprocess"),
+    ("pathos.helpers.parallelpython", "ppft"),
+    ("pathos.pools.ParallelPool", "pathos.parallel.ParallelPool"),
+    ("pathos.pp.ParallelPool", "pathos.parallel.ParallelPool"),
+    (
+        "pathos.pp.ParallelPythonPool",
+        "pathos.parallel.ParallelPool",
+    ),
+    (
+        "pathos.parallel.ParallelPythonPool",
+        "pathos.parallel.ParallelPool",
+    ),
+    ("ppft._pp.Server", "ppft.Server"),
+    ("pp", "ppft"),
+];
+
+/// Names in the libraries that are dill itself: multiprocess pickles with dill, and its
+/// `ForkingPickler.loads` is `dill.loads`.
+const DILL_IN_LIBRARIES: &[(&str, &str)] = &[
+    ("multiprocess.reduction.pickle", "dill"),
+    ("multiprocess.reduction.ForkingPickler.loads", "dill.loads"),
+    (
+        "multiprocess.connection._ForkingPickler.loads",
+        "dill.loads",
+    ),
+];
+
+const CONNECTION_HELP: &[&str] = &[
+    "exchange plain data over the connection (`send_bytes`/`recv_bytes` with JSON), never objects",
+    "multiprocess authenticates a peer with `authkey` but still loads what an authenticated peer sends: keep the key secret and the address off untrusted networks",
+];
+const ARCHIVE_HELP: &[&str] = &[
+    "keep the archive where only this program can write it, or store data with `serialized=False`",
+];
+const SERVERS_HELP: &[&str] = &[
+    "run remote workers only on machines and networks you trust: results (and jobs, on the server side) are dill payloads",
+];
+
+macro_rules! libraries {
+    ($($reach:ident $path:literal $shown:literal $reaches:literal $help:ident $what:literal $source:literal;)+) => {
+        &[$(Library {
+            path: $path,
+            shown: $shown,
+            reaches: $reaches,
+            what: $what,
+            reach: crate::model::Reach::$reach,
+            source: $source,
+            help: $help,
+        },)+]
+    };
+}
+
+/// See [`Library`].
+pub static LIBRARIES: &[Library] = libraries![
+    Remote "multiprocess.connection.Client().recv()" "multiprocess.connection.Client(...).recv()"
+        "dill.loads" CONNECTION_HELP
+        "loads what the process at the other end of the connection sends with `dill.loads`"
+        "a connection to another process at an address (multiprocess)";
+    Remote "multiprocess.connection.Listener().accept().recv()"
+        "multiprocess.connection.Listener(...).accept().recv()" "dill.loads" CONNECTION_HELP
+        "loads what the process that connected sends with `dill.loads`"
+        "a connection accepted from another process (multiprocess)";
+    Remote "multiprocess.managers.BaseManager().connect()"
+        "multiprocess.managers.BaseManager(address=...).connect()" "dill.loads" CONNECTION_HELP
+        "connects to a manager at an address and loads each of its replies with `dill.loads`"
+        "a manager's replies over a connection (multiprocess)";
+    Remote "multiprocess.managers.SyncManager().connect()"
+        "multiprocess.managers.SyncManager(address=...).connect()" "dill.loads" CONNECTION_HELP
+        "connects to a manager at an address and loads each of its replies with `dill.loads`"
+        "a manager's replies over a connection (multiprocess)";
+    Remote "multiprocess.managers.BaseManager().get_server()"
+        "multiprocess.managers.BaseManager(address=...).get_server()" "dill.loads" CONNECTION_HELP
+        "serves at an address and loads every request a client sends with `dill.loads`"
+        "requests from clients of a manager (multiprocess)";
+    Remote "multiprocess.managers.SyncManager().get_server()"
+        "multiprocess.managers.SyncManager(address=...).get_server()" "dill.loads" CONNECTION_HELP
+        "serves at an address and loads every request a client sends with `dill.loads`"
+        "requests from clients of a manager (multiprocess)";
+    Remote "multiprocess.managers.BaseManager().start()"
+        "multiprocess.managers.BaseManager(address=...).start()" "dill.loads" CONNECTION_HELP
+        "starts a server at an address that loads every request a client sends with `dill.loads`"
+        "requests from clients of a manager (multiprocess)";
+    Remote "multiprocess.managers.SyncManager().start()"
+        "multiprocess.managers.SyncManager(address=...).start()" "dill.loads" CONNECTION_HELP
+        "starts a server at an address that loads every request a client sends with `dill.loads`"
+        "requests from clients of a manager (multiprocess)";
+    LocalFile "klepto.archives.file_archive()" "klepto.archives.file_archive(...)" "dill.load"
+        ARCHIVE_HELP "reads the whole archive file back with `dill.load` whenever it is loaded or read"
+        "the archive's file (klepto)";
+    LocalFile "klepto.archives.dir_archive()" "klepto.archives.dir_archive(...)" "dill.load"
+        ARCHIVE_HELP "reads each entry's file back with `dill.load` when it is loaded or read"
+        "the archive's directory (klepto)";
+    Unknown "klepto.archives.sql_archive()" "klepto.archives.sql_archive(...)" "dill.loads"
+        ARCHIVE_HELP "reads each entry from the database with `dill.loads` when it is loaded or read"
+        "";
+    Unknown "klepto.archives.sqltable_archive()" "klepto.archives.sqltable_archive(...)"
+        "dill.loads" ARCHIVE_HELP
+        "reads each entry from the database with `dill.loads` when it is loaded or read" "";
+    LocalFile "klepto.archives.hdf_archive()" "klepto.archives.hdf_archive(...)" "dill.loads"
+        ARCHIVE_HELP "reads each entry back with `dill.loads` when it is loaded or read"
+        "the archive's file (klepto)";
+    LocalFile "klepto.archives.hdfdir_archive()" "klepto.archives.hdfdir_archive(...)" "dill.loads"
+        ARCHIVE_HELP "reads each entry back with `dill.loads` when it is loaded or read"
+        "the archive's directory (klepto)";
+    LocalFile "klepto._archives.file_archive()" "klepto._archives.file_archive(...)" "dill.load"
+        ARCHIVE_HELP "reads the whole archive file back with `dill.load` whenever it is read"
+        "the archive's file (klepto)";
+    LocalFile "klepto._archives.dir_archive()" "klepto._archives.dir_archive(...)" "dill.load"
+        ARCHIVE_HELP "reads each entry's file back with `dill.load` when it is read"
+        "the archive's directory (klepto)";
+    Unknown "klepto._archives.sql_archive()" "klepto._archives.sql_archive(...)" "dill.loads"
+        ARCHIVE_HELP "reads each entry from the database with `dill.loads` when it is read" "";
+    Unknown "klepto._archives.sqltable_archive()" "klepto._archives.sqltable_archive(...)"
+        "dill.loads" ARCHIVE_HELP
+        "reads each entry from the database with `dill.loads` when it is read" "";
+    LocalFile "klepto._archives.hdf_archive()" "klepto._archives.hdf_archive(...)" "dill.loads"
+        ARCHIVE_HELP "reads each entry back with `dill.loads` when it is read"
+        "the archive's file (klepto)";
+    LocalFile "klepto._archives.hdfdir_archive()" "klepto._archives.hdfdir_archive(...)"
+        "dill.loads" ARCHIVE_HELP "reads each entry back with `dill.loads` when it is read"
+        "the archive's directory (klepto)";
+    Remote "ppft.Server()" "ppft.Server(ppservers=...)" "dill.loads" SERVERS_HELP
+        "ships jobs to the remote servers it is given and loads each result they send back with `dill.loads`"
+        "results sent by remote ppft servers";
+    Remote "pathos.parallel.ParallelPool()" "pathos.pools.ParallelPool(servers=...)" "dill.loads"
+        SERVERS_HELP
+        "ships jobs to the remote servers it is given (through ppft) and loads each result with `dill.loads`"
+        "results sent by remote ppft servers (pathos)";
+    Remote "ppft.server._NetworkServer()" "ppft.server._NetworkServer(...)" "dill.loads"
+        SERVERS_HELP "serves ppft jobs on the network: runs each job a client sends, loaded with `dill.loads`"
+        "jobs sent by ppft clients";
+];
+
+/// The top-level modules of the libraries of [`LIBRARIES`], as they are imported (`pp` is
+/// ppft's other name).
+pub const LIBRARY_MODULES: &[&str] = &["multiprocess", "klepto", "ppft", "pathos", "pp"];
+
+/// A name of a library of [`LIBRARIES`] in the tables' own spelling (see
+/// [`LIBRARY_ALIASES`]); `None` for names outside those libraries, cheaply.
+pub fn library_name(qualified: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let root = qualified.split(['.', '(']).next().unwrap_or(qualified);
+    if !LIBRARY_MODULES.contains(&root) {
+        return None;
+    }
+    let alias = LIBRARY_ALIASES
+        .iter()
+        .filter(|(from, _)| {
+            qualified.starts_with(from)
+                && matches!(
+                    qualified.as_bytes().get(from.len()),
+                    None | Some(b'.' | b'(')
+                )
+        })
+        .max_by_key(|(from, _)| from.len());
+    Some(match alias {
+        Some((from, to)) => format!("{to}{}", &qualified[from.len()..]).into(),
+        None => qualified.into(),
+    })
+}
+
+/// How a call of this qualified name makes a value of [`LIBRARIES`], if it does.
+pub fn library_maker(qualified: &str) -> Option<Made> {
+    let name = library_name(qualified)?;
+    LIBRARY_MAKERS
+        .iter()
+        .find(|(maker, _)| *maker == name)
+        .map(|&(_, made)| made)
+}
+
+/// The library call a path is, if it loads (see [`Library`]).
+pub fn library_for(path: &str) -> Option<&'static Library> {
+    let name = library_name(path)?;
+    LIBRARIES.iter().find(|l| l.path == name)
+}
+
+/// Whether a path may still lead to a library call that loads: the library's modules, the
+/// makers, and the values they make on the way to a call of [`LIBRARIES`].
+pub fn leads_to_library(path: &str) -> bool {
+    let Some(name) = library_name(path) else {
+        return false;
+    };
+    if !name.contains('(') {
+        // A module, class or function of the library: what it may lead to is known when it
+        // is called.
+        return true;
+    }
+    LIBRARIES.iter().any(|l| {
+        l.path.starts_with(&*name)
+            && matches!(l.path.as_bytes().get(name.len()), None | Some(b'.' | b'('))
+    })
+}
+
+/// The message of a library call's finding.
+pub fn library_message(library: &Library) -> String {
+    let sink = sink_for(library.reaches).map_or("", |s| s.what);
+    format!(
+        "`{}` {}, which {sink}; never use it with peers or storage outside a trusted boundary",
+        library.shown, library.what
+    )
+}
+
 /// The hand-over a keyword or attribute name makes, if the dill module given to it is read by
 /// a loader.
 pub fn handover(keyword: &str) -> Option<&'static Handover> {
@@ -254,7 +566,15 @@ pub fn sink_for(qualified: &str) -> Option<&'static Sink> {
                 .unwrap_or(rest);
             rest
         }
-        None => return None,
+        None => {
+            // `multiprocess.reduction.ForkingPickler.loads` is `dill.loads`.
+            let name = library_name(qualified)?;
+            let (from, to) = DILL_IN_LIBRARIES.iter().find(|(from, _)| {
+                name.starts_with(from)
+                    && matches!(name.as_bytes().get(from.len()), None | Some(b'.'))
+            })?;
+            return sink_for(&format!("{to}{}", &name[from.len()..]));
+        }
     };
     SINKS
         .iter()

@@ -72,6 +72,8 @@ pub enum Route {
     },
     /// Inside a string of code given to `exec`, `eval` or `compile` (the builtin named).
     Embedded(&'static str),
+    /// A call of a library that loads with dill itself.
+    Library(&'static crate::rule::Library),
 }
 
 /// What the modules of the same repository that a file imports hold, resolved before it is

@@ -41,6 +41,11 @@ const NEITHER: Interest = Interest {
 
 /// See [`Interest`].
 pub fn interest(bytes: &[u8], kind: crate::python::Kind) -> Interest {
+    // A library that loads with dill itself is reached through calls the prefilter cannot
+    // list by word (`archive[key]`, `conn.recv()`): a file naming one is analysed.
+    if mentions_library(bytes) {
+        return BOTH;
+    }
     if mentions_dill(bytes) {
         return Interest {
             sinks: may_reach_a_sink(bytes, kind),
@@ -81,7 +86,9 @@ fn hides_dill(bytes: &[u8], kind: crate::python::Kind) -> Interest {
     let normalized = !bytes.is_ascii()
         && match python::normalize_identifiers(&String::from_utf8_lossy(bytes)) {
             std::borrow::Cow::Borrowed(_) => false,
-            std::borrow::Cow::Owned(normalized) => mentions_dill(normalized.as_bytes()),
+            std::borrow::Cow::Owned(normalized) => {
+                mentions_dill(normalized.as_bytes()) || mentions_library(normalized.as_bytes())
+            }
         };
     if normalized {
         BOTH
@@ -398,6 +405,30 @@ pub fn mentions_dill(bytes: &[u8]) -> bool {
     memchr::memmem::find_iter(bytes, b"dill").any(|at| {
         let before = at.checked_sub(1).map(|i| bytes[i]);
         let after = bytes.get(at + 4).copied();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
+/// Whether the bytes name a library that loads with dill itself (`multiprocess`, `klepto`,
+/// `ppft`, `pathos`; see [`crate::rule::LIBRARIES`]) as a word. ppft's other name, `pp`, is
+/// a common name for other things: it counts only beside `Server`, the class that loads, or
+/// a way of reading an attribute by name.
+pub fn mentions_library(bytes: &[u8]) -> bool {
+    crate::rule::LIBRARY_MODULES.iter().any(|module| {
+        word_in(bytes, module.as_bytes())
+            && (*module != "pp"
+                || memchr::memmem::find(bytes, b"Server").is_some()
+                || [&b"getattr"[..], b"__dict__", b"vars", b"attrgetter"]
+                    .iter()
+                    .any(|w| memchr::memmem::find(bytes, w).is_some()))
+    })
+}
+
+/// Whether `word` stands in the bytes between characters that cannot continue an identifier.
+fn word_in(bytes: &[u8], word: &[u8]) -> bool {
+    memchr::memmem::find_iter(bytes, word).any(|at| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(at + word.len()).copied();
         !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
     })
 }

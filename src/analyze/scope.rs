@@ -822,6 +822,9 @@ impl<'a> Binder<'a> {
             // `dill.__dict__.get("loads")`, `vars(dill).get("loads")`.
             return item_of(&format!("{module}.__dict__"), &literal(0)?);
         }
+        if let Some(made) = self.library_made(call, &func) {
+            return Some(made);
+        }
         match &*func {
             "sys.modules.get" => item_of("sys.modules", &literal(0)?),
             "builtins.vars" => {
@@ -1190,6 +1193,86 @@ impl<'a> Binder<'a> {
                 None => Vec::new(),
             },
         }
+    }
+
+    /// The value a call of a library that loads with dill gives (`Client(addr)` is
+    /// `multiprocess.connection.Client()`, see [`rule::Library`]), when it leads to a call that
+    /// loads and the library's condition holds (`file_archive(path, serialized=False)` loads
+    /// nothing with dill).
+    fn library_made(&self, call: &ast::ExprCall, func: &str) -> Option<Qual> {
+        if is_marker(func) || !rule::leads_to_library(func) {
+            return None;
+        }
+        let path = format!("{func}()");
+        if !rule::leads_to_library(&path) {
+            return None;
+        }
+        let argument = |position: Option<usize>, keyword: &str| {
+            position
+                .and_then(|p| call.args.get(p))
+                .filter(|a| !matches!(a, ast::Expr::Starred(_)))
+                .or_else(|| {
+                    call.keywords
+                        .iter()
+                        .find(|k| k.arg.as_deref() == Some(keyword))
+                        .map(|k| &k.value)
+                })
+        };
+        // Arguments spread from a sequence or a dictionary may be anything.
+        let spread = call.args.iter().any(|a| matches!(a, ast::Expr::Starred(_)))
+            || call.keywords.iter().any(|k| k.arg.is_none());
+        match rule::library_maker(func) {
+            Some(rule::Made::UnlessFalse(position, keyword)) if !spread => {
+                let off = argument(position, keyword).is_some_and(|a| {
+                    matches!(a, ast::Expr::Constant(c)
+                        if matches!(c.value, ast::Constant::Bool(false))
+                            || matches!(&c.value, ast::Constant::Int(i) if i.to_string() == "0"))
+                });
+                if off {
+                    return None;
+                }
+            }
+            Some(rule::Made::IfGiven(position, keyword)) if !spread => {
+                let given = argument(position, keyword).is_some_and(|a| match a {
+                    ast::Expr::Constant(c) => match &c.value {
+                        ast::Constant::None | ast::Constant::Bool(false) => false,
+                        ast::Constant::Str(text) => !text.is_empty(),
+                        _ => true,
+                    },
+                    other => !is_empty_literal(other),
+                });
+                if !given {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+        Some(Rc::from(path))
+    }
+
+    /// The library call that loads a call makes, if any (see [`rule::Library`]).
+    fn library_called(
+        &self,
+        call: &ast::ExprCall,
+        callee: Option<&Qual>,
+    ) -> Option<&'static rule::Library> {
+        let made = self.library_made(call, callee?)?;
+        rule::library_for(&made)
+    }
+
+    fn report_library(
+        &mut self,
+        range: ast::text_size::TextRange,
+        library: &'static rule::Library,
+    ) {
+        let Some(sink) = rule::sink_for(library.reaches) else {
+            return;
+        };
+        let mut hit = self.hit(range, sink, UseKind::Library);
+        if hit.route == Route::Direct {
+            hit.route = Route::Library(library);
+        }
+        self.hits.push(hit);
     }
 
     fn sink_of(&self, s: usize, expr: &ast::Expr) -> Option<&'static Sink> {
@@ -1648,7 +1731,14 @@ impl<'a> Binder<'a> {
                         self.write_attribute(key, name, qual);
                     }
                 }
-                self.bind(s, &c.name, Some(Rc::from(format!("{CLASS}{key}"))));
+                // A class made from a library's class that loads with dill makes what that
+                // class makes (`class QueueManager(BaseManager): pass`).
+                let library_base = c.bases.iter().find_map(|base| {
+                    self.resolve(head, base)
+                        .filter(|q| !is_marker(q) && rule::library_maker(q).is_some())
+                });
+                let class = library_base.unwrap_or_else(|| Rc::from(format!("{CLASS}{key}")));
+                self.bind(s, &c.name, Some(class));
             }
             Stmt::Return(r) => {
                 self.visit_opt(s, r.value.as_deref());
@@ -2231,7 +2321,13 @@ impl<'a> Binder<'a> {
                         self.report(call.range, sink, UseKind::Call);
                         self.visit_children_of_callee(s, callee);
                     }
-                    None => self.visit_expr(s, &call.func),
+                    None => match self.library_called(call, resolved.as_ref()) {
+                        Some(library) if !self.annotation => {
+                            self.report_library(call.range, library);
+                            self.visit_children_of_callee(s, callee);
+                        }
+                        _ => self.visit_expr(s, &call.func),
+                    },
                 }
                 self.visit_exprs(s, &call.args);
                 for k in &call.keywords {
@@ -2427,11 +2523,15 @@ fn may_be_dill(qual: &str) -> bool {
     if let Some(text) = qual.strip_prefix(CONSTANT) {
         return text == "dill"
             || text.starts_with("dill.")
+            || rule::library_name(text).is_some()
             || rule::SINKS
                 .iter()
                 .any(|sink| sink.api.rsplit('.').next() == Some(text));
     }
-    qual == "dill" || qual.starts_with("dill.") || rule::sink_for(qual).is_some()
+    qual == "dill"
+        || qual.starts_with("dill.")
+        || rule::sink_for(qual).is_some()
+        || rule::leads_to_library(qual)
 }
 
 /// Of the values an expression may have, the one that may be dill, else the first known.

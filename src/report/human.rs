@@ -146,6 +146,7 @@ fn finding_block(out: &mut String, f: &Finding, p: Painter, report: &Report) {
         UseKind::Call => "call",
         UseKind::Reference => "reference (handed on without a call)",
         UseKind::Module => "reached by handing over the dill module",
+        UseKind::Library => "run by a library that loads with dill",
     };
     let _ = writeln!(
         out,
@@ -231,7 +232,7 @@ fn flow_notes(out: &mut String, f: &Finding, p: Painter, pad: &str) {
         match f.kind {
             UseKind::Call => "call",
             UseKind::Reference => "use",
-            UseKind::Module => "load",
+            UseKind::Module | UseKind::Library => "load",
         }
     );
     let places: Vec<String> = f

@@ -16,6 +16,7 @@ fn what(f: &Finding) -> String {
         crate::model::UseKind::Call => "call",
         crate::model::UseKind::Reference => "reference",
         crate::model::UseKind::Module => "module",
+        crate::model::UseKind::Library => "library",
     };
     format!("`{}` {kind}", f.api)
 }

@@ -168,18 +168,40 @@ pub(super) struct Index<'a> {
 /// The provenance of every hit of a file, in the order of `hits`.
 pub(super) fn trace_hits(suites: &[Vec<Stmt>], texts: &[&str], hits: &[Hit]) -> Vec<Provenance> {
     let wanted = |h: &Hit| matches!(h.route, Route::Direct | Route::Handover { .. });
+    // A library's call loads from where the library reads: its table says how far outside.
+    let library = |hit: &Hit, library: &rule::Library| Provenance {
+        reach: library.reach,
+        steps: match library.source {
+            "" => Vec::new(),
+            what => vec![Step {
+                piece: hit.piece,
+                at: hit.start,
+                what: what.to_string(),
+            }],
+        },
+        cut: false,
+    };
     if !hits.iter().any(wanted) {
-        // Only uses inside strings of code, which are not walked.
+        // Only uses inside strings of code, which are not walked, and library calls.
         let unwalked = Provenance {
             cut: true,
             ..Provenance::default()
         };
-        return vec![unwalked; hits.len()];
+        return hits
+            .iter()
+            .map(|hit| match &hit.route {
+                Route::Library(l) => library(hit, l),
+                _ => unwalked.clone(),
+            })
+            .collect();
     }
     let index = Index::new(suites, texts);
     hits.iter()
         .enumerate()
         .map(|(n, hit)| {
+            if let Route::Library(l) = &hit.route {
+                return library(hit, l);
+            }
             if n < MAX_TRACED && wanted(hit) {
                 index.provenance(hit)
             } else {
