@@ -464,6 +464,16 @@ pub fn library_for(path: &str) -> Option<&'static Library> {
     LIBRARIES.iter().find(|l| l.path == name)
 }
 
+/// The first library call that loads among those a call of `maker` leads to (for the token
+/// scan, which cannot follow what the call makes).
+pub fn library_made_by(maker: &str) -> Option<&'static Library> {
+    library_maker(maker)?;
+    let name = library_name(maker)?;
+    LIBRARIES
+        .iter()
+        .find(|l| l.path.starts_with(&*name) && l.path.as_bytes().get(name.len()) == Some(&b'('))
+}
+
 /// Whether a path may still lead to a library call that loads: the library's modules, the
 /// makers, and the values they make on the way to a call of [`LIBRARIES`].
 pub fn leads_to_library(path: &str) -> bool {

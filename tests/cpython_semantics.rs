@@ -3,7 +3,10 @@
 //! fixture every loader call comes from. The lines that call a loader must be exactly the lines
 //! annotated `call` — so every disguise the analysis finds is real Python that runs dill's
 //! loader, and no line it leaves alone does; SQLAlchemy's `PickleType` is run with the
-//! recording dill; and the flows of `flow_conservative.py` are run with stand-in sources. Ignored unless that python is named (`.ci/run` names one, with SQLAlchemy).
+//! recording dill; the flows of `flow_conservative.py` are run with stand-in sources; and the
+//! libraries that load with dill themselves (multiprocess, klepto, ppft, pathos) run for real with
+//! the real dill recording. Ignored unless that python is named (`.ci/run` names one, with
+//! SQLAlchemy and those libraries).
 
 use std::path::Path;
 use std::process::Command;
@@ -102,7 +105,8 @@ fn run_fixture(python: &str, script: &str, path: &Path, recorder: &Path) -> Stri
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The lines annotated `call`, or `module` (dill handed over where the loader runs). A line inside a multi-line string given to `exec` is where the
+/// The lines annotated `call`, `module` (dill handed over where the loader runs) or `library`
+/// (a library that loads with dill). A line inside a multi-line string given to `exec` is where the
 /// analysis reports it, but CPython's frame for it is the `exec(` line: that is the line
 /// expected from CPython.
 fn annotated_calls(path: &Path) -> Vec<usize> {
@@ -116,8 +120,12 @@ fn annotated_calls(path: &Path) -> Vec<usize> {
             opened_at = None;
         }
         let annotated = line.split_once("# expect:").is_some_and(|(_, spec)| {
-            spec.split(';')
-                .any(|item| matches!(item.split_whitespace().nth(1), Some("call" | "module")))
+            spec.split(';').any(|item| {
+                matches!(
+                    item.split_whitespace().nth(1),
+                    Some("call" | "module" | "library")
+                )
+            })
         });
         if annotated {
             lines.push(opened_at.unwrap_or(n + 1));
@@ -355,4 +363,104 @@ fn every_project_runs_dill_where_annotated_under_cpython() {
             project.display()
         );
     }
+}
+
+/// Patches the real dill's loaders, before any library imports them (multiprocess binds
+/// `ForkingPickler.loads = dill.loads` at import), to append `pid line` to `$DILL_RECORD` for
+/// each call: the line of the fixture the calling thread is on, or 0.
+const RECORDING_SITECUSTOMIZE: &str = r#"
+import os, sys
+_FIXTURE = os.environ.get("FIXTURE")
+_RECORD = os.environ.get("DILL_RECORD")
+if _FIXTURE and _RECORD:
+    import dill, dill._dill
+    def _note():
+        frame = sys._getframe(2)
+        while frame is not None and frame.f_code.co_filename != _FIXTURE:
+            frame = frame.f_back
+        with open(_RECORD, "a") as record:
+            record.write("%d %d\n" % (os.getpid(), frame.f_lineno if frame else 0))
+    def _recording(real):
+        def call(*args, **kwargs):
+            _note()
+            return real(*args, **kwargs)
+        return call
+    dill.loads = dill._dill.loads = _recording(dill._dill.loads)
+    dill.load = dill._dill.load = _recording(dill._dill.load)
+    _unpickler_load = dill._dill.Unpickler.load
+    def _load(self, *args, **kwargs):
+        _note()
+        return _unpickler_load(self, *args, **kwargs)
+    dill._dill.Unpickler.load = _load
+"#;
+
+/// The lines of a fixture that load with dill under CPython without being findings
+/// (`# loads, not reported: why`).
+fn loads_not_reported(path: &Path) -> Vec<usize> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.contains("# loads, not reported:"))
+        .map(|(n, _)| n + 1)
+        .collect()
+}
+
+/// The libraries that load with dill themselves, run for real (multiprocess, klepto, ppft and
+/// pathos from PyPI, a listener and a client on localhost, a manager, a ppft server in a
+/// process of its own) with the real dill's loaders recording the fixture line they are
+/// called from in the fixture's process: the lines that load are the lines annotated as
+/// findings, and those marked as loading between the processes of one program.
+#[test]
+#[ignore = "needs DILL_GUARD_TEST_PYTHON: a CPython with multiprocess, klepto, ppft and pathos (.ci/run sets it up)"]
+fn every_library_finding_loads_with_dill_under_cpython() {
+    let python = std::env::var("DILL_GUARD_TEST_PYTHON")
+        .expect("DILL_GUARD_TEST_PYTHON must name a CPython with the libraries");
+    let recorder = stand_ins(&[("sitecustomize.py", RECORDING_SITECUSTOMIZE)]);
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/libraries.py");
+    let record = recorder.path().join("record.txt");
+    let child = Command::new(&python)
+        .arg(&fixture)
+        .env("FIXTURE", &fixture)
+        .env("DILL_RECORD", &record)
+        .env("PYTHONPATH", recorder.path())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(recorder.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the python named by DILL_GUARD_TEST_PYTHON");
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "libraries.py did not run:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let record = std::fs::read_to_string(&record).unwrap_or_default();
+    let mut loaded: Vec<usize> = record
+        .lines()
+        .filter_map(|line| line.split_once(' '))
+        .filter(|(p, _)| p.parse() == Ok(pid))
+        .filter_map(|(_, line)| line.parse().ok())
+        .filter(|&line| line != 0)
+        .collect();
+    loaded.sort();
+    loaded.dedup();
+    // An archive written here and read later is reported where it is made.
+    let written_only: Vec<usize> = std::fs::read_to_string(&fixture)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| line.contains("# written only, reported here"))
+        .map(|(n, _)| n + 1)
+        .collect();
+    let mut expected = annotated_calls(&fixture);
+    expected.retain(|line| !written_only.contains(line));
+    expected.extend(loads_not_reported(&fixture));
+    expected.sort();
+    expected.dedup();
+    assert_eq!(
+        loaded, expected,
+        "lines of libraries.py that load with dill"
+    );
 }

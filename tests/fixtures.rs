@@ -171,6 +171,7 @@ macro_rules! fixture_tests {
 
 fixture_tests! {
     import_forms => "imports.py",
+    libraries_that_load_with_dill => "libraries.py",
     star_import => "star_import.py",
     every_sink => "sinks.py",
     shadowing_is_not_dill => "shadowing.py",

@@ -306,7 +306,26 @@ pub fn scan_tokens(text: &str, aliases: &mut HashMap<String, Qual>) -> Vec<Hit> 
                 }
                 if !after_dot && !defined {
                     if let Some(head) = aliases.get(word) {
-                        if let Some(sink) = rule::sink_for(&format!("{head}{qual_rest}")) {
+                        let name = format!("{head}{qual_rest}");
+                        let called = toks.get(after).map(|t| t.0) == Some(Tok::Open);
+                        // A call of a library that loads with dill: without scopes, what is
+                        // done with what it makes cannot be followed; its making is reported.
+                        let library = called
+                            .then(|| rule::library_made_by(&name))
+                            .flatten()
+                            .and_then(|l| Some((l, rule::sink_for(l.reaches)?)));
+                        if let Some((library, sink)) = library {
+                            hits.push(Hit {
+                                provenance: Default::default(),
+                                piece: 0,
+                                start: toks[i].1,
+                                end: toks[next - 1].2,
+                                sink,
+                                kind: UseKind::Library,
+                                stmt: toks[i].1,
+                                route: super::Route::Library(library),
+                            });
+                        } else if let Some(sink) = rule::sink_for(&name) {
                             let called = toks.get(after).map(|t| t.0) == Some(Tok::Open);
                             hits.push(Hit {
                                 provenance: Default::default(),
