@@ -415,37 +415,8 @@ fn loads_not_reported(path: &Path) -> Vec<usize> {
 fn every_library_finding_loads_with_dill_under_cpython() {
     let python = std::env::var("DILL_GUARD_TEST_PYTHON")
         .expect("DILL_GUARD_TEST_PYTHON must name a CPython with the libraries");
-    let recorder = stand_ins(&[("sitecustomize.py", RECORDING_SITECUSTOMIZE)]);
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/libraries.py");
-    let record = recorder.path().join("record.txt");
-    let child = Command::new(&python)
-        .arg(&fixture)
-        .env("FIXTURE", &fixture)
-        .env("DILL_RECORD", &record)
-        .env("PYTHONPATH", recorder.path())
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .current_dir(recorder.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run the python named by DILL_GUARD_TEST_PYTHON");
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "libraries.py did not run:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let record = std::fs::read_to_string(&record).unwrap_or_default();
-    let mut loaded: Vec<usize> = record
-        .lines()
-        .filter_map(|line| line.split_once(' '))
-        .filter(|(p, _)| p.parse() == Ok(pid))
-        .filter_map(|(_, line)| line.parse().ok())
-        .filter(|&line| line != 0)
-        .collect();
-    loaded.sort();
-    loaded.dedup();
+    let loaded = lines_loading_under_cpython(&python, &fixture);
     // An archive written here and read later is reported where it is made.
     let written_only: Vec<usize> = std::fs::read_to_string(&fixture)
         .unwrap()
@@ -463,4 +434,57 @@ fn every_library_finding_loads_with_dill_under_cpython() {
         loaded, expected,
         "lines of libraries.py that load with dill"
     );
+}
+
+/// A project whose modules hand on the libraries (a shim that only imports them, a module
+/// alias, a helper returning a connection, a renamed archive), run for real: its `app.py`
+/// loads on the lines annotated (see `tests/modules.rs` for the same project in every mode).
+#[test]
+#[ignore = "needs DILL_GUARD_TEST_PYTHON: a CPython with multiprocess, klepto, ppft and pathos (.ci/run sets it up)"]
+fn a_project_handing_the_libraries_on_loads_where_annotated_under_cpython() {
+    let python = std::env::var("DILL_GUARD_TEST_PYTHON")
+        .expect("DILL_GUARD_TEST_PYTHON must name a CPython with the libraries");
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/library_projects/shims/app.py");
+    assert_eq!(
+        lines_loading_under_cpython(&python, &app),
+        annotated_calls(&app),
+        "lines of the project's app.py that load with dill"
+    );
+}
+
+/// Runs `script` (from its own directory) under `python` with the real dill's loaders
+/// recording: the sorted lines of the script that called one, in the script's own process.
+fn lines_loading_under_cpython(python: &str, script: &Path) -> Vec<usize> {
+    let recorder = stand_ins(&[("sitecustomize.py", RECORDING_SITECUSTOMIZE)]);
+    let record = recorder.path().join("record.txt");
+    let child = Command::new(python)
+        .arg(script)
+        .env("FIXTURE", script)
+        .env("DILL_RECORD", &record)
+        .env("PYTHONPATH", recorder.path())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(script.parent().unwrap())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the python named by DILL_GUARD_TEST_PYTHON");
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{} did not run:\n{}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let record = std::fs::read_to_string(&record).unwrap_or_default();
+    let mut loaded: Vec<usize> = record
+        .lines()
+        .filter_map(|line| line.split_once(' '))
+        .filter(|(p, _)| p.parse() == Ok(pid))
+        .filter_map(|(_, line)| line.parse().ok())
+        .filter(|&line| line != 0)
+        .collect();
+    loaded.sort();
+    loaded.dedup();
+    loaded
 }

@@ -589,3 +589,47 @@ fn a_module_turned_into_a_package_that_binds_dill() {
         "{json}"
     );
 }
+
+/// Modules that hand on the libraries that load with dill themselves (a shim that only
+/// imports `Client`, a module alias, a helper returning a connection, a renamed klepto archive)
+/// are followed like dill's own shims, in every mode, with only the consumer staged too. (The
+/// project is run for real under CPython in `tests/cpython_semantics.rs`.)
+#[test]
+fn modules_handing_on_libraries_that_load_with_dill_are_followed_in_every_mode() {
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/library_projects/shims");
+    let repo = Repo::new();
+    for file in [
+        "pkg/__init__.py",
+        "pkg/compat.py",
+        "pkg/codec.py",
+        "pkg/net.py",
+        "pkg/store.py",
+    ] {
+        repo.write(file, &std::fs::read_to_string(root.join(file)).unwrap());
+    }
+    repo.commit_all("modules");
+    let app = std::fs::read_to_string(root.join("app.py")).unwrap();
+    repo.write("app.py", &app);
+    let expected: Vec<u64> = app
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| line.contains("# expect:"))
+        .map(|(n, _)| n as u64 + 1)
+        .collect();
+    assert_eq!(expected.len(), 6);
+    repo.git(&["add", "app.py"]);
+    only_consumer_found(
+        &repo,
+        &[&["--staged"], &["app.py"], &["."], &["--all"]],
+        &expected,
+    );
+    let (_, json) = repo.json(&["app.py"]);
+    assert!(json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["kind"] == "library"));
+    repo.commit_all("consumer");
+    only_consumer_found(&repo, &[&["--range", "HEAD~1..HEAD"]], &expected);
+}

@@ -265,6 +265,16 @@ fn may_assemble_dill(bytes: &[u8]) -> Interest {
     if interest == NEITHER {
         return NEITHER;
     }
+    // A library that loads with dill itself is reached without any word the analysis needs:
+    // a file that can build its name is analysed whole.
+    let builds_library = |bytes: &[u8]| {
+        crate::rule::LIBRARY_MODULES
+            .iter()
+            .any(|module| pieces_spell(bytes, module.as_bytes()))
+    };
+    if builds_library(bytes) {
+        return BOTH;
+    }
     if spelled_in_pieces(bytes) {
         return interest;
     }
@@ -286,7 +296,9 @@ fn may_assemble_dill(bytes: &[u8]) -> Interest {
         from = at + 1 + len;
     }
     plain.extend_from_slice(&bytes[from..]);
-    if mentions_dill(&plain) || spelled_in_pieces(&plain) {
+    if mentions_library(&plain) || builds_library(&plain) {
+        BOTH
+    } else if mentions_dill(&plain) || spelled_in_pieces(&plain) {
         interest
     } else {
         NEITHER
@@ -341,6 +353,41 @@ fn spelled_in_pieces(bytes: &[u8]) -> bool {
     (ends[0] && after_d) || (ends[1] && after_di) || (ends[2] && after_dil)
 }
 
+/// Whether pieces of string can join into `word`, as [`spelled_in_pieces`] works it out for
+/// `dill`, for any name: a first piece ending a literal or placeholder (`"multi" + ...`), any
+/// whole pieces between, and a last piece starting one (`... + "process.connection"`).
+fn pieces_spell(bytes: &[u8], word: &[u8]) -> bool {
+    let n = word.len();
+    let boundary = |b: Option<&u8>| matches!(b, None | Some(b'\'' | b'"' | b'{' | b'%'));
+    let opens = |at: usize| {
+        (at > 0 && matches!(bytes[at - 1], b'\'' | b'"' | b'}')) || bytes[..at].ends_with(b"%s")
+    };
+    let found = |piece: &[u8], start: &dyn Fn(usize) -> bool, end: bool| {
+        memchr::memmem::find_iter(bytes, piece)
+            .any(|at| start(at) && (!end || boundary(bytes.get(at + piece.len()))))
+    };
+    // `formed[k]`: the name's first `k` letters can be joined from pieces so far.
+    let mut formed = vec![false; n];
+    for (k, slot) in formed.iter_mut().enumerate().skip(1) {
+        let first = |at: usize| at == 0 || !is_ident(bytes[at - 1]) || bytes[..at].ends_with(b"%s");
+        *slot = found(&word[..k], &first, true);
+    }
+    for k in 1..n {
+        if !formed[k] {
+            continue;
+        }
+        if found(&word[k..], &opens, false) {
+            return true;
+        }
+        for j in k + 1..n {
+            if !formed[j] && found(&word[k..j], &opens, true) {
+                formed[j] = true;
+            }
+        }
+    }
+    false
+}
+
 /// Which continuations of the name's first letters a file's pieces of string offer.
 #[derive(Default)]
 struct Starts {
@@ -365,15 +412,11 @@ fn escaped_letter(rest: &[u8]) -> Option<(u8, usize)> {
         b'N' if rest.get(1) == Some(&b'{') => {
             let end = memchr::memchr(b'}', rest)?;
             let name = String::from_utf8_lossy(&rest[2..end]).to_ascii_uppercase();
-            let letter = match name
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .as_str()
-            {
-                "LATIN SMALL LETTER D" => b'd',
-                "LATIN SMALL LETTER I" => b'i',
-                "LATIN SMALL LETTER L" => b'l',
+            let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+            let letter = match name.strip_prefix("LATIN SMALL LETTER ") {
+                Some(letter) if letter.len() == 1 && letter.as_bytes()[0].is_ascii_uppercase() => {
+                    letter.as_bytes()[0].to_ascii_lowercase()
+                }
                 _ => return None,
             };
             return Some((letter, end + 1));
@@ -391,8 +434,9 @@ fn escaped_letter(rest: &[u8]) -> Option<(u8, usize)> {
         }
         _ => return None,
     };
+    // Any lowercase letter: the names of dill and of the libraries that load with it.
     match char::from_u32(value)? {
-        letter @ ('d' | 'i' | 'l') => Some((letter as u8, len)),
+        letter @ 'a'..='z' => Some((letter as u8, len)),
         _ => None,
     }
 }

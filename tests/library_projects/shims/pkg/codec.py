@@ -1,0 +1,1 @@
+import multiprocess.connection as connection

@@ -1,0 +1,1 @@
+from multiprocess.connection import Client, Listener

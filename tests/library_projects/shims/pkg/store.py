@@ -1,0 +1,1 @@
+from klepto.archives import file_archive as archive
