@@ -325,6 +325,7 @@ const ARCHIVE_HELP: &[&str] = &[
 ];
 const SERVERS_HELP: &[&str] = &[
     "run remote workers only on machines and networks you trust: results (and jobs, on the server side) are dill payloads",
+    "set a secret of your own on both ends (`ppft.Server(..., secret=...)`, `ppserver -s`): without one ppft uses a default every copy shares, and pathos's `ParallelPool` takes none",
 ];
 
 macro_rules! libraries {
@@ -644,7 +645,10 @@ What it finds
   dill._dill and dill.session). Serializing (dill.dumps, dill.dump) is not reported.
   Also the dill module handed to a library that loads with it (torch.load(f,
   pickle_module=dill), sqlalchemy.PickleType(pickler=dill)) or set as another module's
-  pickle (serialize.pickle = dill); names imported from other modules of the repository;
+  pickle (serialize.pickle = dill); libraries that load with dill themselves: multiprocess
+  connections (Client(addr).recv(), a Listener's accepted connection) and managers given an
+  address, klepto archives stored serialized, ppft and pathos pools given remote servers
+  (kind \"library\"); names imported from other modules of the repository;
   names built from constants (\"di\" + \"ll\"), sys.modules, vars(), operator.attrgetter
   and methodcaller, functools.partial, attributes of self, and code in strings given to
   exec, eval or compile.
@@ -889,6 +893,61 @@ mod tests {
             "notdill.loads",
         ] {
             assert!(sink_for(name).is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn library_names_are_read_through_their_aliases() {
+        let name = |q: &str| library_name(q).map(|n| n.into_owned());
+        assert_eq!(
+            name("pathos.helpers.mp.connection.Client").as_deref(),
+            Some("multiprocess.connection.Client")
+        );
+        assert_eq!(name("pp.Server()").as_deref(), Some("ppft.Server()"));
+        assert_eq!(
+            name("pathos.pools.ParallelPool()").as_deref(),
+            Some("pathos.parallel.ParallelPool()")
+        );
+        // Other modules that share a prefix are not the libraries.
+        for other in [
+            "multiprocessing.connection.Client",
+            "ppx",
+            "pathos2",
+            "kleptomania",
+        ] {
+            assert_eq!(name(other), None, "{other}");
+        }
+        assert!(library_for("pp.Server()").is_some());
+        assert!(library_for("multiprocess.connection.Client()").is_none());
+        assert!(leads_to_library("multiprocess.connection.Client()"));
+        assert!(leads_to_library(
+            "multiprocess.connection.Listener().accept()"
+        ));
+        assert!(!leads_to_library("multiprocess.connection.Client().send"));
+        assert!(!leads_to_library("multiprocess.Pipe()"));
+        assert_eq!(
+            sink_for("multiprocess.reduction.ForkingPickler.loads").map(|s| s.api),
+            Some("dill.loads")
+        );
+        assert_eq!(
+            sink_for("pathos.helpers.mp.reduction.pickle.load").map(|s| s.api),
+            Some("dill.load")
+        );
+        assert!(sink_for("multiprocess.reduction.ForkingPickler.dumps").is_none());
+        assert_eq!(
+            library_made_by("multiprocess.connection.Listener").map(|l| l.path),
+            Some("multiprocess.connection.Listener().accept().recv()")
+        );
+    }
+
+    /// Every library call's dill loader is a sink, and every path starts with a maker.
+    #[test]
+    fn the_library_table_holds_together() {
+        for library in LIBRARIES {
+            assert!(sink_for(library.reaches).is_some(), "{}", library.path);
+            let maker = &library.path[..library.path.find('(').unwrap()];
+            assert!(library_maker(maker).is_some(), "{}", library.path);
+            assert!(library.path.ends_with("()"), "{}", library.path);
         }
     }
 

@@ -593,6 +593,31 @@ mod tests {
     }
 
     #[test]
+    fn a_file_naming_a_library_that_loads_with_dill_is_analysed() {
+        let analysed = |src: &str| worth_analysing(src.as_bytes(), crate::python::Kind::Source);
+        for yes in [
+            "import multiprocess\n",
+            "from klepto.archives import file_archive\n",
+            "import ppft\n",
+            "from pathos.helpers import mp\n",
+            "import pp\njobs = pp.Server(ppservers=servers)\n",
+            "import importlib\nm = importlib.import_module('multi' + 'process.connection')\n",
+            "m = __import__('mul' 'tipro' 'cess')\n",
+            "m = __import__('\\x6bl' + 'epto')\n",
+        ] {
+            assert!(analysed(yes), "{yes}");
+        }
+        for no in [
+            "import multiprocessing\n",
+            "import pprint as pp\npp.pprint(x)\n",
+            "pathos_level = 3\n",
+            "x = 'multi' + 'process'\n",
+        ] {
+            assert!(!analysed(no), "{no}");
+        }
+    }
+
+    #[test]
     fn a_file_that_mentions_dill_but_cannot_reach_a_sink_is_not_parsed() {
         use crate::python::Kind;
         let skipped = |src: &str| !worth_analysing(src.as_bytes(), Kind::Source);
