@@ -218,72 +218,84 @@ pub enum Made {
 }
 
 /// The calls that make a value of [`LIBRARIES`], in the library's own module names: the
-/// qualified name called and the condition.
-pub static LIBRARY_MAKERS: &[(&str, Made)] = &[
-    ("multiprocess.connection.Client", Made::Always),
-    ("multiprocess.connection.Listener", Made::Always),
+/// qualified name called and the conditions, all of which must hold (a SQL archive without a
+/// database is in memory: it loads only what the program itself stored).
+pub static LIBRARY_MAKERS: &[(&str, &[Made])] = &[
+    ("multiprocess.connection.Client", &[Made::Always]),
+    ("multiprocess.connection.Listener", &[Made::Always]),
     (
         "multiprocess.managers.BaseManager",
-        Made::IfGiven(Some(0), "address"),
+        &[Made::IfGiven(Some(0), "address")],
     ),
     (
         "multiprocess.managers.SyncManager",
-        Made::IfGiven(Some(0), "address"),
+        &[Made::IfGiven(Some(0), "address")],
     ),
     (
         "klepto.archives.file_archive",
-        Made::UnlessFalse(None, "serialized"),
+        &[Made::UnlessFalse(None, "serialized")],
     ),
     (
         "klepto.archives.dir_archive",
-        Made::UnlessFalse(None, "serialized"),
+        &[Made::UnlessFalse(None, "serialized")],
     ),
     (
         "klepto.archives.sql_archive",
-        Made::UnlessFalse(None, "serialized"),
+        &[
+            Made::UnlessFalse(None, "serialized"),
+            Made::IfGiven(Some(0), "name"),
+        ],
     ),
     (
         "klepto.archives.sqltable_archive",
-        Made::UnlessFalse(None, "serialized"),
+        &[
+            Made::UnlessFalse(None, "serialized"),
+            Made::IfGiven(Some(0), "name"),
+        ],
     ),
     (
         "klepto.archives.hdf_archive",
-        Made::UnlessFalse(None, "serialized"),
+        &[Made::UnlessFalse(None, "serialized")],
     ),
     (
         "klepto.archives.hdfdir_archive",
-        Made::UnlessFalse(None, "serialized"),
+        &[Made::UnlessFalse(None, "serialized")],
     ),
     (
         "klepto._archives.file_archive",
-        Made::UnlessFalse(Some(1), "serialized"),
+        &[Made::UnlessFalse(Some(1), "serialized")],
     ),
     (
         "klepto._archives.dir_archive",
-        Made::UnlessFalse(Some(1), "serialized"),
+        &[Made::UnlessFalse(Some(1), "serialized")],
     ),
     (
         "klepto._archives.sql_archive",
-        Made::UnlessFalse(None, "serialized"),
+        &[
+            Made::UnlessFalse(None, "serialized"),
+            Made::IfGiven(Some(0), "database"),
+        ],
     ),
     (
         "klepto._archives.sqltable_archive",
-        Made::UnlessFalse(None, "serialized"),
+        &[
+            Made::UnlessFalse(None, "serialized"),
+            Made::IfGiven(Some(0), "database"),
+        ],
     ),
     (
         "klepto._archives.hdf_archive",
-        Made::UnlessFalse(Some(1), "serialized"),
+        &[Made::UnlessFalse(Some(1), "serialized")],
     ),
     (
         "klepto._archives.hdfdir_archive",
-        Made::UnlessFalse(Some(1), "serialized"),
+        &[Made::UnlessFalse(Some(1), "serialized")],
     ),
-    ("ppft.Server", Made::IfGiven(Some(1), "ppservers")),
+    ("ppft.Server", &[Made::IfGiven(Some(1), "ppservers")]),
     (
         "pathos.parallel.ParallelPool",
-        Made::IfGiven(None, "servers"),
+        &[Made::IfGiven(None, "servers")],
     ),
-    ("ppft.server._NetworkServer", Made::Always),
 ];
 
 /// Other names under which the libraries' modules and classes are importable, and the name
@@ -418,9 +430,6 @@ pub static LIBRARIES: &[Library] = libraries![
         SERVERS_HELP
         "ships jobs to the remote servers it is given (through ppft) and loads each result with `dill.loads`"
         "results sent by remote ppft servers (pathos)";
-    Remote "ppft.server._NetworkServer()" "ppft.server._NetworkServer(...)" "dill.loads"
-        SERVERS_HELP "serves ppft jobs on the network: runs each job a client sends, loaded with `dill.loads`"
-        "jobs sent by ppft clients";
 ];
 
 /// The top-level modules of the libraries of [`LIBRARIES`], as they are imported (`pp` is
@@ -451,7 +460,7 @@ pub fn library_name(qualified: &str) -> Option<std::borrow::Cow<'_, str>> {
 }
 
 /// How a call of this qualified name makes a value of [`LIBRARIES`], if it does.
-pub fn library_maker(qualified: &str) -> Option<Made> {
+pub fn library_maker(qualified: &str) -> Option<&'static [Made]> {
     let name = library_name(qualified)?;
     LIBRARY_MAKERS
         .iter()

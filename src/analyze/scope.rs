@@ -1221,31 +1221,33 @@ impl<'a> Binder<'a> {
         // Arguments spread from a sequence or a dictionary may be anything.
         let spread = call.args.iter().any(|a| matches!(a, ast::Expr::Starred(_)))
             || call.keywords.iter().any(|k| k.arg.is_none());
-        match rule::library_maker(func) {
-            Some(rule::Made::UnlessFalse(position, keyword)) if !spread => {
-                let off = argument(position, keyword).is_some_and(|a| {
-                    matches!(a, ast::Expr::Constant(c)
-                        if matches!(c.value, ast::Constant::Bool(false))
-                            || matches!(&c.value, ast::Constant::Int(i) if i.to_string() == "0"))
-                });
-                if off {
-                    return None;
+        for made in rule::library_maker(func).unwrap_or_default() {
+            match *made {
+                rule::Made::UnlessFalse(position, keyword) if !spread => {
+                    let off = argument(position, keyword).is_some_and(|a| {
+                        matches!(a, ast::Expr::Constant(c)
+                            if matches!(c.value, ast::Constant::Bool(false))
+                                || matches!(&c.value, ast::Constant::Int(i) if i.to_string() == "0"))
+                    });
+                    if off {
+                        return None;
+                    }
                 }
-            }
-            Some(rule::Made::IfGiven(position, keyword)) if !spread => {
-                let given = argument(position, keyword).is_some_and(|a| match a {
-                    ast::Expr::Constant(c) => match &c.value {
-                        ast::Constant::None | ast::Constant::Bool(false) => false,
-                        ast::Constant::Str(text) => !text.is_empty(),
-                        _ => true,
-                    },
-                    other => !is_empty_literal(other),
-                });
-                if !given {
-                    return None;
+                rule::Made::IfGiven(position, keyword) if !spread => {
+                    let given = argument(position, keyword).is_some_and(|a| match a {
+                        ast::Expr::Constant(c) => match &c.value {
+                            ast::Constant::None | ast::Constant::Bool(false) => false,
+                            ast::Constant::Str(text) => !text.is_empty(),
+                            _ => true,
+                        },
+                        other => !is_empty_literal(other),
+                    });
+                    if !given {
+                        return None;
+                    }
                 }
+                _ => {}
             }
-            _ => {}
         }
         Some(Rc::from(path))
     }
