@@ -633,3 +633,34 @@ fn modules_handing_on_libraries_that_load_with_dill_are_followed_in_every_mode()
     repo.commit_all("consumer");
     only_consumer_found(&repo, &[&["--range", "HEAD~1..HEAD"]], &expected);
 }
+
+/// A shim swapped from the standard library's multiprocessing to multiprocess (the same API,
+/// loading with dill) turns its importers' `recv()` into dill's: staging the shim alone blocks,
+/// at the importer's line, and a range holding only that change too.
+#[test]
+fn a_shim_swapped_to_multiprocess_blocks_at_its_importers() {
+    let repo = Repo::new();
+    repo.write("pkg/__init__.py", "");
+    repo.write(
+        "pkg/compat.py",
+        "from multiprocessing.connection import Client\n",
+    );
+    repo.write(
+        "app.py",
+        "from pkg.compat import Client\n\n\ndef fetch(address):\n    return Client(address).recv()\n",
+    );
+    repo.commit_all("base");
+    let (code, json) = repo.json(&["--all"]);
+    assert_eq!(code, 0, "{json}");
+    repo.write(
+        "pkg/compat.py",
+        "from multiprocess.connection import Client\n",
+    );
+    repo.git(&["add", "pkg/compat.py"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!((code, consumer_lines(&json)), (1, vec![5]), "{json}");
+    assert_eq!(json["findings"][0]["kind"], "library");
+    repo.commit_all("swap");
+    let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
+    assert_eq!((code, consumer_lines(&json)), (1, vec![5]), "{json}");
+}
