@@ -204,98 +204,95 @@ pub struct Library {
 
 /// When calling a library's class or function gives a value that loads with dill (only such
 /// calls make the values of [`LIBRARIES`]' paths; any other call of the library gives nothing
-/// the analysis follows, so `multiprocess.Pipe()` and `Queue()` never load here).
+/// the analysis follows, so `multiprocess.Pipe()` and `Queue()` never load here). Each names
+/// an argument by position (if it has one) and keyword.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Made {
-    /// Always.
-    Always,
-    /// Unless the argument at this position (or keyword) is the constant `False`: klepto's
-    /// `serialized`.
+    /// Unless the argument is the constant `False` (or `0`): klepto's `serialized`.
     UnlessFalse(Option<usize>, &'static str),
-    /// Only when the argument at this position (or keyword) is given and is not `None` nor an
-    /// empty literal: ppft's `ppservers`, a manager's `address`.
+    /// Unless the argument is the constant `True`: klepto's `fast`, which reads with the
+    /// standard library's pickle instead (another rule's concern, not dill).
+    UnlessTrue(Option<usize>, &'static str),
+    /// Unless the argument is a constant string: klepto's `protocol="json"` (any string
+    /// protocol means JSON).
+    UnlessString(Option<usize>, &'static str),
+    /// Unless the argument is this constant string: a manager's `serializer="xmlrpclib"`.
+    UnlessEqual(Option<usize>, &'static str, &'static str),
+    /// Only when the argument is given and is not `None` nor an empty literal: ppft's
+    /// `ppservers`, a manager's `address`, a SQL archive's database.
     IfGiven(Option<usize>, &'static str),
 }
 
+/// A manager at an address, pickling with dill (`serializer="xmlrpclib"` does not).
+const MANAGER: &[Made] = &[
+    Made::IfGiven(Some(0), "address"),
+    Made::UnlessEqual(Some(2), "serializer", "xmlrpclib"),
+];
+/// A klepto archive stored with dill (`klepto.archives` takes its options by keyword).
+const ARCHIVE: &[Made] = &[
+    Made::UnlessFalse(None, "serialized"),
+    Made::UnlessString(None, "protocol"),
+];
+const DIR_ARCHIVE: &[Made] = &[
+    Made::UnlessFalse(None, "serialized"),
+    Made::UnlessString(None, "protocol"),
+    Made::UnlessTrue(None, "fast"),
+];
+const SQL_ARCHIVE: &[Made] = &[
+    Made::UnlessFalse(None, "serialized"),
+    Made::UnlessString(None, "protocol"),
+    Made::IfGiven(Some(0), "name"),
+];
+const RAW_ARCHIVE: &[Made] = &[
+    Made::UnlessFalse(Some(1), "serialized"),
+    Made::UnlessString(None, "protocol"),
+];
+const RAW_DIR_ARCHIVE: &[Made] = &[
+    Made::UnlessFalse(Some(1), "serialized"),
+    Made::UnlessString(None, "protocol"),
+    Made::UnlessTrue(None, "fast"),
+];
+const RAW_SQL_ARCHIVE: &[Made] = &[
+    Made::UnlessFalse(None, "serialized"),
+    Made::UnlessString(None, "protocol"),
+    Made::IfGiven(Some(0), "database"),
+];
+
 /// The calls that make a value of [`LIBRARIES`], in the library's own module names: the
 /// qualified name called and the conditions, all of which must hold (a SQL archive without a
-/// database is in memory: it loads only what the program itself stored).
+/// database is in memory: it loads only what the program itself stored). HDF archives read
+/// their keys back with dill whatever `serialized` says.
 pub static LIBRARY_MAKERS: &[(&str, &[Made])] = &[
-    ("multiprocess.connection.Client", &[Made::Always]),
-    ("multiprocess.connection.Listener", &[Made::Always]),
+    ("multiprocess.connection.Client", &[]),
+    ("multiprocess.connection.Listener", &[]),
+    ("multiprocess.connection.SocketClient", &[]),
+    ("multiprocess.connection.SocketListener", &[]),
+    ("multiprocess.managers.BaseManager", MANAGER),
+    ("multiprocess.managers.SyncManager", MANAGER),
+    ("multiprocess.managers.SharedMemoryManager", MANAGER),
     (
-        "multiprocess.managers.BaseManager",
-        &[Made::IfGiven(Some(0), "address")],
+        "multiprocess.managers.Server",
+        &[Made::UnlessEqual(Some(3), "serializer", "xmlrpclib")],
     ),
-    (
-        "multiprocess.managers.SyncManager",
-        &[Made::IfGiven(Some(0), "address")],
-    ),
-    (
-        "klepto.archives.file_archive",
-        &[Made::UnlessFalse(None, "serialized")],
-    ),
-    (
-        "klepto.archives.dir_archive",
-        &[Made::UnlessFalse(None, "serialized")],
-    ),
-    (
-        "klepto.archives.sql_archive",
-        &[
-            Made::UnlessFalse(None, "serialized"),
-            Made::IfGiven(Some(0), "name"),
-        ],
-    ),
-    (
-        "klepto.archives.sqltable_archive",
-        &[
-            Made::UnlessFalse(None, "serialized"),
-            Made::IfGiven(Some(0), "name"),
-        ],
-    ),
-    (
-        "klepto.archives.hdf_archive",
-        &[Made::UnlessFalse(None, "serialized")],
-    ),
-    (
-        "klepto.archives.hdfdir_archive",
-        &[Made::UnlessFalse(None, "serialized")],
-    ),
-    (
-        "klepto._archives.file_archive",
-        &[Made::UnlessFalse(Some(1), "serialized")],
-    ),
-    (
-        "klepto._archives.dir_archive",
-        &[Made::UnlessFalse(Some(1), "serialized")],
-    ),
-    (
-        "klepto._archives.sql_archive",
-        &[
-            Made::UnlessFalse(None, "serialized"),
-            Made::IfGiven(Some(0), "database"),
-        ],
-    ),
-    (
-        "klepto._archives.sqltable_archive",
-        &[
-            Made::UnlessFalse(None, "serialized"),
-            Made::IfGiven(Some(0), "database"),
-        ],
-    ),
-    (
-        "klepto._archives.hdf_archive",
-        &[Made::UnlessFalse(Some(1), "serialized")],
-    ),
-    (
-        "klepto._archives.hdfdir_archive",
-        &[Made::UnlessFalse(Some(1), "serialized")],
-    ),
+    ("klepto.archives.file_archive", ARCHIVE),
+    ("klepto.archives.dir_archive", DIR_ARCHIVE),
+    ("klepto.archives.sql_archive", SQL_ARCHIVE),
+    ("klepto.archives.sqltable_archive", SQL_ARCHIVE),
+    ("klepto.archives.hdf_archive", &[]),
+    ("klepto.archives.hdfdir_archive", &[]),
+    ("klepto._archives.file_archive", RAW_ARCHIVE),
+    ("klepto._archives.dir_archive", RAW_DIR_ARCHIVE),
+    ("klepto._archives.sql_archive", RAW_SQL_ARCHIVE),
+    ("klepto._archives.sqltable_archive", RAW_SQL_ARCHIVE),
+    ("klepto._archives.hdf_archive", &[]),
+    ("klepto._archives.hdfdir_archive", &[]),
     ("ppft.Server", &[Made::IfGiven(Some(1), "ppservers")]),
     (
         "pathos.parallel.ParallelPool",
         &[Made::IfGiven(None, "servers")],
     ),
+    ("pathos.pp_map.pp_map", &[Made::IfGiven(None, "servers")]),
+    ("pathos.pp_map.ppmap", &[]),
 ];
 
 /// Other names under which the libraries' modules and classes are importable, and the name
@@ -303,6 +300,8 @@ pub static LIBRARY_MAKERS: &[(&str, &[Made])] = &[
 pub static LIBRARY_ALIASES: &[(&str, &str)] = &[
     ("pathos.helpers.mp", "multiprocess"),
     ("pathos.helpers.parallelpython", "ppft"),
+    ("pathos.parallel.pp", "ppft"),
+    ("pathos.helpers.pp_helper.Server", "ppft.Server"),
     ("pathos.pools.ParallelPool", "pathos.parallel.ParallelPool"),
     ("pathos.pp.ParallelPool", "pathos.parallel.ParallelPool"),
     (
@@ -315,10 +314,11 @@ pub static LIBRARY_ALIASES: &[(&str, &str)] = &[
     ),
     ("ppft._pp.Server", "ppft.Server"),
     ("pp", "ppft"),
+    ("multiprocess.context.reduction", "multiprocess.reduction"),
 ];
 
 /// Names in the libraries that are dill itself: multiprocess pickles with dill, and its
-/// `ForkingPickler.loads` is `dill.loads`.
+/// `ForkingPickler.loads` is `dill.loads`; ppft's `pickle` is dill.
 const DILL_IN_LIBRARIES: &[(&str, &str)] = &[
     ("multiprocess.reduction.pickle", "dill"),
     ("multiprocess.reduction.ForkingPickler.loads", "dill.loads"),
@@ -326,6 +326,8 @@ const DILL_IN_LIBRARIES: &[(&str, &str)] = &[
         "multiprocess.connection._ForkingPickler.loads",
         "dill.loads",
     ),
+    ("multiprocess.queues._ForkingPickler.loads", "dill.loads"),
+    ("ppft._pp.pickle", "dill"),
 ];
 
 const CONNECTION_HELP: &[&str] = &[
@@ -364,6 +366,45 @@ pub static LIBRARIES: &[Library] = libraries![
         "multiprocess.connection.Listener(...).accept().recv()" "dill.loads" CONNECTION_HELP
         "loads what the process that connected sends with `dill.loads`"
         "a connection accepted from another process (multiprocess)";
+    Remote "multiprocess.connection.SocketClient().recv()"
+        "multiprocess.connection.SocketClient(...).recv()" "dill.loads" CONNECTION_HELP
+        "loads what the process at the other end of the connection sends with `dill.loads`"
+        "a connection to another process at an address (multiprocess)";
+    Remote "multiprocess.connection.SocketListener().accept().recv()"
+        "multiprocess.connection.SocketListener(...).accept().recv()" "dill.loads" CONNECTION_HELP
+        "loads what the process that connected sends with `dill.loads`"
+        "a connection accepted from another process (multiprocess)";
+    Remote "multiprocess.managers.SharedMemoryManager().connect()"
+        "multiprocess.managers.SharedMemoryManager(address=...).connect()" "dill.loads"
+        CONNECTION_HELP
+        "connects to a manager at an address and loads each of its replies with `dill.loads`"
+        "a manager's replies over a connection (multiprocess)";
+    Remote "multiprocess.managers.SharedMemoryManager().get_server()"
+        "multiprocess.managers.SharedMemoryManager(address=...).get_server()" "dill.loads"
+        CONNECTION_HELP
+        "serves at an address and loads every request a client sends with `dill.loads`"
+        "requests from clients of a manager (multiprocess)";
+    Remote "multiprocess.managers.SharedMemoryManager().start()"
+        "multiprocess.managers.SharedMemoryManager(address=...).start()" "dill.loads"
+        CONNECTION_HELP
+        "starts a server at an address that loads every request a client sends with `dill.loads`"
+        "requests from clients of a manager (multiprocess)";
+    Remote "multiprocess.managers.BaseManager().__enter__()"
+        "with multiprocess.managers.BaseManager(address=...)" "dill.loads" CONNECTION_HELP
+        "starts a server at an address (as `start()` does) that loads every request a client sends with `dill.loads`"
+        "requests from clients of a manager (multiprocess)";
+    Remote "multiprocess.managers.SyncManager().__enter__()"
+        "with multiprocess.managers.SyncManager(address=...)" "dill.loads" CONNECTION_HELP
+        "starts a server at an address (as `start()` does) that loads every request a client sends with `dill.loads`"
+        "requests from clients of a manager (multiprocess)";
+    Remote "multiprocess.managers.SharedMemoryManager().__enter__()"
+        "with multiprocess.managers.SharedMemoryManager(address=...)" "dill.loads" CONNECTION_HELP
+        "starts a server at an address (as `start()` does) that loads every request a client sends with `dill.loads`"
+        "requests from clients of a manager (multiprocess)";
+    Remote "multiprocess.managers.Server().serve_forever()"
+        "multiprocess.managers.Server(...).serve_forever()" "dill.loads" CONNECTION_HELP
+        "serves a manager's objects at an address and loads every request a client sends with `dill.loads`"
+        "requests from clients of a manager (multiprocess)";
     Remote "multiprocess.managers.BaseManager().connect()"
         "multiprocess.managers.BaseManager(address=...).connect()" "dill.loads" CONNECTION_HELP
         "connects to a manager at an address and loads each of its replies with `dill.loads`"
@@ -423,6 +464,13 @@ pub static LIBRARIES: &[Library] = libraries![
     LocalFile "klepto._archives.hdfdir_archive()" "klepto._archives.hdfdir_archive(...)"
         "dill.loads" ARCHIVE_HELP "reads each entry back with `dill.loads` when it is read"
         "the archive's directory (klepto)";
+    Remote "pathos.pp_map.pp_map()" "pathos.pp_map.pp_map(..., servers=...)" "dill.loads"
+        SERVERS_HELP
+        "ships jobs to the remote servers it is given (through ppft) and loads each result with `dill.loads`"
+        "results sent by remote ppft servers (pathos)";
+    Remote "pathos.pp_map.ppmap()" "pathos.pp_map.ppmap(...)" "dill.loads" SERVERS_HELP
+        "ships jobs to every ppft server that answers its broadcast on the network and loads each result with `dill.loads`"
+        "results sent by ppft servers found on the network (pathos)";
     Remote "ppft.Server()" "ppft.Server(ppservers=...)" "dill.loads" SERVERS_HELP
         "ships jobs to the remote servers it is given and loads each result they send back with `dill.loads`"
         "results sent by remote ppft servers";
@@ -435,6 +483,31 @@ pub static LIBRARIES: &[Library] = libraries![
 /// The top-level modules of the libraries of [`LIBRARIES`], as they are imported (`pp` is
 /// ppft's other name).
 pub const LIBRARY_MODULES: &[&str] = &["multiprocess", "klepto", "ppft", "pathos", "pp"];
+
+/// Words one of which code that makes a loading value of [`LIBRARIES`] spells: the last part
+/// of every maker's name, and `ForkingPickler` and `reduction` (dill's own loaders there).
+pub const LIBRARY_MAKER_WORDS: &[&str] = &[
+    "Client",
+    "Listener",
+    "BaseManager",
+    "SyncManager",
+    "file_archive",
+    "dir_archive",
+    "sql_archive",
+    "sqltable_archive",
+    "hdf_archive",
+    "hdfdir_archive",
+    "Server",
+    "ParallelPool",
+    "ParallelPythonPool",
+    "ForkingPickler",
+    "reduction",
+    "SocketClient",
+    "SocketListener",
+    "SharedMemoryManager",
+    "pp_map",
+    "ppmap",
+];
 
 /// A name of a library of [`LIBRARIES`] in the tables' own spelling (see
 /// [`LIBRARY_ALIASES`]); `None` for names outside those libraries, cheaply.
@@ -560,6 +633,68 @@ pub fn star_exports(module: &str) -> &'static [(&'static str, &'static str)] {
         "dill" => &TOP[..8],
         "dill._dill" | "dill.dill" | "dill.session" => &TOP[..6],
         "dill.temp" => TEMP,
+        _ => library_star_exports(module),
+    }
+}
+
+/// Names a star import of a library's module binds (its `__all__`, or its public names) that
+/// lead to a call of [`LIBRARIES`], for multiprocess 0.70, klepto 0.2, ppft 1.7 and pathos 0.3.
+fn library_star_exports(module: &str) -> &'static [(&'static str, &'static str)] {
+    const CONNECTION: &[(&str, &str)] = &[
+        ("Client", "multiprocess.connection.Client"),
+        ("Listener", "multiprocess.connection.Listener"),
+    ];
+    const MANAGERS: &[(&str, &str)] = &[
+        ("BaseManager", "multiprocess.managers.BaseManager"),
+        ("SyncManager", "multiprocess.managers.SyncManager"),
+        (
+            "SharedMemoryManager",
+            "multiprocess.managers.SharedMemoryManager",
+        ),
+    ];
+    const REDUCTION: &[(&str, &str)] =
+        &[("ForkingPickler", "multiprocess.reduction.ForkingPickler")];
+    const ARCHIVES: &[(&str, &str)] = &[
+        ("file_archive", "klepto.archives.file_archive"),
+        ("dir_archive", "klepto.archives.dir_archive"),
+        ("sql_archive", "klepto.archives.sql_archive"),
+        ("sqltable_archive", "klepto.archives.sqltable_archive"),
+        ("hdf_archive", "klepto.archives.hdf_archive"),
+        ("hdfdir_archive", "klepto.archives.hdfdir_archive"),
+    ];
+    const RAW_ARCHIVES: &[(&str, &str)] = &[
+        ("file_archive", "klepto._archives.file_archive"),
+        ("dir_archive", "klepto._archives.dir_archive"),
+        ("sql_archive", "klepto._archives.sql_archive"),
+        ("sqltable_archive", "klepto._archives.sqltable_archive"),
+        ("hdf_archive", "klepto._archives.hdf_archive"),
+        ("hdfdir_archive", "klepto._archives.hdfdir_archive"),
+    ];
+    const PPFT: &[(&str, &str)] = &[("Server", "ppft.Server")];
+    const POOLS: &[(&str, &str)] = &[("ParallelPool", "pathos.parallel.ParallelPool")];
+    const PP: &[(&str, &str)] = &[
+        ("ParallelPool", "pathos.parallel.ParallelPool"),
+        ("ParallelPythonPool", "pathos.parallel.ParallelPool"),
+    ];
+    const PP_MAP: &[(&str, &str)] = &[
+        ("pp_map", "pathos.pp_map.pp_map"),
+        ("ppmap", "pathos.pp_map.ppmap"),
+    ];
+    const HELPERS: &[(&str, &str)] = &[("mp", "multiprocess"), ("parallelpython", "ppft")];
+    let Some(name) = library_name(module) else {
+        return &[];
+    };
+    match &*name {
+        "multiprocess.connection" => CONNECTION,
+        "multiprocess.managers" => MANAGERS,
+        "multiprocess.reduction" => REDUCTION,
+        "klepto.archives" => ARCHIVES,
+        "klepto._archives" => RAW_ARCHIVES,
+        "ppft" | "ppft._pp" => PPFT,
+        "pathos.pools" | "pathos.parallel" => POOLS,
+        "pathos.pp" => PP,
+        "pathos.pp_map" => PP_MAP,
+        "pathos.helpers" => HELPERS,
         _ => &[],
     }
 }
@@ -949,9 +1084,28 @@ mod tests {
         );
     }
 
-    /// Every library call's dill loader is a sink, and every path starts with a maker.
+    /// Every library call's dill loader is a sink, and every path starts with a maker; every
+    /// maker's name holds a maker word (the prefilter relies on it).
     #[test]
     fn the_library_table_holds_together() {
+        let makers = LIBRARY_MAKERS.iter().map(|(m, _)| m);
+        let aliased_makers = LIBRARY_ALIASES
+            .iter()
+            .filter(|(_, to)| LIBRARY_MAKERS.iter().any(|(m, _)| m == to))
+            .map(|(from, _)| from);
+        for maker in makers.chain(aliased_makers) {
+            let last = maker.rsplit('.').next().unwrap();
+            let top = LIBRARY_MODULES.contains(&last);
+            assert!(top || LIBRARY_MAKER_WORDS.contains(&last), "{maker}");
+        }
+        for (name, _) in DILL_IN_LIBRARIES {
+            assert!(
+                name.split('.')
+                    .any(|part| LIBRARY_MAKER_WORDS.contains(&part)
+                        || LIBRARY_MODULES.contains(&part)),
+                "{name}"
+            );
+        }
         for library in LIBRARIES {
             assert!(sink_for(library.reaches).is_some(), "{}", library.path);
             let maker = &library.path[..library.path.find('(').unwrap()];

@@ -601,9 +601,9 @@ mod tests {
             "import ppft\n",
             "from pathos.helpers import mp\n",
             "import pp\njobs = pp.Server(ppservers=servers)\n",
-            "import importlib\nm = importlib.import_module('multi' + 'process.connection')\n",
-            "m = __import__('mul' 'tipro' 'cess')\n",
-            "m = __import__('\\x6bl' + 'epto')\n",
+            "import importlib\nm = importlib.import_module('multi' + 'process.connection')\nm.Client(a)\n",
+            "m = __import__('mul' 'tipro' 'cess', fromlist=['connection']).connection.Listener\n",
+            "m = __import__('\\x6bl' + 'epto.archives').archives.file_archive\n",
         ] {
             assert!(analysed(yes), "{yes}");
         }
@@ -612,6 +612,8 @@ mod tests {
             "import pprint as pp\npp.pprint(x)\n",
             "pathos_level = 3\n",
             "x = 'multi' + 'process'\n",
+            // Pieces that join into a library's name, with none of its makers named.
+            "import importlib\nm = importlib.import_module(name)\nx = os.path.join('path', 'os')\n",
         ] {
             assert!(!analysed(no), "{no}");
         }

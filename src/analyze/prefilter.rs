@@ -41,12 +41,13 @@ const NEITHER: Interest = Interest {
 
 /// See [`Interest`].
 pub fn interest(bytes: &[u8], kind: crate::python::Kind) -> Interest {
+    let (dill, library) = names_in(bytes);
     // A library that loads with dill itself is reached through calls the prefilter cannot
     // list by word (`archive[key]`, `conn.recv()`): a file naming one is analysed.
-    if mentions_library(bytes) {
+    if library {
         return BOTH;
     }
-    if mentions_dill(bytes) {
+    if dill {
         return Interest {
             sinks: may_reach_a_sink(bytes, kind),
             exports: true,
@@ -267,10 +268,17 @@ fn may_assemble_dill(bytes: &[u8]) -> Interest {
     }
     // A library that loads with dill itself is reached without any word the analysis needs:
     // a file that can build its name is analysed whole.
+    // Most files that import by name hold pieces that join into some name (`"path" + "os"`
+    // is pathos): a library counts only when one of the names that make its loading values
+    // is in the bytes too, which code using the library after such an import reads. (A maker
+    // named through `getattr` with a name built from pieces as well is out of reach.)
     let builds_library = |bytes: &[u8]| {
-        crate::rule::LIBRARY_MODULES
+        crate::rule::LIBRARY_MAKER_WORDS
             .iter()
-            .any(|module| pieces_spell(bytes, module.as_bytes()))
+            .any(|word| word_in(bytes, word.as_bytes()))
+            && crate::rule::LIBRARY_MODULES
+                .iter()
+                .any(|module| pieces_spell(bytes, module.as_bytes()))
     };
     if builds_library(bytes) {
         return BOTH;
@@ -446,7 +454,9 @@ fn escaped_letter(rest: &[u8]) -> Option<(u8, usize)> {
 /// `__import__("dill")`, `import_module("dill.x")`): the name always stands between
 /// characters that cannot continue an identifier. `cedilla` or `pickledill` are not it.
 pub fn mentions_dill(bytes: &[u8]) -> bool {
-    memchr::memmem::find_iter(bytes, b"dill").any(|at| {
+    static DILL: std::sync::OnceLock<memchr::memmem::Finder<'static>> = std::sync::OnceLock::new();
+    let dill = DILL.get_or_init(|| memchr::memmem::Finder::new("dill"));
+    dill.find_iter(bytes).any(|at| {
         let before = at.checked_sub(1).map(|i| bytes[i]);
         let after = bytes.get(at + 4).copied();
         !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
@@ -455,17 +465,59 @@ pub fn mentions_dill(bytes: &[u8]) -> bool {
 
 /// Whether the bytes name a library that loads with dill itself (`multiprocess`, `klepto`,
 /// `ppft`, `pathos`; see [`crate::rule::LIBRARIES`]) as a word. ppft's other name, `pp`, is
-/// a common name for other things: it counts only beside `Server`, the class that loads, or
-/// a way of reading an attribute by name.
+/// a common name for other things: it counts only beside `Server`, the class that loads.
+///
+/// A word after a `.` or a `-`, or before a single `=`, is something else of that name: an
+/// attribute (`environ["wsgi.multiprocess"]`), an option (`--multiprocess`), a keyword
+/// argument or a variable of its own (`multiprocess=True`).
 pub fn mentions_library(bytes: &[u8]) -> bool {
-    crate::rule::LIBRARY_MODULES.iter().any(|module| {
-        word_in(bytes, module.as_bytes())
-            && (*module != "pp"
-                || memchr::memmem::find(bytes, b"Server").is_some()
-                || [&b"getattr"[..], b"__dict__", b"vars", b"attrgetter"]
-                    .iter()
-                    .any(|w| memchr::memmem::find(bytes, w).is_some()))
-    })
+    names_in(bytes).1
+}
+
+/// Whether the bytes name dill ([`mentions_dill`]) and whether they name a library that loads
+/// with it ([`mentions_library`]).
+fn names_in(bytes: &[u8]) -> (bool, bool) {
+    use memchr::memmem::Finder;
+    struct Finders {
+        libraries: Vec<Finder<'static>>,
+        server: Finder<'static>,
+    }
+    static FINDERS: std::sync::OnceLock<Finders> = std::sync::OnceLock::new();
+    let finders = FINDERS.get_or_init(|| Finders {
+        libraries: crate::rule::LIBRARY_MODULES
+            .iter()
+            .filter(|m| **m != "pp")
+            .map(|m| Finder::new(m.as_bytes()))
+            .collect(),
+        server: Finder::new("Server"),
+    });
+    let library = finders.libraries.iter().any(|finder| {
+        let len = finder.needle().len();
+        finder
+            .find_iter(bytes)
+            .any(|at| library_word_at(bytes, at, len))
+    }) || (finders.server.find(bytes).is_some() && library_word_in(bytes, b"pp"));
+    (mentions_dill(bytes), library)
+}
+
+/// Whether the library name at `at` may name the library (see [`mentions_library`]).
+fn library_word_at(bytes: &[u8], at: usize, len: usize) -> bool {
+    let before = at.checked_sub(1).map(|i| bytes[i]);
+    let rest = &bytes[at + len..];
+    if before.is_some_and(|b| is_ident(b) || b == b'.' || b == b'-')
+        || rest.first().is_some_and(|&b| is_ident(b))
+    {
+        return false;
+    }
+    let rest = &rest[rest
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(rest.len())..];
+    !rest.starts_with(b"=") || rest.starts_with(b"==")
+}
+
+fn library_word_in(bytes: &[u8], word: &[u8]) -> bool {
+    memchr::memmem::find_iter(bytes, word).any(|at| library_word_at(bytes, at, word.len()))
 }
 
 /// Whether `word` stands in the bytes between characters that cannot continue an identifier.

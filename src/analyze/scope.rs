@@ -445,6 +445,9 @@ struct Binder<'a> {
     /// key: a decorator's values (`@pytest.mark.parametrize`), a lambda's arguments where it
     /// is called directly.
     arguments: HashMap<usize, Vec<(String, Qual)>>,
+    /// The functions each scope defines, by name: their key and parameters, so that a call of
+    /// one binds its parameters to what it is given (in the next pass).
+    functions: HashMap<(usize, String), Vec<(usize, &'a ast::Arguments)>>,
 }
 
 impl<'a> Binder<'a> {
@@ -469,6 +472,7 @@ impl<'a> Binder<'a> {
             local: None,
             patches: Vec::new(),
             arguments: HashMap::default(),
+            functions: HashMap::default(),
         }
     }
 
@@ -749,9 +753,30 @@ impl<'a> Binder<'a> {
                     }
                 })))
             }
-            ast::Expr::Call(call) => self
-                .resolve_dynamic(s, call, budget)
-                .or_else(|| self.constant(s, expr)),
+            ast::Expr::Call(call) => {
+                // `stack.enter_context(conn)` enters it and gives what entering gives.
+                if let ast::Expr::Attribute(a) = &*call.func {
+                    if matches!(a.attr.as_str(), "enter_context" | "enter_async_context") {
+                        if let Some(value) = call
+                            .args
+                            .first()
+                            .and_then(|arg| self.resolve_within(s, arg, budget))
+                            .filter(|v| !v.starts_with(CONTAINER) && may_be_dill(v))
+                        {
+                            return Some(value);
+                        }
+                    }
+                }
+                self.resolve_dynamic(s, call, budget)
+                    .or_else(|| self.constant(s, expr))
+            }
+            // `[listener.accept() for _ in range(n)]`: a container of what each item may be
+            // (an item that reads the loop's own names is not followed).
+            ast::Expr::ListComp(ast::ExprListComp { elt, .. })
+            | ast::Expr::SetComp(ast::ExprSetComp { elt, .. })
+            | ast::Expr::GeneratorExp(ast::ExprGeneratorExp { elt, .. }) => {
+                container_of(self.resolve_within(s, elt, budget))
+            }
             // `sys.modules["dill"]`, `dill.__dict__["loads"]`, `vars(dill)["loads"]`.
             ast::Expr::Subscript(sub) => {
                 let base = self.resolve_within(s, &sub.value, budget)?;
@@ -848,6 +873,10 @@ impl<'a> Binder<'a> {
                 budget,
             ),
             "importlib.reload" => self.resolve_within(s, call.args.first()?, budget),
+            // `closing(conn)` enters as `conn`; `wait([conns])` gives back those ready.
+            "contextlib.closing" | "multiprocess.connection.wait" => {
+                self.resolve_within(s, call.args.first()?, budget)
+            }
             "builtins.list" | "builtins.tuple" | "builtins.set" | "builtins.frozenset"
             | "builtins.sorted" | "builtins.reversed" | "builtins.iter" => self
                 .resolve_within(s, call.args.first()?, budget)
@@ -1195,6 +1224,140 @@ impl<'a> Binder<'a> {
         }
     }
 
+    /// The functions of this file a name may be, looked up from scope `s` outwards.
+    fn functions_named(&self, s: usize, name: &str) -> Vec<(usize, &'a ast::Arguments)> {
+        let mut at = Some(s);
+        while let Some(scope) = at {
+            if let Some(found) = self.functions.get(&(scope, name.to_string())) {
+                return found.clone();
+            }
+            at = self.scopes[scope].parent;
+        }
+        Vec::new()
+    }
+
+    /// A function of this file called, or handed to something that calls it with the
+    /// arguments it is given (`threading.Thread(target=f, args=(conn,))`, `pool.submit(f,
+    /// conn)`): its parameters are what they are given, where that may be dill or a library
+    /// value that loads with it (written for the next pass, like writes to outer scopes).
+    fn pass_arguments(&mut self, s: usize, call: &'a ast::ExprCall, callee: Option<&str>) {
+        let keyword = |name: &str| {
+            call.keywords
+                .iter()
+                .find(|k| k.arg.as_deref() == Some(name))
+                .map(|k| &k.value)
+        };
+        // The function, the positional arguments it gets, and the keyword arguments.
+        let (function, positional, named): (&ast::Expr, Vec<&ast::Expr>, Vec<(&str, &ast::Expr)>) =
+            match callee.unwrap_or("") {
+                c if (c.ends_with(".Thread") || c.ends_with(".Process"))
+                    && keyword("target").is_some() =>
+                {
+                    let Some(target) = keyword("target") else {
+                        return;
+                    };
+                    let positional = keyword("args")
+                        .and_then(|a| elements(a))
+                        .map(|e| e.iter().collect())
+                        .unwrap_or_default();
+                    let named = match keyword("kwargs") {
+                        Some(ast::Expr::Dict(d)) => d
+                            .keys
+                            .iter()
+                            .zip(&d.values)
+                            .filter_map(|(k, v)| match k {
+                                Some(ast::Expr::Constant(c)) => match &c.value {
+                                    ast::Constant::Str(k) => Some((k.as_str(), v)),
+                                    _ => None,
+                                },
+                                _ => None,
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    (target, positional, named)
+                }
+                _ => match &*call.func {
+                    ast::Expr::Attribute(a)
+                        if matches!(a.attr.as_str(), "submit" | "apply_async" | "apply")
+                            && !call.args.is_empty() =>
+                    {
+                        let rest: Vec<&ast::Expr> = match a.attr.as_str() {
+                            // `pool.apply_async(f, (conn,))`: the arguments as a tuple.
+                            "apply_async" | "apply" => call
+                                .args
+                                .get(1)
+                                .and_then(|t| elements(t))
+                                .map(|e| e.iter().collect())
+                                .unwrap_or_default(),
+                            _ => call.args[1..].iter().collect(),
+                        };
+                        (&call.args[0], rest, Vec::new())
+                    }
+                    ast::Expr::Attribute(a)
+                        if a.attr.as_str() == "run_in_executor" && call.args.len() >= 2 =>
+                    {
+                        (&call.args[1], call.args[2..].iter().collect(), Vec::new())
+                    }
+                    func => (
+                        func,
+                        call.args.iter().collect(),
+                        call.keywords
+                            .iter()
+                            .filter_map(|k| Some((k.arg.as_deref()?, &k.value)))
+                            .collect(),
+                    ),
+                },
+            };
+        let ast::Expr::Name(name) = function else {
+            return;
+        };
+        let functions = self.functions_named(s, &name.id);
+        if functions.is_empty() {
+            return;
+        }
+        let mut given: Vec<(Option<usize>, Option<&str>, Qual)> = Vec::new();
+        for (i, arg) in positional.iter().enumerate() {
+            if matches!(arg, ast::Expr::Starred(_)) {
+                break;
+            }
+            if let Some(value) = self.resolve(s, arg).filter(|v| may_be_dill(v)) {
+                given.push((Some(i), None, value));
+            }
+        }
+        for (word, arg) in named {
+            if let Some(value) = self.resolve(s, arg).filter(|v| may_be_dill(v)) {
+                given.push((None, Some(word), value));
+            }
+        }
+        for (key, args) in functions {
+            let params: Vec<&str> = args
+                .posonlyargs
+                .iter()
+                .chain(&args.args)
+                .map(|a| a.def.arg.as_str())
+                .collect();
+            for (position, word, value) in &given {
+                let param = match (position, word) {
+                    (Some(i), _) => params.get(*i).copied(),
+                    (_, Some(w)) => args
+                        .args
+                        .iter()
+                        .chain(&args.kwonlyargs)
+                        .map(|a| a.def.arg.as_str())
+                        .find(|p| p == w),
+                    _ => None,
+                };
+                if let Some(param) = param {
+                    let slot = (key, param.to_string());
+                    if !self.written.contains_key(&slot) {
+                        self.new_writes.insert(slot, value.clone());
+                    }
+                }
+            }
+        }
+    }
+
     /// The value a call of a library that loads with dill gives (`Client(addr)` is
     /// `multiprocess.connection.Client()`, see [`rule::Library`]), when it leads to a call that
     /// loads and the library's condition holds (`file_archive(path, serialized=False)` loads
@@ -1221,35 +1384,72 @@ impl<'a> Binder<'a> {
         // Arguments spread from a sequence or a dictionary may be anything.
         let spread = call.args.iter().any(|a| matches!(a, ast::Expr::Starred(_)))
             || call.keywords.iter().any(|k| k.arg.is_none());
+        fn constant(a: &ast::Expr) -> Option<&ast::Constant> {
+            match a {
+                ast::Expr::Constant(c) => Some(&c.value),
+                _ => None,
+            }
+        }
         for made in rule::library_maker(func).unwrap_or_default() {
-            match *made {
-                rule::Made::UnlessFalse(position, keyword) if !spread => {
-                    let off = argument(position, keyword).is_some_and(|a| {
-                        matches!(a, ast::Expr::Constant(c)
-                            if matches!(c.value, ast::Constant::Bool(false))
-                                || matches!(&c.value, ast::Constant::Int(i) if i.to_string() == "0"))
-                    });
-                    if off {
-                        return None;
-                    }
-                }
-                rule::Made::IfGiven(position, keyword) if !spread => {
-                    let given = argument(position, keyword).is_some_and(|a| match a {
+            if spread {
+                break;
+            }
+            let holds = match *made {
+                rule::Made::UnlessFalse(position, keyword) => !argument(position, keyword)
+                    .and_then(constant)
+                    .is_some_and(|c| {
+                        matches!(c, ast::Constant::Bool(false))
+                            || matches!(c, ast::Constant::Int(i) if i.to_string() == "0")
+                    }),
+                rule::Made::UnlessTrue(position, keyword) => !argument(position, keyword)
+                    .and_then(constant)
+                    .is_some_and(|c| matches!(c, ast::Constant::Bool(true))),
+                rule::Made::UnlessString(position, keyword) => !argument(position, keyword)
+                    .and_then(constant)
+                    .is_some_and(|c| matches!(c, ast::Constant::Str(_))),
+                rule::Made::UnlessEqual(position, keyword, text) => !argument(position, keyword)
+                    .and_then(constant)
+                    .is_some_and(|c| matches!(c, ast::Constant::Str(s) if s == text)),
+                rule::Made::IfGiven(position, keyword) => {
+                    argument(position, keyword).is_some_and(|a| match a {
                         ast::Expr::Constant(c) => match &c.value {
                             ast::Constant::None | ast::Constant::Bool(false) => false,
                             ast::Constant::Str(text) => !text.is_empty(),
                             _ => true,
                         },
                         other => !is_empty_literal(other),
-                    });
-                    if !given {
-                        return None;
-                    }
+                    })
                 }
-                _ => {}
+            };
+            if !holds {
+                return None;
             }
         }
         Some(Rc::from(path))
+    }
+
+    /// A library's method that loads handed on to be called elsewhere
+    /// (`loop.run_in_executor(None, conn.recv)`, `Thread(target=conn.recv)`): reported where
+    /// it is handed on.
+    fn check_library_references(&mut self, s: usize, call: &ast::ExprCall) {
+        let handed = call
+            .args
+            .iter()
+            .chain(call.keywords.iter().map(|k| &k.value))
+            .filter(|a| matches!(a, ast::Expr::Attribute(_)));
+        let mut found = Vec::new();
+        for arg in handed {
+            let library = self
+                .resolve(s, arg)
+                .filter(|v| !is_marker(v) && rule::leads_to_library(v))
+                .and_then(|v| rule::library_for(&format!("{v}()")));
+            if let Some(library) = library {
+                found.push((arg.range(), library));
+            }
+        }
+        for (range, library) in found {
+            self.report_library(range, library);
+        }
     }
 
     /// The library call that loads a call makes, if any (see [`rule::Library`]).
@@ -1954,6 +2154,10 @@ impl<'a> Binder<'a> {
         self.visit_annotation(head, returns);
         // A function that returns (or yields) what may be dill gives it when called.
         let key = body.as_ptr() as usize;
+        self.functions
+            .entry((s, name.to_string()))
+            .or_default()
+            .push((key, args));
         let returns = self
             .written
             .get(&(key, RETURN.to_string()))
@@ -2157,6 +2361,14 @@ impl<'a> Binder<'a> {
     ) {
         for item in items {
             self.visit_expr(s, &item.context_expr);
+            // Entering a library's value may load (a manager at an address starts its server).
+            if let Some(library) = self
+                .resolve(s, &item.context_expr)
+                .filter(|v| !is_marker(v) && rule::leads_to_library(v))
+                .and_then(|v| rule::library_for(&format!("{v}.__enter__()")))
+            {
+                self.report_library(item.context_expr.range(), library);
+            }
             if let Some(var) = &item.optional_vars {
                 let value = self.entered(s, &item.context_expr, is_async);
                 self.bind_value(s, var, value);
@@ -2337,6 +2549,8 @@ impl<'a> Binder<'a> {
                 }
                 if !self.annotation {
                     self.check_handovers(s, call, resolved.as_ref());
+                    self.pass_arguments(s, call, resolved.as_deref());
+                    self.check_library_references(s, call);
                 }
                 let what = match resolved.as_deref() {
                     Some("builtins.exec") => Some("exec"),
