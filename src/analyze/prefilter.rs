@@ -269,18 +269,30 @@ fn may_assemble_dill(bytes: &[u8]) -> Interest {
     // A library that loads with dill itself is reached without any word the analysis needs:
     // a file that can build its name is analysed whole.
     // Most files that import by name hold pieces that join into some name (`"path" + "os"`
-    // is pathos): a library counts only when one of the names that make its loading values
-    // is in the bytes too, which code using the library after such an import reads. (A maker
-    // named through `getattr` with a name built from pieces as well is out of reach.)
+    // is pathos): a library counts only when pieces of two letters or more join into its name
+    // and the bytes hold a name that makes one of its loading values, which code using the
+    // library after such an import reads. (A name split into single letters, or a maker named
+    // through `getattr` with a name built from pieces too, is out of reach.)
     let builds_library = |bytes: &[u8]| {
         crate::rule::LIBRARY_MAKER_WORDS
             .iter()
-            .any(|word| word_in(bytes, word.as_bytes()))
-            && crate::rule::LIBRARY_MODULES
-                .iter()
-                .any(|module| pieces_spell(bytes, module.as_bytes()))
+            .any(|(module, groups)| {
+                groups.iter().any(|group| {
+                    group
+                        .iter()
+                        .all(|w| memchr::memmem::find(bytes, w.as_bytes()).is_some())
+                }) && pieces_spell(bytes, module.as_bytes(), 2)
+            })
     };
-    if builds_library(bytes) {
+    // A library named in a string (`import_module("multiprocess.connection")`,
+    // `sys.modules["klepto"]`, code for `exec`); `pp`, a common name, beside `Server`.
+    let names_library = |bytes: &[u8]| {
+        crate::rule::LIBRARY_MODULES.iter().any(|module| {
+            (*module != "pp" || memchr::memmem::find(bytes, b"Server").is_some())
+                && library_word_in(bytes, module.as_bytes())
+        })
+    };
+    if names_library(bytes) || builds_library(bytes) {
         return BOTH;
     }
     if spelled_in_pieces(bytes) {
@@ -304,7 +316,7 @@ fn may_assemble_dill(bytes: &[u8]) -> Interest {
         from = at + 1 + len;
     }
     plain.extend_from_slice(&bytes[from..]);
-    if mentions_library(&plain) || builds_library(&plain) {
+    if names_library(&plain) || builds_library(&plain) {
         BOTH
     } else if mentions_dill(&plain) || spelled_in_pieces(&plain) {
         interest
@@ -361,10 +373,11 @@ fn spelled_in_pieces(bytes: &[u8]) -> bool {
     (ends[0] && after_d) || (ends[1] && after_di) || (ends[2] && after_dil)
 }
 
-/// Whether pieces of string can join into `word`, as [`spelled_in_pieces`] works it out for
-/// `dill`, for any name: a first piece ending a literal or placeholder (`"multi" + ...`), any
-/// whole pieces between, and a last piece starting one (`... + "process.connection"`).
-fn pieces_spell(bytes: &[u8], word: &[u8]) -> bool {
+/// Whether pieces of string, each `shortest` letters or more, can join into `word`, as
+/// [`spelled_in_pieces`] works it out for `dill`, for any name: a first piece ending a literal
+/// or placeholder (`"multi" + ...`), any whole pieces between, and a last piece starting one
+/// (`... + "process.connection"`).
+fn pieces_spell(bytes: &[u8], word: &[u8], shortest: usize) -> bool {
     let n = word.len();
     let boundary = |b: Option<&u8>| matches!(b, None | Some(b'\'' | b'"' | b'{' | b'%'));
     let opens = |at: usize| {
@@ -376,7 +389,7 @@ fn pieces_spell(bytes: &[u8], word: &[u8]) -> bool {
     };
     // `formed[k]`: the name's first `k` letters can be joined from pieces so far.
     let mut formed = vec![false; n];
-    for (k, slot) in formed.iter_mut().enumerate().skip(1) {
+    for (k, slot) in formed.iter_mut().enumerate().skip(shortest) {
         let first = |at: usize| at == 0 || !is_ident(bytes[at - 1]) || bytes[..at].ends_with(b"%s");
         *slot = found(&word[..k], &first, true);
     }
@@ -384,10 +397,10 @@ fn pieces_spell(bytes: &[u8], word: &[u8]) -> bool {
         if !formed[k] {
             continue;
         }
-        if found(&word[k..], &opens, false) {
+        if n - k >= shortest && found(&word[k..], &opens, false) {
             return true;
         }
-        for j in k + 1..n {
+        for j in k + shortest..n {
             if !formed[j] && found(&word[k..j], &opens, true) {
                 formed[j] = true;
             }
@@ -463,9 +476,9 @@ pub fn mentions_dill(bytes: &[u8]) -> bool {
     })
 }
 
-/// Whether the bytes name a library that loads with dill itself (`multiprocess`, `klepto`,
-/// `ppft`, `pathos`; see [`crate::rule::LIBRARIES`]) as a word. ppft's other name, `pp`, is
-/// a common name for other things: it counts only beside `Server`, the class that loads.
+/// Whether the bytes import a library that loads with dill itself (`multiprocess`, `klepto`,
+/// `ppft` or its other name `pp`, `pathos`; see [`crate::rule::LIBRARIES`]), named as a word
+/// in an import statement.
 ///
 /// A word after a `.` or a `-`, or before a single `=`, is something else of that name: an
 /// attribute (`environ["wsgi.multiprocess"]`), an option (`--multiprocess`), a keyword
@@ -474,30 +487,64 @@ pub fn mentions_library(bytes: &[u8]) -> bool {
     names_in(bytes).1
 }
 
-/// Whether the bytes name dill ([`mentions_dill`]) and whether they name a library that loads
-/// with it ([`mentions_library`]).
+/// Whether the bytes name dill ([`mentions_dill`]) and whether they import a library that
+/// loads with it ([`mentions_library`]).
 fn names_in(bytes: &[u8]) -> (bool, bool) {
-    use memchr::memmem::Finder;
-    struct Finders {
-        libraries: Vec<Finder<'static>>,
-        server: Finder<'static>,
+    (mentions_dill(bytes), imports_library(bytes))
+}
+
+/// Whether an import statement of the bytes names a library of [`crate::rule::LIBRARIES`]:
+/// code can only reach a module by its plain name once an import has bound it (`import
+/// multiprocess`, `from klepto.archives import file_archive`, `import os, pathos`); a name
+/// imported through a string (`import_module("ppft")`, `sys.modules["pp"]`, code given to
+/// `exec`) is looked for where such calls are ([`may_assemble_dill`]). One pass over the
+/// bytes for the word `import`, then a look at the logical line around each.
+fn imports_library(bytes: &[u8]) -> bool {
+    static IMPORT: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
+        std::sync::OnceLock::new();
+    let import = IMPORT.get_or_init(|| memchr::memmem::Finder::new("import"));
+    let mut checked_to = 0;
+    for at in import.find_iter(bytes) {
+        if at < checked_to
+            || at.checked_sub(1).is_some_and(|i| is_ident(bytes[i]))
+            || bytes.get(at + 6).is_some_and(|&b| is_ident(b))
+        {
+            continue;
+        }
+        // The logical line: from the line's start to its end, over backslash continuations.
+        let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1);
+        let mut end = at;
+        loop {
+            end = memchr::memchr(b'\n', &bytes[end..]).map_or(bytes.len(), |n| end + n);
+            let line = &bytes[..end];
+            let continued = line.strip_suffix(b"\r").unwrap_or(line).ends_with(b"\\");
+            if !continued || end >= bytes.len() {
+                break;
+            }
+            end += 1;
+        }
+        checked_to = end;
+        if names_a_library(&bytes[start..end]) {
+            return true;
+        }
     }
-    static FINDERS: std::sync::OnceLock<Finders> = std::sync::OnceLock::new();
-    let finders = FINDERS.get_or_init(|| Finders {
-        libraries: crate::rule::LIBRARY_MODULES
-            .iter()
-            .filter(|m| **m != "pp")
-            .map(|m| Finder::new(m.as_bytes()))
-            .collect(),
-        server: Finder::new("Server"),
-    });
-    let library = finders.libraries.iter().any(|finder| {
-        let len = finder.needle().len();
-        finder
-            .find_iter(bytes)
-            .any(|at| library_word_at(bytes, at, len))
-    }) || (finders.server.find(bytes).is_some() && library_word_in(bytes, b"pp"));
-    (mentions_dill(bytes), library)
+    false
+}
+
+/// Whether the bytes name a library of [`crate::rule::LIBRARIES`] as a word (see
+/// [`mentions_library`]).
+fn names_a_library(bytes: &[u8]) -> bool {
+    crate::rule::LIBRARY_MODULES.iter().any(|module| {
+        memchr::memmem::find_iter(bytes, module.as_bytes()).any(|at| {
+            // `import pprint as pp` binds the name, it does not import a module of it.
+            let before = bytes[..at].trim_ascii_end();
+            library_word_at(bytes, at, module.len())
+                && !(before.ends_with(b"as")
+                    && !before[..before.len() - 2]
+                        .last()
+                        .is_some_and(|&b| is_ident(b)))
+        })
+    })
 }
 
 /// Whether the library name at `at` may name the library (see [`mentions_library`]).
@@ -518,13 +565,4 @@ fn library_word_at(bytes: &[u8], at: usize, len: usize) -> bool {
 
 fn library_word_in(bytes: &[u8], word: &[u8]) -> bool {
     memchr::memmem::find_iter(bytes, word).any(|at| library_word_at(bytes, at, word.len()))
-}
-
-/// Whether `word` stands in the bytes between characters that cannot continue an identifier.
-fn word_in(bytes: &[u8], word: &[u8]) -> bool {
-    memchr::memmem::find_iter(bytes, word).any(|at| {
-        let before = at.checked_sub(1).map(|i| bytes[i]);
-        let after = bytes.get(at + word.len()).copied();
-        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
-    })
 }

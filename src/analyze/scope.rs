@@ -847,7 +847,7 @@ impl<'a> Binder<'a> {
             // `dill.__dict__.get("loads")`, `vars(dill).get("loads")`.
             return item_of(&format!("{module}.__dict__"), &literal(0)?);
         }
-        if let Some(made) = self.library_made(call, &func) {
+        if let Some(made) = self.library_made(s, call, &func) {
             return Some(made);
         }
         match &*func {
@@ -1362,7 +1362,7 @@ impl<'a> Binder<'a> {
     /// `multiprocess.connection.Client()`, see [`rule::Library`]), when it leads to a call that
     /// loads and the library's condition holds (`file_archive(path, serialized=False)` loads
     /// nothing with dill).
-    fn library_made(&self, call: &ast::ExprCall, func: &str) -> Option<Qual> {
+    fn library_made(&self, s: usize, call: &ast::ExprCall, func: &str) -> Option<Qual> {
         if is_marker(func) || !rule::leads_to_library(func) {
             return None;
         }
@@ -1404,12 +1404,12 @@ impl<'a> Binder<'a> {
                 rule::Made::UnlessTrue(position, keyword) => !argument(position, keyword)
                     .and_then(constant)
                     .is_some_and(|c| matches!(c, ast::Constant::Bool(true))),
-                rule::Made::UnlessString(position, keyword) => !argument(position, keyword)
-                    .and_then(constant)
-                    .is_some_and(|c| matches!(c, ast::Constant::Str(_))),
+                // A string, spelled here or held by a name (`serializer=SERIALIZER`).
+                rule::Made::UnlessString(position, keyword) => {
+                    !argument(position, keyword).is_some_and(|a| self.const_of(s, a).is_some())
+                }
                 rule::Made::UnlessEqual(position, keyword, text) => !argument(position, keyword)
-                    .and_then(constant)
-                    .is_some_and(|c| matches!(c, ast::Constant::Str(s) if s == text)),
+                    .is_some_and(|a| self.const_of(s, a).as_deref() == Some(text)),
                 rule::Made::IfGiven(position, keyword) => {
                     argument(position, keyword).is_some_and(|a| match a {
                         ast::Expr::Constant(c) => match &c.value {
@@ -1455,10 +1455,11 @@ impl<'a> Binder<'a> {
     /// The library call that loads a call makes, if any (see [`rule::Library`]).
     fn library_called(
         &self,
+        s: usize,
         call: &ast::ExprCall,
         callee: Option<&Qual>,
     ) -> Option<&'static rule::Library> {
-        let made = self.library_made(call, callee?)?;
+        let made = self.library_made(s, call, callee?)?;
         rule::library_for(&made)
     }
 
@@ -2535,7 +2536,7 @@ impl<'a> Binder<'a> {
                         self.report(call.range, sink, UseKind::Call);
                         self.visit_children_of_callee(s, callee);
                     }
-                    None => match self.library_called(call, resolved.as_ref()) {
+                    None => match self.library_called(s, call, resolved.as_ref()) {
                         Some(library) if !self.annotation => {
                             self.report_library(call.range, library);
                             self.visit_children_of_callee(s, callee);
