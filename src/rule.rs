@@ -523,6 +523,10 @@ pub const LIBRARY_MAKER_WORDS: &[(&str, &[&[&str]])] = &[
 /// A name of a library of [`LIBRARIES`] in the tables' own spelling (see
 /// [`LIBRARY_ALIASES`]); `None` for names outside those libraries, cheaply.
 pub fn library_name(qualified: &str) -> Option<std::borrow::Cow<'_, str>> {
+    // Every library's name starts with one of these letters: most names are settled here.
+    if !matches!(qualified.as_bytes().first(), Some(b'm' | b'k' | b'p')) {
+        return None;
+    }
     let root = qualified.split(['.', '(']).next().unwrap_or(qualified);
     if !LIBRARY_MODULES.contains(&root) {
         return None;

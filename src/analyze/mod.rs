@@ -603,6 +603,7 @@ mod tests {
             "if fast: import pp\n",
             "m = __import__('\\x6dultiprocess.connection', fromlist=['x'])\n",
             "import sys\nm = sys.modules['klepto.archives']\n",
+            "exec('import multiprocess.connection as c; c.Client(a).recv()')\n",
             "from pathos.helpers import mp\n",
             "import pp\njobs = pp.Server(ppservers=servers)\n",
             "import importlib\nm = importlib.import_module('multi' + 'process.connection')\nm.Client(a)\n",

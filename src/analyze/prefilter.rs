@@ -271,28 +271,42 @@ fn may_assemble_dill(bytes: &[u8]) -> Interest {
     // Most files that import by name hold pieces that join into some name (`"path" + "os"`
     // is pathos): a library counts only when pieces of two letters or more join into its name
     // and the bytes hold a name that makes one of its loading values, which code using the
-    // library after such an import reads. (A name split into single letters, or a maker named
-    // through `getattr` with a name built from pieces too, is out of reach.)
+    // library after such an import reads. Only an import by name or the module registry reads
+    // such a name. (A name split into single letters, built inside a string of code for
+    // `exec`, or a maker named through `getattr` with a name built from pieces too, is out of
+    // reach.)
+    let reads_names = imports_by_name || has(b"modules[") || has(b"modules.get");
     let builds_library = |bytes: &[u8]| {
-        crate::rule::LIBRARY_MAKER_WORDS
-            .iter()
-            .any(|(module, groups)| {
-                groups.iter().any(|group| {
-                    group
-                        .iter()
-                        .all(|w| memchr::memmem::find(bytes, w.as_bytes()).is_some())
-                }) && pieces_spell(bytes, module.as_bytes(), 2)
-            })
+        // Each maker word is looked for once.
+        // (Asked only where `reads_names` holds.)
+        let mut seen: Vec<(&[u8], bool)> = Vec::new();
+        let mut found = |w: &'static memchr::memmem::Finder<'static>| {
+            let key = w.needle();
+            if let Some(&(_, hit)) = seen.iter().find(|(k, _)| *k == key) {
+                return hit;
+            }
+            let hit = w.find(bytes).is_some();
+            seen.push((key, hit));
+            hit
+        };
+        maker_finders().iter().any(|(module, groups)| {
+            groups.iter().any(|group| group.iter().all(&mut found))
+                && pieces_spell(bytes, module.as_bytes(), 2)
+        })
     };
     // A library named in a string (`import_module("multiprocess.connection")`,
     // `sys.modules["klepto"]`, code for `exec`); `pp`, a common name, beside `Server`.
     let names_library = |bytes: &[u8]| {
-        crate::rule::LIBRARY_MODULES.iter().any(|module| {
+        library_finders().iter().any(|(module, finder)| {
             (*module != "pp" || memchr::memmem::find(bytes, b"Server").is_some())
-                && library_word_in(bytes, module.as_bytes())
+                && finder
+                    .find_iter(bytes)
+                    .any(|at| library_word_at(bytes, at, module.len()))
         })
     };
-    if names_library(bytes) || builds_library(bytes) {
+    // (A name in an import statement, in a string of code too, is found by
+    // [`imports_library`].)
+    if reads_names && (names_library(bytes) || builds_library(bytes)) {
         return BOTH;
     }
     if spelled_in_pieces(bytes) {
@@ -359,11 +373,17 @@ fn spelled_in_pieces(bytes: &[u8]) -> bool {
         starts.il |= rest.starts_with(b"il") && boundary(rest.get(2));
         starts.lone_l |= rest.starts_with(b"l") && boundary(rest.get(1));
     };
+    // Every continuation starts with `i` or `l`: other pieces are passed over at once.
+    let continues = |rest: &[u8]| matches!(rest.first(), Some(b'i' | b'l'));
     for at in memchr::memchr3_iter(b'\'', b'"', b'}', bytes) {
-        note(&bytes[at + 1..]);
+        if continues(&bytes[at + 1..]) {
+            note(&bytes[at + 1..]);
+        }
     }
     for at in memchr::memmem::find_iter(bytes, b"%s") {
-        note(&bytes[at + 2..]);
+        if continues(&bytes[at + 2..]) {
+            note(&bytes[at + 2..]);
+        }
     }
     // From `dil`, an `l` completes the name; from `di`, `ll` or `l` then `l`; from `d`, `ill`,
     // or `i` then as from `di`, or `il` then as from `dil`.
@@ -531,18 +551,56 @@ fn imports_library(bytes: &[u8]) -> bool {
     false
 }
 
+/// Searchers for the libraries' module names, built once.
+fn library_finders() -> &'static [(&'static str, memchr::memmem::Finder<'static>)] {
+    type Finders = Vec<(&'static str, memchr::memmem::Finder<'static>)>;
+    static FINDERS: std::sync::OnceLock<Finders> = std::sync::OnceLock::new();
+    FINDERS.get_or_init(|| {
+        crate::rule::LIBRARY_MODULES
+            .iter()
+            .map(|m| (*m, memchr::memmem::Finder::new(m.as_bytes())))
+            .collect()
+    })
+}
+
+/// Searchers for the words of [`crate::rule::LIBRARY_MAKER_WORDS`], built once, in its shape.
+type MakerFinders = Vec<(&'static str, Vec<Vec<memchr::memmem::Finder<'static>>>)>;
+fn maker_finders() -> &'static MakerFinders {
+    static FINDERS: std::sync::OnceLock<MakerFinders> = std::sync::OnceLock::new();
+    FINDERS.get_or_init(|| {
+        crate::rule::LIBRARY_MAKER_WORDS
+            .iter()
+            .map(|(module, groups)| {
+                let groups = groups
+                    .iter()
+                    .map(|g| {
+                        g.iter()
+                            .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
+                            .collect()
+                    })
+                    .collect();
+                (*module, groups)
+            })
+            .collect()
+    })
+}
+
 /// Whether the bytes name a library of [`crate::rule::LIBRARIES`] as a word (see
 /// [`mentions_library`]).
 fn names_a_library(bytes: &[u8]) -> bool {
-    crate::rule::LIBRARY_MODULES.iter().any(|module| {
-        memchr::memmem::find_iter(bytes, module.as_bytes()).any(|at| {
+    // Every name starts with one of these pairs of letters: most lines hold none.
+    let may = bytes
+        .windows(2)
+        .any(|w| matches!(w, b"mu" | b"kl" | b"pp" | b"pa"));
+    may && library_finders().iter().any(|(module, finder)| {
+        finder.find_iter(bytes).any(|at| {
             // `import pprint as pp` binds the name, it does not import a module of it.
             let before = bytes[..at].trim_ascii_end();
-            library_word_at(bytes, at, module.len())
-                && !(before.ends_with(b"as")
-                    && !before[..before.len() - 2]
-                        .last()
-                        .is_some_and(|&b| is_ident(b)))
+            let after_as = before.ends_with(b"as")
+                && !before[..before.len() - 2]
+                    .last()
+                    .is_some_and(|&b| is_ident(b));
+            !after_as && library_word_at(bytes, at, module.len())
         })
     })
 }
@@ -561,8 +619,4 @@ fn library_word_at(bytes: &[u8], at: usize, len: usize) -> bool {
         .position(|b| !matches!(b, b' ' | b'\t'))
         .unwrap_or(rest.len())..];
     !rest.starts_with(b"=") || rest.starts_with(b"==")
-}
-
-fn library_word_in(bytes: &[u8], word: &[u8]) -> bool {
-    memchr::memmem::find_iter(bytes, word).any(|at| library_word_at(bytes, at, word.len()))
 }

@@ -1406,10 +1406,10 @@ impl<'a> Binder<'a> {
                     .is_some_and(|c| matches!(c, ast::Constant::Bool(true))),
                 // A string, spelled here or held by a name (`serializer=SERIALIZER`).
                 rule::Made::UnlessString(position, keyword) => {
-                    !argument(position, keyword).is_some_and(|a| self.const_of(s, a).is_some())
+                    argument(position, keyword).is_none_or(|a| self.const_of(s, a).is_none())
                 }
-                rule::Made::UnlessEqual(position, keyword, text) => !argument(position, keyword)
-                    .is_some_and(|a| self.const_of(s, a).as_deref() == Some(text)),
+                rule::Made::UnlessEqual(position, keyword, text) => argument(position, keyword)
+                    .is_none_or(|a| self.const_of(s, a).as_deref() != Some(text)),
                 rule::Made::IfGiven(position, keyword) => {
                     argument(position, keyword).is_some_and(|a| match a {
                         ast::Expr::Constant(c) => match &c.value {
