@@ -562,6 +562,22 @@ pub fn library_for(path: &str) -> Option<&'static Library> {
     LIBRARIES.iter().find(|l| l.path == name)
 }
 
+/// The last names of the library calls that load (`recv`, `connect`, `file_archive`...).
+pub fn library_call_names() -> &'static std::collections::HashSet<&'static str> {
+    static NAMES: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        LIBRARIES
+            .iter()
+            .filter_map(|l| {
+                let path = l.path.strip_suffix("()")?;
+                let last = path.rsplit(['.', ')']).next()?;
+                Some(last)
+            })
+            .collect()
+    })
+}
+
 /// The first library call that loads among those a call of `maker` leads to (for the token
 /// scan, which cannot follow what the call makes).
 pub fn library_made_by(maker: &str) -> Option<&'static Library> {

@@ -6,7 +6,7 @@
 //! recording dill; the flows of `flow_conservative.py` are run with stand-in sources; and the
 //! libraries that load with dill themselves (multiprocess, klepto, ppft, pathos) run for real with
 //! the real dill recording. Ignored unless that python is named (`.ci/run` names one, with
-//! SQLAlchemy and those libraries).
+//! SQLAlchemy, those libraries and h5py).
 
 use std::path::Path;
 use std::process::Command;

@@ -447,7 +447,7 @@ struct Binder<'a> {
     arguments: HashMap<usize, Vec<(String, Qual)>>,
     /// The functions each scope defines, by name: their key and parameters, so that a call of
     /// one binds its parameters to what it is given (in the next pass).
-    functions: HashMap<(usize, String), Vec<(usize, &'a ast::Arguments)>>,
+    functions: HashMap<usize, HashMap<String, Vec<(usize, &'a ast::Arguments)>>>,
 }
 
 impl<'a> Binder<'a> {
@@ -1228,7 +1228,7 @@ impl<'a> Binder<'a> {
     fn functions_named(&self, s: usize, name: &str) -> Vec<(usize, &'a ast::Arguments)> {
         let mut at = Some(s);
         while let Some(scope) = at {
-            if let Some(found) = self.functions.get(&(scope, name.to_string())) {
+            if let Some(found) = self.functions.get(&scope).and_then(|f| f.get(name)) {
                 return found.clone();
             }
             at = self.scopes[scope].parent;
@@ -1241,6 +1241,9 @@ impl<'a> Binder<'a> {
     /// conn)`): its parameters are what they are given, where that may be dill or a library
     /// value that loads with it (written for the next pass, like writes to outer scopes).
     fn pass_arguments(&mut self, s: usize, call: &'a ast::ExprCall, callee: Option<&str>) {
+        if self.functions.is_empty() || (call.args.is_empty() && call.keywords.is_empty()) {
+            return;
+        }
         let keyword = |name: &str| {
             call.keywords
                 .iter()
@@ -1432,11 +1435,14 @@ impl<'a> Binder<'a> {
     /// (`loop.run_in_executor(None, conn.recv)`, `Thread(target=conn.recv)`): reported where
     /// it is handed on.
     fn check_library_references(&mut self, s: usize, call: &ast::ExprCall) {
+        // Only an attribute named as the last part of a library call is worth resolving.
         let handed = call
             .args
             .iter()
             .chain(call.keywords.iter().map(|k| &k.value))
-            .filter(|a| matches!(a, ast::Expr::Attribute(_)));
+            .filter(|a| {
+                matches!(a, ast::Expr::Attribute(at) if rule::library_call_names().contains(at.attr.as_str()))
+            });
         let mut found = Vec::new();
         for arg in handed {
             let library = self
@@ -2156,7 +2162,9 @@ impl<'a> Binder<'a> {
         // A function that returns (or yields) what may be dill gives it when called.
         let key = body.as_ptr() as usize;
         self.functions
-            .entry((s, name.to_string()))
+            .entry(s)
+            .or_default()
+            .entry(name.to_string())
             .or_default()
             .push((key, args));
         let returns = self
