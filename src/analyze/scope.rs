@@ -184,6 +184,9 @@ pub(super) type Qual = Rc<str>;
 /// and the name.
 type Writes = HashMap<(usize, String), Qual>;
 
+/// The functions one scope defines, by name: each one's key and parameters.
+type Functions<'a> = HashMap<String, Vec<(usize, &'a ast::Arguments)>>;
+
 /// The key of scopes no function writes into (class bodies, comprehensions).
 const NO_KEY: usize = usize::MAX;
 
@@ -447,7 +450,7 @@ struct Binder<'a> {
     arguments: HashMap<usize, Vec<(String, Qual)>>,
     /// The functions each scope defines, by name: their key and parameters, so that a call of
     /// one binds its parameters to what it is given (in the next pass).
-    functions: HashMap<usize, HashMap<String, Vec<(usize, &'a ast::Arguments)>>>,
+    functions: HashMap<usize, Functions<'a>>,
 }
 
 impl<'a> Binder<'a> {
