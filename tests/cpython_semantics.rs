@@ -469,6 +469,16 @@ fn lines_loading_under_cpython(python: &str, script: &Path) -> Vec<usize> {
         .spawn()
         .expect("run the python named by DILL_GUARD_TEST_PYTHON");
     let pid = child.id();
+    // A fixture that blocks (a peer that never answers) fails the test instead of hanging it.
+    let started = std::time::Instant::now();
+    let mut child = child;
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(180) {
+            let _ = child.kill();
+            panic!("{} did not finish in 180 s", script.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
