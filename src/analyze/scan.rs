@@ -314,32 +314,29 @@ pub fn scan_tokens(text: &str, aliases: &mut HashMap<String, Qual>) -> Vec<Hit> 
                             .then(|| rule::library_made_by(&name))
                             .flatten()
                             .and_then(|l| Some((l, rule::sink_for(l.reaches)?)));
-                        if let Some((library, sink)) = library {
-                            hits.push(Hit {
-                                provenance: Default::default(),
-                                piece: 0,
-                                start: toks[i].1,
-                                end: toks[next - 1].2,
-                                sink,
-                                kind: UseKind::Library,
-                                stmt: toks[i].1,
-                                route: super::Route::Library(library),
-                            });
-                        } else if let Some(sink) = rule::sink_for(&name) {
-                            let called = toks.get(after).map(|t| t.0) == Some(Tok::Open);
-                            hits.push(Hit {
-                                provenance: Default::default(),
-                                piece: 0,
-                                start: toks[i].1,
-                                end: toks[next - 1].2,
-                                sink,
-                                kind: if called {
+                        let found = match library {
+                            Some((library, sink)) => {
+                                Some((sink, UseKind::Library, super::Route::Library(library)))
+                            }
+                            None => rule::sink_for(&name).map(|sink| {
+                                let kind = if called {
                                     UseKind::Call
                                 } else {
                                     UseKind::Reference
-                                },
+                                };
+                                (sink, kind, super::Route::Direct)
+                            }),
+                        };
+                        if let Some((sink, kind, route)) = found {
+                            hits.push(Hit {
+                                provenance: Default::default(),
+                                piece: 0,
+                                start: toks[i].1,
+                                end: toks[next - 1].2,
+                                sink,
+                                kind,
                                 stmt: toks[i].1,
-                                route: super::Route::Direct,
+                                route,
                             });
                         }
                     }
