@@ -200,10 +200,10 @@ fn a_copy_of_dill_in_the_repository_is_still_dill() {
     assert_eq!(lines(&json), [5, 6, 7], "{json}");
 }
 
-/// Copies the project `tests/projects/<name>` into the repository's working tree.
+/// Copies the project `tests/<name>` into the repository's working tree.
 fn copy_project(repo: &Repo, name: &str) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/projects")
+        .join("tests")
         .join(name);
     let mut dirs = vec![root.clone()];
     while let Some(dir) = dirs.pop() {
@@ -219,10 +219,10 @@ fn copy_project(repo: &Repo, name: &str) {
     }
 }
 
-/// The lines of a project's `app.py` annotated `# expect:`.
+/// The lines of a project's `app.py` annotated `# expect:` (`name` under `tests/`).
 fn expected_lines(name: &str) -> Vec<u64> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/projects")
+        .join("tests")
         .join(name)
         .join("app.py");
     std::fs::read_to_string(path)
@@ -268,11 +268,11 @@ fn only_consumer_found(repo: &Repo, runs: &[&[&str]], expected: &[u64]) {
 #[test]
 fn a_module_that_only_re_exports_dill_is_followed_in_every_mode() {
     let repo = Repo::new();
-    copy_project(&repo, "plain_shims");
+    copy_project(&repo, "projects/plain_shims");
     std::fs::remove_file(repo.dir.join("app.py")).unwrap();
     repo.commit_all("shims");
-    copy_project(&repo, "plain_shims");
-    let expected = expected_lines("plain_shims");
+    copy_project(&repo, "projects/plain_shims");
+    let expected = expected_lines("projects/plain_shims");
     assert_eq!(expected.len(), 8);
     // Only the consumer staged: the shims are read from the index. Then path mode, the
     // consumer alone and the whole tree; the index; a range. The shims reach no sink.
@@ -292,9 +292,9 @@ fn a_module_that_only_re_exports_dill_is_followed_in_every_mode() {
 #[test]
 fn chains_of_re_exports_that_start_with_a_bare_import() {
     let repo = Repo::new();
-    copy_project(&repo, "chains");
+    copy_project(&repo, "projects/chains");
     repo.git(&["add", "-A"]);
-    let expected = expected_lines("chains");
+    let expected = expected_lines("projects/chains");
     assert_eq!(expected.len(), 7);
     only_consumer_found(
         &repo,
@@ -596,27 +596,12 @@ fn a_module_turned_into_a_package_that_binds_dill() {
 /// project is run for real under CPython in `tests/cpython_semantics.rs`.)
 #[test]
 fn modules_handing_on_libraries_that_load_with_dill_are_followed_in_every_mode() {
-    let root =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/library_projects/shims");
     let repo = Repo::new();
-    for file in [
-        "pkg/__init__.py",
-        "pkg/compat.py",
-        "pkg/codec.py",
-        "pkg/net.py",
-        "pkg/store.py",
-    ] {
-        repo.write(file, &std::fs::read_to_string(root.join(file)).unwrap());
-    }
+    copy_project(&repo, "library_projects/shims");
+    std::fs::remove_file(repo.dir.join("app.py")).unwrap();
     repo.commit_all("modules");
-    let app = std::fs::read_to_string(root.join("app.py")).unwrap();
-    repo.write("app.py", &app);
-    let expected: Vec<u64> = app
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| line.contains("# expect:"))
-        .map(|(n, _)| n as u64 + 1)
-        .collect();
+    copy_project(&repo, "library_projects/shims");
+    let expected = expected_lines("library_projects/shims");
     assert_eq!(expected.len(), 6);
     repo.git(&["add", "app.py"]);
     only_consumer_found(
