@@ -41,7 +41,7 @@ const NEITHER: Interest = Interest {
 
 /// See [`Interest`].
 pub fn interest(bytes: &[u8], kind: crate::python::Kind) -> Interest {
-    let (dill, library) = names_in(bytes);
+    let (dill, library) = (mentions_dill(bytes), imports_library(bytes));
     // A library that loads with dill itself is reached through calls the prefilter cannot
     // list by word (`archive[key]`, `conn.recv()`): a file naming one is analysed.
     if library {
@@ -296,14 +296,8 @@ fn may_assemble_dill(bytes: &[u8]) -> Interest {
     };
     // A library named in a string (`import_module("multiprocess.connection")`,
     // `sys.modules["klepto"]`, code for `exec`); `pp`, a common name, beside `Server`.
-    let names_library = |bytes: &[u8]| {
-        library_finders().iter().any(|(module, finder)| {
-            (*module != "pp" || memchr::memmem::find(bytes, b"Server").is_some())
-                && finder
-                    .find_iter(bytes)
-                    .any(|at| library_word_at(bytes, at, module.len()))
-        })
-    };
+    let names_library =
+        |bytes: &[u8]| names_a_library(bytes, memchr::memmem::find(bytes, b"Server").is_some());
     // (A name in an import statement, in a string of code too, is found by
     // [`imports_library`].)
     if reads_names && (names_library(bytes) || builds_library(bytes)) {
@@ -504,13 +498,7 @@ pub fn mentions_dill(bytes: &[u8]) -> bool {
 /// attribute (`environ["wsgi.multiprocess"]`), an option (`--multiprocess`), a keyword
 /// argument or a variable of its own (`multiprocess=True`).
 pub fn mentions_library(bytes: &[u8]) -> bool {
-    names_in(bytes).1
-}
-
-/// Whether the bytes name dill ([`mentions_dill`]) and whether they import a library that
-/// loads with it ([`mentions_library`]).
-fn names_in(bytes: &[u8]) -> (bool, bool) {
-    (mentions_dill(bytes), imports_library(bytes))
+    imports_library(bytes)
 }
 
 /// Whether an import statement of the bytes names a library of [`crate::rule::LIBRARIES`]:
@@ -544,7 +532,7 @@ fn imports_library(bytes: &[u8]) -> bool {
             end += 1;
         }
         checked_to = end;
-        if names_a_library(&bytes[start..end]) {
+        if names_a_library(&bytes[start..end], true) {
             return true;
         }
     }
@@ -586,13 +574,16 @@ fn maker_finders() -> &'static MakerFinders {
 }
 
 /// Whether the bytes name a library of [`crate::rule::LIBRARIES`] as a word (see
-/// [`mentions_library`]).
-fn names_a_library(bytes: &[u8]) -> bool {
+/// [`mentions_library`]); ppft's other name, `pp`, only when `pp` is asked for.
+fn names_a_library(bytes: &[u8], pp: bool) -> bool {
     // Every name starts with one of these pairs of letters: most lines hold none.
     let may = bytes
         .windows(2)
         .any(|w| matches!(w, b"mu" | b"kl" | b"pp" | b"pa"));
     may && library_finders().iter().any(|(module, finder)| {
+        if *module == "pp" && !pp {
+            return false;
+        }
         finder.find_iter(bytes).any(|at| {
             // `import pprint as pp` binds the name, it does not import a module of it.
             let before = bytes[..at].trim_ascii_end();
