@@ -1477,14 +1477,12 @@ impl<'a> Binder<'a> {
         range: ast::text_size::TextRange,
         library: &'static rule::Library,
     ) {
-        let Some(sink) = rule::sink_for(library.reaches) else {
-            return;
-        };
-        let mut hit = self.hit(range, sink, UseKind::Library);
-        if hit.route == Route::Direct {
-            hit.route = Route::Library(library);
-        }
-        self.hits.push(hit);
+        self.report_routed(
+            range,
+            library.reaches,
+            UseKind::Library,
+            Route::Library(library),
+        );
     }
 
     fn sink_of(&self, s: usize, expr: &ast::Expr) -> Option<&'static Sink> {
@@ -1527,12 +1525,29 @@ impl<'a> Binder<'a> {
         handover: &'static rule::Handover,
         to: String,
     ) {
-        let Some(sink) = rule::sink_for(handover.reaches) else {
+        self.report_routed(
+            range,
+            handover.reaches,
+            UseKind::Module,
+            Route::Handover { handover, to },
+        );
+    }
+
+    /// Reports the sink `reaches` at `range`, reached the way `route` says (unless the use is
+    /// inside a string of code, which is the route it reports).
+    fn report_routed(
+        &mut self,
+        range: ast::text_size::TextRange,
+        reaches: &str,
+        kind: UseKind,
+        route: Route,
+    ) {
+        let Some(sink) = rule::sink_for(reaches) else {
             return;
         };
-        let mut hit = self.hit(range, sink, UseKind::Module);
+        let mut hit = self.hit(range, sink, kind);
         if hit.route == Route::Direct {
-            hit.route = Route::Handover { handover, to };
+            hit.route = route;
         }
         self.hits.push(hit);
     }
