@@ -231,6 +231,9 @@ fn check_history(
         for (path, why) in &group.notes {
             report.warnings.push(Issue::new(path.clone(), why.clone()));
         }
+        for (path, why) in &group.errors {
+            report.errors.push(Issue::new(path.clone(), why.clone()));
+        }
         let excluded = |path: &str| policy.is_excluded(path);
         let read =
             |keep: &source::Keep| Ok(source::gather_blobs(repo, &group.files, &excluded, keep));

@@ -27,6 +27,8 @@ pub struct Group {
     pub tips: Vec<(BString, ObjectId)>,
     /// What could not be judged, for a warning: (the path or ref it concerns, why).
     pub notes: Vec<(String, String)>,
+    /// What must not pass unjudged: (the path it concerns, why).
+    pub errors: Vec<(String, String)>,
 }
 
 /// Splits a history selection into groups that share a policy.
@@ -194,9 +196,13 @@ fn bring(
         {
             continue;
         }
-        if let LinkTarget::File(target) = repo.tree_link_target(tree, link)? {
-            if changed.contains(target.path.as_slice()) {
-                also.push((link.path.clone(), LinkTarget::File(target)));
+        let target = repo.tree_link_target(tree, link)?;
+        if let LinkTarget::File { file, through } = &target {
+            // Its target changed, or a link on the way now leads elsewhere.
+            if changed.contains(file.path.as_slice())
+                || through.iter().any(|via| brought.contains(via))
+            {
+                also.push((link.path.clone(), target));
             }
         }
     }
@@ -207,16 +213,21 @@ fn bring(
             continue;
         }
         match target {
-            LinkTarget::File(file) => group.files.push(IndexFile { path, id: file.id }),
-            LinkTarget::Elsewhere(to) => group.notes.push((
-                path.to_str_lossy().into_owned(),
-                format!(
-                    "is a symbolic link to `{to}`, which is not a file of the repository; what it points at is not checked"
-                ),
-            )),
+            LinkTarget::File { file, .. } => group.files.push(IndexFile { path, id: file.id }),
+            LinkTarget::Elsewhere(to) => group
+                .errors
+                .push((path.to_str_lossy().into_owned(), link_error(&to))),
         }
     }
     Ok(())
+}
+
+/// Why a Python-named link that leads out of the repository blocks: Python runs what the
+/// kernel opens there, and nothing of the repository says what that is.
+pub fn link_error(to: &str) -> String {
+    format!(
+        "is a symbolic link that does not lead to a file of the repository: `{to}`; what Python would run there is not checked (exclude the path in dill-guard.toml if that is intended)"
+    )
 }
 
 fn index_of(

@@ -170,9 +170,16 @@ pub fn gather(
                     "has unresolved merge conflicts; resolve them before committing",
                 ));
             }
-            // A link is judged when it changes, or when what it points at does.
+            // A link is judged when it changes, or when what it points at does, or a link on
+            // the way there does.
             let changed: std::collections::HashSet<&BStr> =
                 listing.files.iter().map(|f| f.path.as_bstr()).collect();
+            let changed_links: std::collections::HashSet<&BStr> = listing
+                .links
+                .iter()
+                .filter(|(_, link_changed)| *link_changed)
+                .map(|(link, _)| link.path.as_bstr())
+                .collect();
             let links: Vec<&IndexFile> = listing
                 .links
                 .iter()
@@ -180,7 +187,7 @@ pub fn gather(
                 .map(|(link, _)| link)
                 .collect();
             let mut files = listing.files.clone();
-            files.extend(link_targets(repo, &links, excluded, &mut out, |_| true));
+            files.extend(link_targets(repo, &links, excluded, &mut out, |_, _| true));
             // Links that did not change, to targets that did.
             let unchanged: Vec<&IndexFile> = listing
                 .links
@@ -194,7 +201,12 @@ pub fn gather(
                 &unchanged,
                 excluded,
                 &mut quiet,
-                |target| changed.contains(target.path.as_bstr()),
+                |target, through| {
+                    changed.contains(target.path.as_bstr())
+                        || through
+                            .iter()
+                            .any(|via| changed_links.contains(via.as_bstr()))
+                },
             ));
             read_index_files(repo, &files, excluded, keep, &mut out);
         }
@@ -230,7 +242,7 @@ pub fn gather(
                         .filter(|link| link.path == *rel)
                         .collect();
                     if !link.is_empty() {
-                        let targets = link_targets(repo, &link, excluded, &mut out, |_| true);
+                        let targets = link_targets(repo, &link, excluded, &mut out, |_, _| true);
                         read_index_files(repo, &targets, excluded, keep, &mut out);
                         continue;
                     }
@@ -258,8 +270,8 @@ pub fn gather(
                 .filter(|link| !named.contains(&link.path))
                 .collect();
             let mut quiet = Sources::default();
-            let targets = link_targets(repo, &unnamed, excluded, &mut quiet, |target| {
-                named.contains(&target.path)
+            let targets = link_targets(repo, &unnamed, excluded, &mut quiet, |target, through| {
+                named.contains(&target.path) || through.iter().any(|via| named.contains(via))
             });
             read_index_files(repo, &targets, excluded, keep, &mut out);
         }
@@ -395,14 +407,14 @@ fn read_index_files<'f>(
 }
 
 /// The files that Python-named links stand for: each link's path with its target's content,
-/// for the links whose target `wanted` accepts. A link out of the repository (or to nothing)
-/// is a warning: what it runs is not in what is committed.
+/// for the links whose target (and the links on the way there) `wanted` accepts. A link out
+/// of the repository (or to nothing) is an error: what it runs is not in what is committed.
 fn link_targets(
     repo: &Repo,
     links: &[&IndexFile],
     excluded: &Excluded,
     out: &mut Sources,
-    wanted: impl Fn(&IndexFile) -> bool,
+    wanted: impl Fn(&IndexFile, &[BString]) -> bool,
 ) -> Vec<IndexFile> {
     let mut files = Vec::new();
     for link in links {
@@ -411,20 +423,17 @@ fn link_targets(
             continue;
         }
         match repo.index_link_target(link) {
-            Ok(LinkTarget::File(target)) => {
-                if wanted(&target) {
+            Ok(LinkTarget::File { file, through }) => {
+                if wanted(&file, &through) {
                     files.push(IndexFile {
                         path: link.path.clone(),
-                        id: target.id,
+                        id: file.id,
                     });
                 }
             }
-            Ok(LinkTarget::Elsewhere(to)) => out.warnings.push(Issue::new(
-                path,
-                format!(
-                    "is a symbolic link to `{to}`, which is not a file of the repository; what it points at is not checked"
-                ),
-            )),
+            Ok(LinkTarget::Elsewhere(to)) => out
+                .errors
+                .push(Issue::new(path, crate::pushes::link_error(&to))),
             Err(err) => out.errors.push(Issue::new(path, err.one_line())),
         }
     }

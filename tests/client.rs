@@ -112,15 +112,15 @@ fn a_python_named_link_is_judged_by_what_it_points_at() {
     let (code, json) = repo.json(&["--all"]);
     assert_eq!(code, 1);
     assert_eq!(paths(&json), ["app.py", "pkg/run.py"]);
-    // Out of the repository: a warning, never a silent pass.
+    // Out of the repository: an error, never a silent pass.
     repo.commit_all("links");
     std::os::unix::fs::symlink("/usr/lib/python3/evil.py", repo.dir.join("out.py")).unwrap();
     repo.git(&["add", "-A"]);
     let (code, json) = repo.json(&["--staged"]);
-    assert_eq!(code, 0, "{json}");
-    let warnings = json["warnings"].to_string();
+    assert_eq!(code, 2, "{json}");
+    let errors = json["errors"].to_string();
     assert!(
-        warnings.contains("out.py") && warnings.contains("not a file of the repository"),
+        errors.contains("out.py") && errors.contains("not lead to a file of the repository"),
         "{json}"
     );
 }

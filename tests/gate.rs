@@ -442,11 +442,15 @@ fn a_pushed_python_named_link_is_judged_by_its_target() {
         (1, vec!["app.py".to_string()]),
         "{json}"
     );
-    // A link out of the repository is named in a warning.
+    // A link out of the repository is an error naming it.
     std::os::unix::fs::symlink("/usr/lib/python3/x.py", repo.dir.join("out.py")).unwrap();
     repo.commit_all("out");
-    let (_, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
-    assert_eq!(json["warnings"][0]["path"], "out.py", "{json}");
+    let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
+    assert_eq!(
+        (code, &json["errors"][0]["path"]),
+        (2, &"out.py".into()),
+        "{json}"
+    );
 }
 
 #[test]
@@ -484,4 +488,118 @@ fn a_push_that_turns_a_shim_to_dill_is_judged_with_its_users() {
     let (accepted, shown) = server.push(&["main"]);
     assert!(!accepted, "{shown}");
     assert!(shown.contains("app.py:3:1"), "{shown}");
+}
+
+/// Builds the two link layouts where reading a link's target as text names the wrong file:
+/// `app/loader.py -> ../sub/../payload.txt` with `sub -> x/y` (the kernel opens
+/// `x/payload.txt`; as text it is the clean `payload.txt` at the root), and
+/// `app/mod.py -> ../lib/payload.txt` with `lib -> vendor`, a target reached through a
+/// directory link. `python3 app/loader.py` runs `x/payload.txt`, `python3 app/mod.py`
+/// `vendor/payload.txt`.
+fn links_through_directories(repo: &Repo) {
+    use std::os::unix::fs::symlink;
+    repo.write("payload.txt", GOOD);
+    repo.write("x/payload.txt", BAD);
+    repo.write("x/y/keep.txt", "");
+    repo.write("vendor/payload.txt", BAD);
+    symlink("x/y", repo.dir.join("sub")).unwrap();
+    symlink("vendor", repo.dir.join("lib")).unwrap();
+    std::fs::create_dir_all(repo.dir.join("app")).unwrap();
+    symlink("../sub/../payload.txt", repo.dir.join("app/loader.py")).unwrap();
+    symlink("../lib/payload.txt", repo.dir.join("app/mod.py")).unwrap();
+}
+
+#[test]
+fn links_are_resolved_as_the_kernel_opens_them() {
+    let server = Server::new("");
+    let repo = &server.client;
+    links_through_directories(repo);
+    repo.git(&["add", "-A"]);
+    let want = vec!["app/loader.py".to_string(), "app/mod.py".to_string()];
+    for mode in [&["--staged"][..], &["--all"]] {
+        let (code, json) = repo.json(mode);
+        assert_eq!((code, paths(&json)), (1, want.clone()), "{mode:?}: {json}");
+    }
+    repo.commit_all("links through directory links");
+    let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
+    assert_eq!((code, paths(&json)), (1, want.clone()), "{json}");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(!ok, "{shown}");
+    assert!(
+        shown.contains("app/loader.py") && shown.contains("app/mod.py"),
+        "{shown}"
+    );
+}
+
+/// The link and its target stay as they were; only a directory link on the way changes, and
+/// with it the file the kernel opens.
+#[test]
+fn a_directory_link_changed_under_an_unchanged_link_is_judged() {
+    use std::os::unix::fs::symlink;
+    let server = Server::new("");
+    let repo = &server.client;
+    repo.write("safe/payload.txt", GOOD);
+    repo.write("vendor/payload.txt", BAD);
+    symlink("safe", repo.dir.join("lib")).unwrap();
+    std::fs::create_dir_all(repo.dir.join("app")).unwrap();
+    symlink("../lib/payload.txt", repo.dir.join("app/mod.py")).unwrap();
+    repo.commit_all("a link through a directory link to something harmless");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(ok, "{shown}");
+    std::fs::remove_file(repo.dir.join("lib")).unwrap();
+    symlink("vendor", repo.dir.join("lib")).unwrap();
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["app/mod.py".to_string()]),
+        "{json}"
+    );
+    // As a hook manager names it: only the directory link changed.
+    let (code, json) = repo.json(&["--staged", "--", "lib"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["app/mod.py".to_string()]),
+        "{json}"
+    );
+    repo.commit_all("swap the directory link");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("app/mod.py"), "{shown}");
+}
+
+/// A Python-named link that leads out of the repository, to nothing, or through a file blocks
+/// in every gate mode: what Python would run there is nowhere in what is judged.
+#[test]
+fn a_link_that_leaves_the_repository_blocks_the_gate() {
+    use std::os::unix::fs::symlink;
+    let server = Server::new("");
+    let repo = &server.client;
+    symlink("/usr/lib/python3/x.py", repo.dir.join("out.py")).unwrap();
+    symlink("../../elsewhere/x.py", repo.dir.join("up.py")).unwrap();
+    symlink("a.py/x.py", repo.dir.join("through.py")).unwrap();
+    symlink("missing.txt", repo.dir.join("gone.py")).unwrap();
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 2, "{json}");
+    let errors: Vec<String> = json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        errors,
+        ["gone.py", "out.py", "through.py", "up.py"],
+        "{json}"
+    );
+    repo.commit_all("links out");
+    let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
+    assert_eq!(code, 2, "{json}");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(!ok, "{shown}");
+    assert!(
+        shown.contains("out.py") && shown.contains("symbolic link"),
+        "{shown}"
+    );
 }

@@ -344,6 +344,7 @@ impl Repo {
             Ok(match self.tree_entry(tree, path)? {
                 Some((mode, id)) if mode.is_link() => Some((super::Entry::Link, id)),
                 Some((mode, id)) if mode.is_blob() => Some((super::Entry::File, id)),
+                Some((mode, id)) if mode.is_tree() => Some((super::Entry::Dir, id)),
                 _ => None,
             })
         })

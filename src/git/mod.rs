@@ -56,8 +56,12 @@ pub struct Staged {
 /// Where a symbolic link leads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkTarget {
-    /// A regular file of the same tree or index (links to links followed).
-    File(IndexFile),
+    /// A regular file of the same tree or index, and the other links the path went through
+    /// (a change to any of them changes what the link runs).
+    File {
+        file: IndexFile,
+        through: Vec<BString>,
+    },
     /// Outside the repository, to nothing, or through too many links: the text of the link.
     Elsewhere(String),
 }
@@ -66,32 +70,18 @@ pub enum LinkTarget {
 enum Entry {
     Link,
     File,
+    Dir,
 }
 
 /// What a path holds in the index or a tree, for following links.
 type Lookup<'l> = dyn Fn(&BStr) -> Result<Option<(Entry, ObjectId)>, Error> + 'l;
 
-/// How many links in a row are followed (the kernel's own limit is 40).
+/// How many links are followed while resolving one path (the kernel's own limit is 40).
 const MAX_LINK_HOPS: usize = 40;
 
-/// The repository path a link at `link` with target text `target` points to, if it stays
-/// inside the repository.
-pub fn link_destination(link: &[u8], target: &[u8]) -> Option<BString> {
-    if target.first() == Some(&b'/') || target.is_empty() {
-        return None;
-    }
-    let mut parts: Vec<&[u8]> = link.split(|&b| b == b'/').collect();
-    parts.pop();
-    for part in target.split(|&b| b == b'/') {
-        match part {
-            b"" | b"." => {}
-            b".." => {
-                parts.pop()?;
-            }
-            other => parts.push(other),
-        }
-    }
-    (!parts.is_empty()).then(|| BString::from(parts.join(&b'/')))
+/// Why a link could not be resolved to a file of the repository.
+fn unresolved(link: &BStr, target: &[u8], why: &str) -> LinkTarget {
+    LinkTarget::Elsewhere(format!("{} ({why}, from `{link}`)", target.to_str_lossy()))
 }
 
 pub struct Repo {
@@ -382,38 +372,103 @@ impl Repo {
     pub fn index_link_target(&self, link: &IndexFile) -> Result<LinkTarget, Error> {
         let index = self.index()?;
         self.follow_link(link, &|path| {
-            Ok(index.entry_by_path(path).and_then(|entry| {
-                if entry.mode == Mode::SYMLINK {
-                    Some((Entry::Link, entry.id))
-                } else if entry.mode == Mode::FILE || entry.mode == Mode::FILE_EXECUTABLE {
-                    Some((Entry::File, entry.id))
-                } else {
-                    None
-                }
-            }))
+            Ok(index
+                .entry_by_path(path)
+                .and_then(|entry| {
+                    if entry.mode == Mode::SYMLINK {
+                        Some((Entry::Link, entry.id))
+                    } else if entry.mode == Mode::FILE || entry.mode == Mode::FILE_EXECUTABLE {
+                        Some((Entry::File, entry.id))
+                    } else {
+                        None
+                    }
+                })
+                .or_else(|| {
+                    let mut dir = BString::from(path);
+                    dir.push(b'/');
+                    index
+                        .prefixed_entries(dir.as_bstr())
+                        .is_some_and(|entries| !entries.is_empty())
+                        .then(|| (Entry::Dir, ObjectId::null(self.repo.object_hash())))
+                }))
         })
     }
 
-    /// Follows a link, and the links it leads to, through `lookup` (the index, or a tree).
+    /// Resolves a link as the kernel would open it, through `lookup` (the index, or a tree):
+    /// component by component from the link's directory, a component that is itself a link
+    /// replaced by its target (read relative to where that link is), `..` popping the path
+    /// resolved so far. A target that leaves the repository, is absolute, goes through a file
+    /// or to nothing, or takes more than [`MAX_LINK_HOPS`] links is `Elsewhere`.
     fn follow_link(&self, link: &IndexFile, lookup: &Lookup<'_>) -> Result<LinkTarget, Error> {
-        let mut link = link.clone();
-        for _ in 0..MAX_LINK_HOPS {
-            let target = self.blob(&link)?;
-            let elsewhere = || LinkTarget::Elsewhere(target.to_str_lossy().into_owned());
-            let Some(dest) = link_destination(&link.path, &target) else {
-                return Ok(elsewhere());
-            };
-            match lookup(dest.as_bstr())? {
-                Some((Entry::Link, id)) => link = IndexFile { path: dest, id },
-                Some((Entry::File, id)) => {
-                    return Ok(LinkTarget::File(IndexFile { path: dest, id }))
+        let first = self.blob(link)?;
+        let fail = |why: &str| Ok(unresolved(link.path.as_bstr(), &first, why));
+        // The directories resolved so far (real directories of the tree: git stores no path
+        // through a link), and the components still to walk, next one last.
+        let mut resolved: Vec<BString> =
+            link.path.split(|&b| b == b'/').map(BString::from).collect();
+        resolved.pop();
+        let mut pending: Vec<BString> = Vec::new();
+        let mut through = Vec::new();
+        let push_target = |pending: &mut Vec<BString>, target: &[u8]| {
+            for part in target.split(|&b| b == b'/').rev() {
+                pending.push(BString::from(part));
+            }
+        };
+        if first.first() == Some(&b'/') {
+            return fail("an absolute path");
+        }
+        if first.is_empty() {
+            return fail("an empty target");
+        }
+        push_target(&mut pending, &first);
+        while let Some(part) = pending.pop() {
+            match part.as_slice() {
+                b"" | b"." => continue,
+                b".." => {
+                    if resolved.pop().is_none() {
+                        return fail("it leads out of the repository");
+                    }
+                    continue;
                 }
-                None => return Ok(elsewhere()),
+                _ => {}
+            }
+            let mut path = resolved.join(&b"/"[..]);
+            if !path.is_empty() {
+                path.push(b'/');
+            }
+            path.extend_from_slice(&part);
+            let path = BString::from(path);
+            let last = pending.iter().all(|p| p.is_empty() || p == ".");
+            match lookup(path.as_bstr())? {
+                Some((Entry::Dir, _)) => resolved.push(part),
+                Some((Entry::File, id)) if last => {
+                    return Ok(LinkTarget::File {
+                        file: IndexFile { path, id },
+                        through,
+                    })
+                }
+                Some((Entry::File, _)) => return fail("a file stands where a directory is needed"),
+                Some((Entry::Link, id)) => {
+                    if through.len() >= MAX_LINK_HOPS {
+                        return fail(&format!("more than {MAX_LINK_HOPS} links"));
+                    }
+                    let target = self.blob(&IndexFile {
+                        path: path.clone(),
+                        id,
+                    })?;
+                    through.push(path);
+                    if target.first() == Some(&b'/') {
+                        return fail("a link on the way has an absolute target");
+                    }
+                    if target.is_empty() {
+                        return fail("a link on the way has an empty target");
+                    }
+                    push_target(&mut pending, &target);
+                }
+                None => return fail("nothing is there"),
             }
         }
-        Ok(LinkTarget::Elsewhere(format!(
-            "more than {MAX_LINK_HOPS} links in a row"
-        )))
+        fail("it names a directory")
     }
 
     /// HEAD's commit, or `None` on an unborn HEAD.
