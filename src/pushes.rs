@@ -100,8 +100,13 @@ fn judge_updates(
 ) -> Result<Vec<Group>, Error> {
     // Peel everything first: tags become the commits (or trees) they name.
     let mut peeled = Vec::new();
+    let mut refused = Vec::new();
     for update in updates {
         let Some(new) = update.new else { continue };
+        if update.name.starts_with(b"refs/replace/") {
+            refused.push((update.name.to_str_lossy().into_owned(), REPLACE_REFUSED.into()));
+            continue;
+        }
         let new = repo.peel(new)?;
         let old = match update.old {
             Some(old) if server || repo.has_object(old) => Some(repo.peel(old)?),
@@ -165,6 +170,10 @@ fn judge_updates(
         )?;
         groups[at].tips.push((name, tree));
     }
+    if !refused.is_empty() {
+        let at = index_of(&mut groups, &mut index, default);
+        groups[at].errors.extend(refused);
+    }
     for group in &mut groups {
         group
             .files
@@ -221,6 +230,14 @@ fn bring(
     }
     Ok(())
 }
+
+/// Why a push that creates or moves a replace ref is refused. `refs/replace/<id>` makes every
+/// reader of the repository (`git show`, `git archive`, checkouts and clones that fetch it) see
+/// another object wherever `<id>` is used: a clean blob that the gate accepted at some path would
+/// read as whatever the replacement holds. Judging the replacement would mean finding every path,
+/// in every ref, that holds the replaced object, under each ref's policy; replace refs are rare
+/// enough that refusing them is the sound choice. Deleting one is allowed.
+const REPLACE_REFUSED: &str = "is a replace ref: it would make every reader of the repository see another object wherever the replaced one is used, which the gate cannot judge path by path, so it is refused; an operator who wants it can create it on the server directly";
 
 /// Why a Python-named link that leads out of the repository blocks: Python runs what the
 /// kernel opens there, and nothing of the repository says what that is.

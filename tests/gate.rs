@@ -603,3 +603,47 @@ fn a_link_that_leaves_the_repository_blocks_the_gate() {
         "{shown}"
     );
 }
+
+/// `refs/replace/<clean blob>` pointing at a blob with a sink: once the server holds it,
+/// `git show main:a.py`, `git archive` and checkouts on the server read the sink at a path the
+/// gate judged clean. The push is refused (in pre-push too); a deletion passes.
+#[test]
+fn a_replace_ref_is_refused() {
+    let server = Server::new("");
+    let repo = &server.client;
+    let clean = repo.git(&["rev-parse", "HEAD:a.py"]).trim().to_string();
+    std::fs::write(repo.dir.join("bad.txt"), BAD).unwrap();
+    let bad = repo
+        .git(&["hash-object", "-w", "bad.txt"])
+        .trim()
+        .to_string();
+    std::fs::remove_file(repo.dir.join("bad.txt")).unwrap();
+    repo.git(&["replace", &clean, &bad]);
+    let (ok, shown) = server.push(&["refs/replace/*:refs/replace/*"]);
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("replace ref"), "{shown}");
+    let show = git_command(&server.bare)
+        .args(["show", "main:a.py"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&show.stdout), GOOD);
+    // The same judgement before the push leaves the client, in its pre-push hook.
+    let (code, _, stderr) = repo.run(&["install", "--hook", "pre-push"]);
+    assert_eq!(code, 0, "{stderr}");
+    let out = repo.git_try(&["push", "origin", "refs/replace/*:refs/replace/*"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("replace ref"), "{}", text(&out));
+    assert_eq!(server.head(&format!("refs/replace/{clean}")), None);
+    // A commit or tree replacement is refused the same way.
+    let head = repo.head();
+    repo.write("a.py", BAD);
+    repo.commit_all("sink");
+    let sink = repo.head();
+    repo.git(&["replace", "-f", &head, &sink]);
+    let (ok, shown) = server.push(&["refs/replace/*:refs/replace/*"]);
+    assert!(!ok, "{shown}");
+    // One the operator made on the server can be deleted by a push.
+    server.without_hook(|| server.push(&["-f", "refs/replace/*:refs/replace/*"]));
+    let (ok, shown) = server.push(&[&format!(":refs/replace/{head}")]);
+    assert!(ok, "{shown}");
+}
