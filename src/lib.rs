@@ -235,8 +235,15 @@ fn check_history(
             report.errors.push(Issue::new(path.clone(), why.clone()));
         }
         let excluded = |path: &str| policy.is_excluded(path);
-        let read =
-            |keep: &source::Keep| Ok(source::gather_blobs(repo, &group.files, &excluded, keep));
+        let read = |keep: &source::Keep| {
+            Ok(source::gather_blobs(
+                repo,
+                &group.files,
+                &group.archives,
+                &excluded,
+                keep,
+            ))
+        };
         // The base the change is measured against: A for `--range A..B`; a push is new
         // everywhere.
         let base: Option<Box<judge::BaseContent>> = match &options.selection {

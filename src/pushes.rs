@@ -25,6 +25,9 @@ pub struct Group {
     /// The trees being brought in, with the ref each is for: a policy file that differs there
     /// from the policy in force is reported as a change of policy.
     pub tips: Vec<(BString, ObjectId)>,
+    /// The same trees with the commit each is the tree of and the ref that will name it: what
+    /// `export-subst` writes into an archive of them.
+    pub archives: Vec<crate::source::ArchiveTip>,
     /// What could not be judged, for a warning: (the path or ref it concerns, why).
     pub notes: Vec<(String, String)>,
     /// What must not pass unjudged: (the path it concerns, why).
@@ -50,6 +53,11 @@ pub fn plan(selection: &Selection, repo: &Repo) -> Result<Vec<Group>, Error> {
             let mut group = Group {
                 policy: Some(policy),
                 tips: vec![("B".into(), tree)],
+                archives: vec![crate::source::ArchiveTip {
+                    tree,
+                    commit: Some(new),
+                    refs: Vec::new(),
+                }],
                 ..Group::default()
             };
             bring(repo, tree, &bases, &mut HashSet::new(), &mut group)?;
@@ -104,7 +112,10 @@ fn judge_updates(
     for update in updates {
         let Some(new) = update.new else { continue };
         if update.name.starts_with(b"refs/replace/") {
-            refused.push((update.name.to_str_lossy().into_owned(), REPLACE_REFUSED.into()));
+            refused.push((
+                update.name.to_str_lossy().into_owned(),
+                REPLACE_REFUSED.into(),
+            ));
             continue;
         }
         let new = repo.peel(new)?;
@@ -168,6 +179,14 @@ fn judge_updates(
             listed.entry(policy).or_default(),
             &mut groups[at],
         )?;
+        groups[at].archives.push(crate::source::ArchiveTip {
+            tree,
+            commit: match new {
+                Peeled::Commit(commit) => Some(commit),
+                _ => None,
+            },
+            refs: vec![name.clone()],
+        });
         groups[at].tips.push((name, tree));
     }
     if !refused.is_empty() {
@@ -215,6 +234,20 @@ fn bring(
             }
         }
     }
+    // Attributes that change lead to new bytes on disk for files that did not change: every
+    // file below a changed `.gitattributes` is judged again. And what an archive writes into
+    // an `export-subst` file depends on the commit archived, so those files are judged for
+    // every new commit.
+    for file in &files {
+        if file.path == ".gitattributes" || file.path.ends_with(b"/.gitattributes") {
+            let dir = file
+                .path
+                .rfind_byte(b'/')
+                .map_or(&b""[..], |at| &file.path[..at]);
+            group.files.extend(repo.files_under(tree, dir.as_bstr())?);
+        }
+    }
+    group.files.extend(repo.export_subst_files(tree)?);
     group.files.extend(files);
     links.extend(also);
     for (path, target) in links {

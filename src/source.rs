@@ -7,7 +7,9 @@ use std::path::{Component, Path, PathBuf};
 
 use gix::bstr::{BStr, BString, ByteSlice};
 
-use crate::git::{IndexFile, LinkTarget, RefUpdate, Repo};
+use std::collections::HashMap;
+
+use crate::git::{ArchiveCommit, Conversion, IndexFile, LinkTarget, RefUpdate, Repo, Rules};
 use crate::model::{Error, Issue};
 use crate::python::{self, Kind};
 use crate::{limits, parallel};
@@ -187,6 +189,22 @@ pub fn gather(
                 .map(|(link, _)| link)
                 .collect();
             let mut files = listing.files.clone();
+            // Attributes that change what a checkout writes change files that did not change:
+            // everything below a changed `.gitattributes` is judged again.
+            let attribute_dirs: Vec<&[u8]> = listing
+                .files
+                .iter()
+                .filter(|f| f.path == ".gitattributes" || f.path.ends_with(b"/.gitattributes"))
+                .map(|f| f.path.rfind_byte(b'/').map_or(&b""[..], |at| &f.path[..at]))
+                .collect();
+            if *selection == Selection::Staged && !attribute_dirs.is_empty() {
+                let every = repo.all()?;
+                for dir in attribute_dirs {
+                    files.extend(entries_at(&every.files, dir.as_bstr()).into_iter().cloned());
+                }
+                files.sort_by(|a, b| a.path.cmp(&b.path));
+                files.dedup_by(|a, b| a.path == b.path);
+            }
             files.extend(link_targets(repo, &links, excluded, &mut out, |_, _| true));
             // Links that did not change, to targets that did.
             let unchanged: Vec<&IndexFile> = listing
@@ -208,7 +226,7 @@ pub fn gather(
                             .any(|via| changed_links.contains(via.as_bstr()))
                 },
             ));
-            read_index_files(repo, &files, excluded, keep, &mut out);
+            read_index_files(repo, &files, &Checkout::Index, excluded, keep, &mut out);
         }
         Selection::StagedPaths(paths) => {
             let repo = require_repo(repo, cwd, selection)?;
@@ -243,9 +261,26 @@ pub fn gather(
                         .collect();
                     if !link.is_empty() {
                         let targets = link_targets(repo, &link, excluded, &mut out, |_, _| true);
-                        read_index_files(repo, &targets, excluded, keep, &mut out);
+                        read_index_files(
+                            repo,
+                            &targets,
+                            &Checkout::Index,
+                            excluded,
+                            keep,
+                            &mut out,
+                        );
                         continue;
                     }
+                }
+                // Attributes change what a checkout writes for the files below them.
+                if let Some(rel) = relative
+                    .as_ref()
+                    .filter(|rel| *rel == ".gitattributes" || rel.ends_with(b"/.gitattributes"))
+                {
+                    let dir = rel.rfind_byte(b'/').map_or(&b""[..], |at| &rel[..at]);
+                    let below = entries_at(&listing.files, dir.as_bstr());
+                    read_index_files(repo, below, &Checkout::Index, excluded, keep, &mut out);
+                    continue;
                 }
                 let in_index = relative
                     .as_ref()
@@ -259,7 +294,7 @@ pub fn gather(
                     walk_disk(&absolute, arg, &root, excluded, false, keep, &mut out);
                     continue;
                 }
-                read_index_files(repo, in_index, excluded, keep, &mut out);
+                read_index_files(repo, in_index, &Checkout::Index, excluded, keep, &mut out);
             }
             // A hook manager names the files that changed: a link it did not name is judged
             // when what it points at is among them.
@@ -273,7 +308,7 @@ pub fn gather(
             let targets = link_targets(repo, &unnamed, excluded, &mut quiet, |target, through| {
                 named.contains(&target.path) || through.iter().any(|via| named.contains(via))
             });
-            read_index_files(repo, &targets, excluded, keep, &mut out);
+            read_index_files(repo, &targets, &Checkout::Index, excluded, keep, &mut out);
         }
         Selection::Range { .. } | Selection::Push { .. } | Selection::Receive { .. } => {
             // History selections are planned by `pushes` and read with `gather_blobs`.
@@ -361,18 +396,100 @@ fn skipped_by_default(name: &str) -> bool {
     SKIPPED_DIRECTORIES.contains(&name) || name.ends_with(".egg-info")
 }
 
+/// Where the attribute rules of files read from git come from: they say what a checkout or an
+/// archive does to the bytes before Python reads them.
+pub enum Checkout<'c> {
+    /// The index's `.gitattributes`: what a checkout of the commit being made would use.
+    Index,
+    /// The trees of a push or range, each with the commit an archive of it would show.
+    Trees(&'c [ArchiveTip]),
+}
+
+/// A tree a history selection brings, with the commit it is the tree of (for `export-subst`)
+/// and the refs that will name that commit.
+#[derive(Debug, Clone)]
+pub struct ArchiveTip {
+    pub tree: gix::ObjectId,
+    pub commit: Option<gix::ObjectId>,
+    pub refs: Vec<BString>,
+}
+
 /// Reads files of commits (a history selection's, as planned by `pushes`).
-pub fn gather_blobs(repo: &Repo, files: &[IndexFile], excluded: &Excluded, keep: &Keep) -> Sources {
+pub fn gather_blobs(
+    repo: &Repo,
+    files: &[IndexFile],
+    tips: &[ArchiveTip],
+    excluded: &Excluded,
+    keep: &Keep,
+) -> Sources {
     let mut out = Sources::default();
-    read_index_files(repo, files, excluded, keep, &mut out);
+    read_index_files(
+        repo,
+        files,
+        &Checkout::Trees(tips),
+        excluded,
+        keep,
+        &mut out,
+    );
     out
 }
 
+/// Each file's conversions, and the commits archives are made of.
+type Checkouts = (Vec<Vec<Conversion>>, HashMap<gix::ObjectId, ArchiveCommit>);
+
+/// The distinct ways `files` can land on disk or in an archive, file by file (the identity
+/// when no attribute changes them), and the commits `export-subst` writes from.
+fn checkouts(repo: &Repo, files: &[&IndexFile], checkout: &Checkout) -> Result<Checkouts, Error> {
+    let paths: Vec<&BStr> = files.iter().map(|f| f.path.as_bstr()).collect();
+    let mut variants: Vec<Vec<Conversion>> = vec![Vec::new(); files.len()];
+    let mut archives = HashMap::new();
+    let mut add = |found: Vec<Conversion>| {
+        for (these, conversion) in variants.iter_mut().zip(found) {
+            if !these.contains(&conversion) {
+                these.push(conversion);
+            }
+        }
+    };
+    match checkout {
+        Checkout::Index => add(repo.conversions(Rules::Index, &paths, None)?),
+        Checkout::Trees(tips) => {
+            let mut done = std::collections::HashSet::new();
+            for tip in tips.iter() {
+                if !done.insert((tip.tree, tip.commit)) {
+                    continue;
+                }
+                let found = repo.conversions(Rules::Tree(tip.tree), &paths, tip.commit)?;
+                if let Some(commit) = tip.commit {
+                    if found.iter().any(|c| c.export_subst.is_some())
+                        && !archives.contains_key(&commit)
+                    {
+                        let refs: Vec<BString> = tips
+                            .iter()
+                            .filter(|t| t.commit == Some(commit))
+                            .flat_map(|t| t.refs.iter().cloned())
+                            .collect();
+                        archives.insert(commit, repo.archive_commit(commit, refs)?);
+                    }
+                }
+                add(found);
+            }
+        }
+    }
+    for these in &mut variants {
+        if these.is_empty() {
+            these.push(Conversion::default());
+        }
+    }
+    Ok((variants, archives))
+}
+
 /// Reads the Python files among `files` from the object database, skipping excluded paths
-/// before any read; many blobs are read and inflated on every core.
+/// before any read; many blobs are read and inflated on every core. Each file is judged as
+/// every checkout or archive its attributes make of it.
 fn read_index_files<'f>(
     repo: &Repo,
     files: impl IntoIterator<Item = &'f IndexFile>,
+    checkout: &Checkout,
     excluded: &Excluded,
     keep: &Keep,
     out: &mut Sources,
@@ -385,23 +502,51 @@ fn read_index_files<'f>(
             (!excluded(&path)).then_some((file, path, kind))
         })
         .collect();
+    let listed: Vec<&IndexFile> = wanted.iter().map(|(file, _, _)| *file).collect();
+    let (variants, archives) = match checkouts(repo, &listed, checkout) {
+        Ok(found) => found,
+        Err(err) => {
+            out.errors
+                .push(Issue::new(".gitattributes".to_string(), err.one_line()));
+            return;
+        }
+    };
+    let jobs: Vec<_> = wanted.iter().zip(&variants).collect();
     // A thread pays for itself only over a few dozen blobs.
-    let workers = parallel::workers_for(wanted.len(), 32);
+    let workers = parallel::workers_for(jobs.len(), 32);
     let reads = parallel::map(
-        &wanted,
+        &jobs,
         workers,
         || repo.blob_reader(),
-        |reader, (file, path, kind)| {
+        |reader, ((file, path, kind), conversions)| {
             let mut large = None;
-            let read = match reader.read_holding(file, &mut large) {
-                Ok(bytes) => Read::of(path.clone(), *kind, Cow::Owned(bytes), keep),
-                Err(err) => Read::Failed(Issue::new(path.clone(), err.one_line())),
+            let reads = match reader.read_holding(file, &mut large) {
+                Ok(bytes) if crate::git::is_lfs_pointer(&bytes) => vec![Read::Failed(Issue::new(
+                    path.clone(),
+                    "is a Git LFS pointer: the code it stands for is kept on an LFS server, not in the repository, so it cannot be judged; keep Python files out of LFS, or exclude the path in dill-guard.toml",
+                ))],
+                Ok(bytes) => match conversions.as_slice() {
+                    [only] if only.is_identity() => {
+                        vec![Read::of(path.clone(), *kind, Cow::Owned(bytes), keep)]
+                    }
+                    _ => conversions
+                        .iter()
+                        .map(|conversion| {
+                            let archive = conversion.export_subst.flatten().and_then(|c| archives.get(&c));
+                            match crate::git::convert(conversion, file.id, bytes.clone(), archive) {
+                                Ok(bytes) => Read::of(path.clone(), *kind, Cow::Owned(bytes), keep),
+                                Err(why) => Read::Failed(Issue::new(path.clone(), why)),
+                            }
+                        })
+                        .collect(),
+                },
+                Err(err) => vec![Read::Failed(Issue::new(path.clone(), err.one_line()))],
             };
             drop(large);
-            read
+            reads
         },
     );
-    for read in reads {
+    for read in reads.into_iter().flatten() {
         out.record(read);
     }
 }

@@ -46,6 +46,7 @@ pub(super) struct Cache {
     commits: RefCell<HashMap<ObjectId, Rc<Commit>>>,
     trees: RefCell<HashMap<ObjectId, Rc<[u8]>>>,
     links: RefCell<HashMap<ObjectId, Rc<Vec<IndexFile>>>>,
+    attributes: RefCell<HashMap<ObjectId, Rc<Vec<IndexFile>>>>,
 }
 
 /// The regular files a tree brings, and its links with where each leads.
@@ -314,6 +315,65 @@ impl Repo {
         let found = Rc::new(found);
         self.cache.links.borrow_mut().insert(tree, found.clone());
         Ok(found)
+    }
+
+    /// Every `.gitattributes` file below `tree`, with its path; cached like [`Self::links_in`].
+    pub fn attribute_files_in(&self, tree: ObjectId) -> Result<Rc<Vec<IndexFile>>, Error> {
+        if let Some(found) = self.cache.attributes.borrow().get(&tree) {
+            return Ok(found.clone());
+        }
+        let data = self.tree_data(tree, &|| "a tree".into())?;
+        let mut found = Vec::new();
+        for entry in gix::objs::TreeRefIter::from_bytes(&data, self.repo.object_hash()) {
+            let entry = entry.map_err(|err| git_error("a tree could not be read", err))?;
+            if entry.mode.is_blob() && entry.filename == ".gitattributes" {
+                found.push(IndexFile {
+                    path: entry.filename.to_owned(),
+                    id: entry.oid.to_owned(),
+                });
+            } else if entry.mode.is_tree() {
+                for inner in self.attribute_files_in(entry.oid.to_owned())?.iter() {
+                    let mut path = entry.filename.to_owned();
+                    path.push(b'/');
+                    path.extend_from_slice(&inner.path);
+                    found.push(IndexFile { path, id: inner.id });
+                }
+            }
+        }
+        let found = Rc::new(found);
+        self.cache
+            .attributes
+            .borrow_mut()
+            .insert(tree, found.clone());
+        Ok(found)
+    }
+
+    /// Every regular file (and link) below `dir` of `tree`, with its path from the root.
+    pub fn files_under(&self, tree: ObjectId, dir: &BStr) -> Result<Vec<IndexFile>, Error> {
+        let sub = if dir.is_empty() {
+            Some(tree)
+        } else {
+            match self.tree_entry(tree, dir)? {
+                Some((mode, id)) if mode.is_tree() => Some(id),
+                _ => None,
+            }
+        };
+        let Some(sub) = sub else {
+            return Ok(Vec::new());
+        };
+        let (files, _) = self.brought(sub, &[], &mut HashSet::new())?;
+        Ok(files
+            .into_iter()
+            .map(|mut file| {
+                if !dir.is_empty() {
+                    let mut path = BString::from(dir);
+                    path.push(b'/');
+                    path.extend_from_slice(&file.path);
+                    file.path = path;
+                }
+                file
+            })
+            .collect())
     }
 
     /// Every regular file below `tree` whose name says it is Python source (`.py`), by path.

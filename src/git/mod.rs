@@ -11,8 +11,10 @@ use gix::ObjectId;
 
 use crate::model::Error;
 
+mod attributes;
 mod history;
 
+pub use attributes::{apply as convert, is_lfs_pointer, ArchiveCommit, Conversion, Rules};
 pub use history::{Peeled, RefUpdate};
 
 /// One file as the index records it.

@@ -1,0 +1,733 @@
+//! What git does to a file's bytes on the way out of the object database: the conversions
+//! `.gitattributes` asks a checkout (or `git archive`) to apply. dill-guard judges the bytes
+//! that land, so a Python file whose attributes change it is judged after the same conversions:
+//! `ident`, `eol=crlf`, `working-tree-encoding` and, in archives, `export-subst`. A `filter`
+//! runs a program dill-guard will not run, and an LFS pointer stands for content that is not in
+//! the repository: both are errors for a Python file, never a pass.
+//!
+//! Rules come from the `.gitattributes` files of the index or tree being judged (each
+//! directory's own file, deeper ones first), then `info/attributes` above them all, and the
+//! user's global attributes file below them, as git orders them.
+
+use std::collections::HashMap;
+
+use gix::bstr::{BStr, BString, ByteSlice};
+use gix::ObjectId;
+use gix_attributes::glob::pattern::Case;
+use gix_attributes::search::{MetadataCollection, Outcome};
+use gix_attributes::{Search, StateRef};
+
+use super::{git_error, IndexFile, Repo};
+use crate::model::Error;
+
+/// The attributes that change bytes on checkout or in an archive.
+const NAMES: &[&str] = &[
+    "text",
+    "crlf",
+    "eol",
+    "ident",
+    "working-tree-encoding",
+    "export-subst",
+    "filter",
+];
+
+/// What a checkout or an archive does to one file's bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Conversion {
+    /// `ident`: `$Id$` becomes `$Id: <blob id> $`.
+    pub ident: bool,
+    /// `eol=crlf` (and `text` not unset): line feeds become CR LF.
+    pub crlf: bool,
+    /// `working-tree-encoding`: the UTF-8 blob is written in this encoding.
+    pub encoding: Option<String>,
+    /// `export-subst` with the commit an archive would be made of (`None` in the index, where
+    /// the commit does not exist yet).
+    pub export_subst: Option<Option<ObjectId>>,
+    /// `filter=<driver>`.
+    pub filter: Option<String>,
+}
+
+impl Conversion {
+    pub fn is_identity(&self) -> bool {
+        *self == Conversion::default()
+    }
+}
+
+/// Where `.gitattributes` files are read from.
+#[derive(Clone, Copy)]
+pub enum Rules {
+    Index,
+    Tree(ObjectId),
+}
+
+/// What `export-subst` writes for one commit.
+pub struct ArchiveCommit {
+    pub id: ObjectId,
+    pub tree: ObjectId,
+    pub parents: Vec<ObjectId>,
+    pub author: (BString, BString, BString),
+    pub committer: (BString, BString, BString),
+    pub message: BString,
+    /// The refs that point at it, as `%d` shows them.
+    pub refs: Vec<BString>,
+}
+
+/// The pattern lists of the directories on the path of the file being matched.
+struct Stack {
+    search: Search,
+    /// The directories whose `.gitattributes` is on the stack, root first, with whether it
+    /// had one (only those were pushed).
+    dirs: Vec<(BString, bool)>,
+}
+
+impl Repo {
+    /// Whether any attribute rules can apply to files of `rules`: a `.gitattributes` anywhere
+    /// in the index (or, for a tree, on the way to one of `paths`), `info/attributes`, or a
+    /// global attributes file. Most repositories have none, and then nothing else is read.
+    fn attribute_files(&self, rules: Rules) -> Result<bool, Error> {
+        if self.info_attributes().is_some() || self.global_attributes().is_some() {
+            return Ok(true);
+        }
+        Ok(match rules {
+            Rules::Index => self.index()?.entries().iter().any(|entry| {
+                let path = entry.path(self.index().expect("read above"));
+                path == ".gitattributes" || path.ends_with(b"/.gitattributes")
+            }),
+            Rules::Tree(_) => true,
+        })
+    }
+
+    fn info_attributes(&self) -> Option<Vec<u8>> {
+        std::fs::read(self.repo.common_dir().join("info/attributes")).ok()
+    }
+
+    fn global_attributes(&self) -> Option<Vec<u8>> {
+        let configured = self
+            .repo
+            .config_snapshot()
+            .trusted_path("core.attributesFile")
+            .ok()
+            .flatten();
+        let default = std::env::var_os("XDG_CONFIG_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config"))
+            })
+            .map(|dir| dir.join("git/attributes"));
+        configured
+            .into_iter()
+            .chain(default)
+            .find_map(|path| std::fs::read(path).ok())
+    }
+
+    /// The `.gitattributes` of directory `dir` (`""` for the root) in `rules`.
+    fn dir_attributes(&self, rules: Rules, dir: &BStr) -> Result<Option<Vec<u8>>, Error> {
+        let mut path = BString::from(dir);
+        if !path.is_empty() {
+            path.push(b'/');
+        }
+        path.extend_from_slice(b".gitattributes");
+        match rules {
+            Rules::Index => match self.index()?.entry_by_path(path.as_bstr()) {
+                Some(entry)
+                    if !entry.mode.is_submodule()
+                        && entry.mode != gix::index::entry::Mode::SYMLINK =>
+                {
+                    self.blob(&IndexFile {
+                        path: path.clone(),
+                        id: entry.id,
+                    })
+                    .map(Some)
+                }
+                _ => Ok(None),
+            },
+            Rules::Tree(tree) => self.blob_in_tree(tree, &path.to_str_lossy()),
+        }
+    }
+
+    /// What a checkout does to each of `paths` (sorted or not), under the rules of `rules`.
+    /// `commit` is the commit an archive of a tree would be made of, for `export-subst`.
+    pub fn conversions(
+        &self,
+        rules: Rules,
+        paths: &[&BStr],
+        commit: Option<ObjectId>,
+    ) -> Result<Vec<Conversion>, Error> {
+        if paths.is_empty() || !self.attribute_files(rules)? {
+            return Ok(vec![Conversion::default(); paths.len()]);
+        }
+        let mut collection = MetadataCollection::default();
+        let parse_error = |err: std::io::Error| git_error("attributes could not be read", err);
+        let mut globals = Search::new_globals(
+            std::iter::empty::<std::path::PathBuf>(),
+            &mut Vec::new(),
+            &mut collection,
+        )
+        .map_err(parse_error)?;
+        if let Some(bytes) = self.global_attributes() {
+            globals
+                .add_patterns_buffer(&bytes, "global".into(), None, &mut collection, true)
+                .map_err(parse_error)?;
+        }
+        let mut info = Search::default();
+        if let Some(bytes) = self.info_attributes() {
+            info.add_patterns_buffer(
+                &bytes,
+                "info/attributes".into(),
+                None,
+                &mut collection,
+                true,
+            )
+            .map_err(parse_error)?;
+        }
+        let mut stack = Stack {
+            search: Search::default(),
+            dirs: Vec::new(),
+        };
+        let mut seen: HashMap<BString, Option<Vec<u8>>> = HashMap::new();
+        let mut outcome = Outcome::default();
+        let mut out = Vec::with_capacity(paths.len());
+        for path in paths {
+            let dir = path.rfind_byte(b'/').map_or(&b""[..], |at| &path[..at]);
+            // Pop the directories that are not on this file's way, push the ones that are.
+            let ancestors = ancestors(dir.as_bstr());
+            let common = stack
+                .dirs
+                .iter()
+                .zip(&ancestors)
+                .take_while(|((d, _), a)| d == *a)
+                .count();
+            while stack.dirs.len() > common {
+                if stack.dirs.pop().is_some_and(|(_, had)| had) {
+                    stack.search.pop_pattern_list();
+                }
+            }
+            for ancestor in &ancestors[common..] {
+                let bytes = match seen.get(*ancestor) {
+                    Some(bytes) => bytes.clone(),
+                    None => {
+                        let bytes = self.dir_attributes(rules, ancestor)?;
+                        seen.insert(BString::from(*ancestor), bytes.clone());
+                        bytes
+                    }
+                };
+                let had = bytes.is_some();
+                if let Some(bytes) = bytes {
+                    let mut source = std::path::PathBuf::from(ancestor.to_str_lossy().as_ref());
+                    source.push(".gitattributes");
+                    // Macros are only honoured in the top-level file, as git does.
+                    stack
+                        .search
+                        .add_patterns_buffer(
+                            &bytes,
+                            source,
+                            Some(std::path::Path::new("")),
+                            &mut collection,
+                            ancestor.is_empty(),
+                        )
+                        .map_err(parse_error)?;
+                }
+                stack.dirs.push((BString::from(*ancestor), had));
+            }
+            outcome.initialize_with_selection(&collection, NAMES);
+            for search in [&info, &stack.search, &globals] {
+                search.pattern_matching_relative_path(
+                    path,
+                    Case::Sensitive,
+                    Some(false),
+                    &mut outcome,
+                );
+            }
+            out.push(conversion_of(&outcome, commit));
+        }
+        Ok(out)
+    }
+
+    /// The files of `tree` that `export-subst` rewrites in an archive: what an archive of a
+    /// new commit writes into them depends on that commit, whether or not they changed. Only
+    /// read when some attributes file of the tree (or `info/attributes`) names `export-subst`.
+    pub fn export_subst_files(&self, tree: ObjectId) -> Result<Vec<IndexFile>, Error> {
+        let mentions = |bytes: &[u8]| bytes.find(b"export-subst").is_some();
+        let mut dirs: Vec<BString> = Vec::new();
+        if self.info_attributes().is_some_and(|b| mentions(&b))
+            || self.global_attributes().is_some_and(|b| mentions(&b))
+        {
+            dirs.push(BString::default());
+        }
+        for file in self.attribute_files_in(tree)?.iter() {
+            if mentions(&self.blob(file)?) {
+                let dir = file
+                    .path
+                    .rfind_byte(b'/')
+                    .map_or(&b""[..], |at| &file.path[..at]);
+                dirs.push(BString::from(dir));
+            }
+        }
+        if dirs.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The outermost directories hold the others' files.
+        dirs.sort();
+        dirs.dedup_by(|inner, outer| {
+            outer.is_empty() || inner.starts_with(&[outer.as_slice(), b"/"].concat())
+        });
+        let mut files = Vec::new();
+        for dir in &dirs {
+            files.extend(self.files_under(tree, dir.as_bstr())?);
+        }
+        let paths: Vec<&BStr> = files.iter().map(|f| f.path.as_bstr()).collect();
+        let found = self.conversions(Rules::Tree(tree), &paths, None)?;
+        Ok(files
+            .into_iter()
+            .zip(found)
+            .filter(|(_, c)| c.export_subst.is_some())
+            .map(|(file, _)| file)
+            .collect())
+    }
+
+    /// The commit fields `export-subst` can write, with the refs that name it.
+    pub fn archive_commit(&self, id: ObjectId, refs: Vec<BString>) -> Result<ArchiveCommit, Error> {
+        let what = || format!("commit {id}");
+        let (_, data) = super::read_object(self.objects(), id, &what)?;
+        let commit = gix::objs::CommitRef::from_bytes(&data, self.repo.object_hash())
+            .map_err(|err| git_error(format!("commit {id} could not be read"), err))?;
+        let person = |sig: gix::actor::SignatureRef<'_>| {
+            (
+                BString::from(sig.name),
+                BString::from(sig.email),
+                BString::from(sig.time),
+            )
+        };
+        Ok(ArchiveCommit {
+            id,
+            tree: commit.tree(),
+            parents: commit.parents().collect(),
+            author: person(commit.author().map_err(|err| git_error(what(), err))?),
+            committer: person(commit.committer().map_err(|err| git_error(what(), err))?),
+            message: commit.message.to_owned(),
+            refs,
+        })
+    }
+}
+
+/// `""`, `a`, `a/b` for `a/b`.
+fn ancestors(dir: &BStr) -> Vec<&BStr> {
+    let mut out = vec![BStr::new(b"")];
+    if !dir.is_empty() {
+        for (at, _) in dir.iter().enumerate().filter(|(_, &b)| b == b'/') {
+            out.push(dir[..at].as_bstr());
+        }
+        out.push(dir);
+    }
+    out
+}
+
+fn conversion_of(outcome: &Outcome, commit: Option<ObjectId>) -> Conversion {
+    let mut conversion = Conversion::default();
+    let mut text = None;
+    let mut eol_crlf = false;
+    for found in outcome.iter_selected() {
+        let state = found.assignment.state;
+        match (found.assignment.name.as_str(), state) {
+            ("text", StateRef::Unset) => text = Some(false),
+            ("text", StateRef::Set | StateRef::Value(_)) => text = Some(true),
+            ("crlf", StateRef::Unset) => text = text.or(Some(false)),
+            ("eol", StateRef::Value(v)) => eol_crlf = v.as_bstr() == "crlf",
+            ("ident", StateRef::Set) => conversion.ident = true,
+            ("working-tree-encoding", StateRef::Value(v)) => {
+                conversion.encoding = Some(v.as_bstr().to_str_lossy().into_owned())
+            }
+            ("export-subst", StateRef::Set) => conversion.export_subst = Some(commit),
+            ("filter", StateRef::Value(v)) if !v.as_bstr().is_empty() => {
+                conversion.filter = Some(v.as_bstr().to_str_lossy().into_owned())
+            }
+            _ => {}
+        }
+    }
+    conversion.crlf = eol_crlf && text != Some(false);
+    // UTF-8 written as UTF-8 changes nothing.
+    if conversion
+        .encoding
+        .as_deref()
+        .is_some_and(|e| matches!(e.to_ascii_uppercase().as_str(), "UTF-8" | "UTF8"))
+    {
+        conversion.encoding = None;
+    }
+    conversion
+}
+
+/// Whether a blob is a Git LFS pointer: its content lives on an LFS server, not in the
+/// repository.
+pub fn is_lfs_pointer(bytes: &[u8]) -> bool {
+    bytes.len() < 1024 && bytes.starts_with(b"version https://git-lfs.github.com/spec/")
+}
+
+/// Applies `conversion` to a blob's bytes as git would write them out. `archive` holds the
+/// commit for `export-subst` when there is one. An error says why the result cannot be known.
+pub fn apply(
+    conversion: &Conversion,
+    id: ObjectId,
+    bytes: Vec<u8>,
+    archive: Option<&ArchiveCommit>,
+) -> Result<Vec<u8>, String> {
+    if let Some(driver) = &conversion.filter {
+        return Err(format!(
+            "has `filter={driver}` in its attributes: a checkout runs that filter's program on it, so what lands on disk is not what is committed and cannot be judged; exclude the path in dill-guard.toml if you trust the filter"
+        ));
+    }
+    let mut bytes = bytes;
+    if conversion.export_subst.is_some() {
+        bytes = export_subst(&bytes, archive)?;
+    }
+    if conversion.ident {
+        bytes = ident(&bytes, id);
+    }
+    if conversion.crlf {
+        bytes = to_crlf(&bytes);
+    }
+    if let Some(encoding) = &conversion.encoding {
+        bytes = encode(&bytes, encoding)?;
+    }
+    Ok(bytes)
+}
+
+/// `$Id$` (or an already expanded `$Id: ... $` on one line) becomes `$Id: <id> $`.
+fn ident(bytes: &[u8], id: ObjectId) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some(at) = rest.find(b"$Id") {
+        out.extend_from_slice(&rest[..at]);
+        let after = &rest[at + 3..];
+        let end = match after.first() {
+            Some(b'$') => Some(0),
+            Some(b':') => after
+                .iter()
+                .position(|&b| b == b'$' || b == b'\n')
+                .filter(|&p| after[p] == b'$'),
+            _ => None,
+        };
+        match end {
+            Some(end) => {
+                out.extend_from_slice(format!("$Id: {id} $").as_bytes());
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.extend_from_slice(b"$Id");
+                rest = after;
+            }
+        }
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+/// Line feeds not already after a carriage return become CR LF.
+fn to_crlf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 32);
+    let mut previous = 0u8;
+    for &b in bytes {
+        if b == b'\n' && previous != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        previous = b;
+    }
+    out
+}
+
+/// The UTF-8 blob written in `encoding`, for the encodings whose result dill-guard can read
+/// back: the UTF-16 and UTF-32 families, Latin-1 and ASCII. Any other (EBCDIC code pages,
+/// Shift_JIS...) is an error: what a checkout holds could not be judged.
+fn encode(bytes: &[u8], encoding: &str) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        format!("has `working-tree-encoding={encoding}` but is not valid UTF-8 in the repository, so git would not convert it the way it is read here")
+    })?;
+    let name = encoding.to_ascii_uppercase().replace('_', "-");
+    let units16 = |big: bool, bom: bool| {
+        let mut out = Vec::with_capacity(text.len() * 2 + 2);
+        let mut push = |u: u16| {
+            out.extend_from_slice(&if big {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            })
+        };
+        if bom {
+            push(0xFEFF);
+        }
+        for unit in text.encode_utf16() {
+            push(unit);
+        }
+        out
+    };
+    let units32 = |big: bool, bom: bool| {
+        let mut out = Vec::with_capacity(text.len() * 4 + 4);
+        let mut push = |u: u32| {
+            out.extend_from_slice(&if big {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            })
+        };
+        if bom {
+            push(0xFEFF);
+        }
+        for c in text.chars() {
+            push(c as u32);
+        }
+        out
+    };
+    let one_byte = |max: u32| {
+        text.chars()
+            .map(|c| u8::try_from(c as u32).ok().filter(|&b| u32::from(b) <= max))
+            .collect::<Option<Vec<u8>>>()
+            .ok_or_else(|| format!("has `working-tree-encoding={encoding}` but holds characters that encoding cannot write"))
+    };
+    Ok(match name.as_str() {
+        // What iconv writes for the names without an order: a byte-order mark, big-endian
+        // for UTF-32 and, on the systems git runs on, little-endian for UTF-16.
+        "UTF-16" | "UCS-2" | "UTF-16LE-BOM" => units16(false, true),
+        "UTF-16LE" | "UCS-2LE" => units16(false, false),
+        "UTF-16BE" | "UCS-2BE" => units16(true, false),
+        "UTF-16BE-BOM" => units16(true, true),
+        "UTF-32" | "UCS-4" => units32(true, true),
+        "UTF-32LE" | "UCS-4LE" => units32(false, false),
+        "UTF-32BE" | "UCS-4BE" => units32(true, false),
+        "ISO-8859-1" | "ISO8859-1" | "LATIN1" | "LATIN-1" | "L1" => one_byte(0xFF)?,
+        "ASCII" | "US-ASCII" | "ANSI-X3.4-1968" => one_byte(0x7F)?,
+        _ => {
+            return Err(format!(
+                "has `working-tree-encoding={encoding}`: a checkout writes it in that encoding, which dill-guard cannot convert to, so what lands on disk cannot be judged; exclude the path in dill-guard.toml if that is intended"
+            ))
+        }
+    })
+}
+
+/// `$Format:...$` replaced as `git archive` does, with the commit's fields. Without a commit
+/// (the index), each placeholder becomes what it would for a commit with empty text.
+fn export_subst(bytes: &[u8], archive: Option<&ArchiveCommit>) -> Result<Vec<u8>, String> {
+    if bytes.find(b"$Format:").is_none() {
+        return Ok(bytes.to_vec());
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some(at) = rest.find(b"$Format:") {
+        out.extend_from_slice(&rest[..at]);
+        let after = &rest[at + 8..];
+        match after.find_byte(b'$') {
+            Some(end) => {
+                out.extend_from_slice(&pretty(&after[..end], archive)?);
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.extend_from_slice(&rest[at..at + 8]);
+                rest = after;
+            }
+        }
+    }
+    out.extend_from_slice(rest);
+    Ok(out)
+}
+
+/// One `--pretty=format:` string, for the placeholders that write a commit's text, ids, names
+/// and refs. Dates are written in one fixed form (they cannot hold code). A placeholder this
+/// does not know is an error: it may write text dill-guard has not seen.
+fn pretty(format: &[u8], archive: Option<&ArchiveCommit>) -> Result<Vec<u8>, String> {
+    let empty = BString::default();
+    let zero = "0".repeat(40);
+    let hex = |id: Option<ObjectId>| id.map_or(zero.clone(), |id| id.to_string());
+    let (subject, body) = match archive {
+        Some(a) => {
+            let message = a.message.as_bstr();
+            match message.find(b"\n\n") {
+                Some(at) => (message[..at].as_bstr(), message[at + 2..].as_bstr()),
+                None => (message, empty.as_bstr()),
+            }
+        }
+        None => (empty.as_bstr(), empty.as_bstr()),
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < format.len() {
+        if format[i] != b'%' {
+            out.push(format[i]);
+            i += 1;
+            continue;
+        }
+        let rest = &format[i + 1..];
+        let take = |n: usize| &rest[..n.min(rest.len())];
+        let (written, used): (Vec<u8>, usize) = match rest.first().copied() {
+            Some(b'%') => (b"%".to_vec(), 1),
+            Some(b'n') => (b"\n".to_vec(), 1),
+            Some(b'H') => (hex(archive.map(|a| a.id)).into_bytes(), 1),
+            Some(b'h') => (hex(archive.map(|a| a.id)).as_bytes()[..7].to_vec(), 1),
+            Some(b'T') => (hex(archive.map(|a| a.tree)).into_bytes(), 1),
+            Some(b't') => (hex(archive.map(|a| a.tree)).as_bytes()[..7].to_vec(), 1),
+            Some(b'P' | b'p') => {
+                let short = rest[0] == b'p';
+                let parents = archive.map(|a| a.parents.clone()).unwrap_or_default();
+                let list: Vec<String> = parents
+                    .iter()
+                    .map(|p| {
+                        let full = p.to_string();
+                        if short {
+                            full[..7].to_string()
+                        } else {
+                            full
+                        }
+                    })
+                    .collect();
+                (list.join(" ").into_bytes(), 1)
+            }
+            Some(who @ (b'a' | b'c')) => {
+                let person = archive.map(|a| if who == b'a' { &a.author } else { &a.committer });
+                let field = |f: fn(&(BString, BString, BString)) -> &BString| {
+                    person.map_or(Vec::new(), |p| f(p).to_vec())
+                };
+                match rest.get(1).copied() {
+                    Some(b'n' | b'N') => (field(|p| &p.0), 2),
+                    Some(b'e' | b'E') => (field(|p| &p.1), 2),
+                    Some(b'l' | b'L') => {
+                        let email = field(|p| &p.1);
+                        let local = email.split(|&b| b == b'@').next().unwrap_or(&[]).to_vec();
+                        (local, 2)
+                    }
+                    Some(b'd' | b'D' | b'r' | b't' | b'i' | b'I' | b's' | b'h') => {
+                        (field(|p| &p.2), 2)
+                    }
+                    _ => return Err(unknown(take(2))),
+                }
+            }
+            Some(b'd') => (decorations(archive, true), 1),
+            Some(b'D') => (decorations(archive, false), 1),
+            Some(b's') => (subject.to_vec(), 1),
+            Some(b'f') => (
+                subject
+                    .iter()
+                    .map(|&b| {
+                        if b.is_ascii_alphanumeric() || b == b'.' || b == b'_' {
+                            b
+                        } else {
+                            b'-'
+                        }
+                    })
+                    .collect(),
+                1,
+            ),
+            Some(b'b') => (body.to_vec(), 1),
+            Some(b'B') => (archive.map_or(Vec::new(), |a| a.message.to_vec()), 1),
+            Some(b'e') => (Vec::new(), 1),
+            Some(b'm') => (Vec::new(), 1),
+            Some(b'x') if rest.len() >= 3 => {
+                match u8::from_str_radix(&String::from_utf8_lossy(&rest[1..3]), 16) {
+                    Ok(byte) => (vec![byte], 3),
+                    Err(_) => return Err(unknown(take(3))),
+                }
+            }
+            Some(b'C') => {
+                // Colours write nothing into an archive.
+                let len = if rest.get(1) == Some(&b'(') {
+                    rest.find_byte(b')').map_or(rest.len(), |p| p + 1)
+                } else {
+                    ["reset", "red", "green", "blue"]
+                        .iter()
+                        .find(|c| rest[1..].starts_with(c.as_bytes()))
+                        .map_or(1, |c| 1 + c.len())
+                };
+                (Vec::new(), len)
+            }
+            _ => return Err(unknown(take(12))),
+        };
+        out.extend_from_slice(&written);
+        i += 1 + used;
+    }
+    Ok(out)
+}
+
+fn unknown(placeholder: &[u8]) -> String {
+    format!(
+        "has `export-subst` in its attributes and a `$Format:` placeholder dill-guard does not expand (`%{}`): `git archive` writes commit data there that is not judged",
+        placeholder.to_str_lossy()
+    )
+}
+
+/// `%d` (` (main, tag: v1)`) or `%D` (`main, tag: v1`) for the refs an archive's commit has.
+fn decorations(archive: Option<&ArchiveCommit>, wrapped: bool) -> Vec<u8> {
+    let Some(archive) = archive.filter(|a| !a.refs.is_empty()) else {
+        return Vec::new();
+    };
+    let names: Vec<String> = archive
+        .refs
+        .iter()
+        .map(|name| {
+            let name = name.to_str_lossy();
+            match name.strip_prefix("refs/tags/") {
+                Some(tag) => format!("tag: {tag}"),
+                None => name
+                    .strip_prefix("refs/heads/")
+                    .or_else(|| name.strip_prefix("refs/remotes/"))
+                    .unwrap_or(&name)
+                    .to_string(),
+            }
+        })
+        .collect();
+    let joined = names.join(", ");
+    if wrapped {
+        format!(" ({joined})").into_bytes()
+    } else {
+        joined.into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> ObjectId {
+        ObjectId::from_hex(b"1234567890abcdef1234567890abcdef12345678").unwrap()
+    }
+
+    #[test]
+    fn ident_and_crlf_as_git_writes_them() {
+        assert_eq!(
+            ident(b"v = '$Id$'\nw = '$Id: old $'\n$Idle", id()),
+            b"v = '$Id: 1234567890abcdef1234567890abcdef12345678 $'\nw = '$Id: 1234567890abcdef1234567890abcdef12345678 $'\n$Idle"
+        );
+        assert_eq!(to_crlf(b"a\nb\r\nc"), b"a\r\nb\r\nc");
+    }
+
+    #[test]
+    fn encodings_that_can_be_read_back_and_the_rest_refused() {
+        assert_eq!(
+            encode("dé".as_bytes(), "utf-16le").unwrap(),
+            [b'd', 0, 0xE9, 0]
+        );
+        assert_eq!(encode(b"d", "UTF-16BE-BOM").unwrap(), [0xFE, 0xFF, 0, b'd']);
+        assert_eq!(encode("é".as_bytes(), "latin1").unwrap(), [0xE9]);
+        assert!(encode("é".as_bytes(), "ascii").is_err());
+        assert!(encode(b"x", "IBM037").unwrap_err().contains("IBM037"));
+    }
+
+    #[test]
+    fn export_subst_writes_the_commit_text() {
+        let archive = ArchiveCommit {
+            id: id(),
+            tree: id(),
+            parents: vec![],
+            author: ("A".into(), "a@x".into(), "1 +0000".into()),
+            committer: ("C".into(), "c@x".into(), "1 +0000".into()),
+            message: "import dill; dill.loads(b)\n\nbody".into(),
+            refs: vec!["refs/heads/main".into(), "refs/tags/v1".into()],
+        };
+        let out = export_subst(b"x = 1\n$Format:%s$\nv = '$Format:%d$'\n", Some(&archive)).unwrap();
+        assert_eq!(
+            out.as_bstr(),
+            "x = 1\nimport dill; dill.loads(b)\nv = ' (main, tag: v1)'\n"
+        );
+        assert_eq!(
+            export_subst(b"'$Format:%H %h$'", None).unwrap().as_bstr(),
+            format!("'{} 0000000'", "0".repeat(40))
+        );
+        assert!(export_subst(b"$Format:%(describe)$", None).is_err());
+    }
+}

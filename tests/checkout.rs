@@ -1,0 +1,290 @@
+//! What git writes on checkout and into archives, judged as written: `.gitattributes` may turn
+//! a blob without the word `dill` into a file that calls `dill.loads` (`working-tree-encoding`),
+//! write a commit message into code (`export-subst` in `git archive`), or stand a Python file in
+//! for content that is not in the repository (`filter=lfs`). Real git, real pushes to a bare
+//! server with the pre-receive hook.
+
+mod common;
+
+use common::*;
+
+/// `BAD` read as IBM037 (EBCDIC) and stored as UTF-8: the blob holds no `dill`, and a checkout
+/// with `working-tree-encoding=IBM037` writes `BAD` back, byte for byte (checked with `git
+/// clone` and CPython importing the file with a recording `dill`).
+const BAD_AS_IBM037: &str = "\u{d1}_\u{f8}?\u{ca}\u{c8}\u{80}\u{c0}\u{d1}%%\u{8e}\u{8e}\u{8e}\u{c0}\u{c1}\u{c3}\u{80}\u{ca}\u{c1}\u{cb}\u{c8}?\u{ca}\u{c1}\u{88}\u{c2}%?\u{c2}\u{89}\u{9a}\u{8e}\u{80}\u{80}\u{80}\u{80}\u{ca}\u{c1}\u{c8}\u{cd}\u{ca}>\u{80}\u{c0}\u{d1}%%\u{6}%?/\u{c0}\u{cb}\u{88}\u{c2}%?\u{c2}\u{89}\u{8e}";
+
+struct Server {
+    _tmp: tempfile::TempDir,
+    client: Repo,
+}
+
+impl Server {
+    fn new() -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let bare = bare_repository(tmp.path(), "server.git");
+        let client = Repo::new();
+        client.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+        client.write("a.py", GOOD);
+        client.commit_all("base");
+        client.git(&["push", "-q", "origin", "main"]);
+        write_hook(
+            &bare.join("hooks/pre-receive"),
+            &format!(
+                "#!/bin/sh\nexec '{}' --pre-receive --color never\n",
+                binary()
+            ),
+        );
+        Server { _tmp: tmp, client }
+    }
+
+    fn push(&self) -> (bool, String) {
+        let out = self
+            .client
+            .git_try(&["push", "--no-verify", "origin", "main"]);
+        (out.status.success(), text(&out))
+    }
+}
+
+/// Stages `bytes` at `path` as they are, whatever the attributes say a checkout does to them.
+fn stage_raw(repo: &Repo, path: &str, bytes: &str) {
+    let tmp = repo.dir.join(".raw");
+    std::fs::write(&tmp, bytes).unwrap();
+    let id = repo.git(&["hash-object", "-w", "--no-filters", ".raw"]);
+    std::fs::remove_file(&tmp).unwrap();
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("100644,{},{path}", id.trim()),
+    ]);
+}
+
+fn error_paths(json: &serde_json::Value) -> Vec<String> {
+    json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_working_tree_encoding_that_hides_the_sink_blocks() {
+    let server = Server::new();
+    let repo = &server.client;
+    repo.write(".gitattributes", "app.py working-tree-encoding=IBM037\n");
+    repo.git(&["add", ".gitattributes"]);
+    stage_raw(repo, "app.py", BAD_AS_IBM037);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 2, "{json}");
+    assert_eq!(error_paths(&json), ["app.py"], "{json}");
+    assert!(
+        json["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("IBM037"),
+        "{json}"
+    );
+    repo.git(&["commit", "-q", "--no-verify", "-m", "ebcdic"]);
+    // What a clone holds: the sink, in plain text.
+    let clone = tempfile::tempdir().unwrap();
+    repo.git(&[
+        "clone",
+        "-q",
+        repo.dir.to_str().unwrap(),
+        clone.path().join("c").to_str().unwrap(),
+    ]);
+    if let Ok(on_disk) = std::fs::read_to_string(clone.path().join("c/app.py")) {
+        assert_eq!(
+            on_disk, BAD,
+            "this git writes IBM037 the way the test assumes"
+        );
+    }
+    let (ok, shown) = server.push();
+    assert!(!ok, "{shown}");
+    assert!(
+        shown.contains("app.py") && shown.contains("IBM037"),
+        "{shown}"
+    );
+    let (code, _) = repo.json(&["--range", "HEAD~1..HEAD"]);
+    assert_eq!(code, 2);
+}
+
+/// Encodings whose result can be read are applied and judged: Latin-1 writes the same ASCII.
+#[test]
+fn an_encoding_that_can_be_written_is_judged_after_conversion() {
+    let repo = Repo::new();
+    repo.write(
+        ".gitattributes",
+        "*.py working-tree-encoding=ISO-8859-1 eol=crlf ident\n",
+    );
+    repo.git(&["add", ".gitattributes"]);
+    stage_raw(
+        &repo,
+        "app.py",
+        &format!("# -*- coding: latin-1 -*-\n# $Id$ é\n{BAD}"),
+    );
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(
+        places(&json),
+        [("app.py".to_string(), 7, "call".to_string())],
+        "{json}"
+    );
+    assert_eq!(json["warnings"], serde_json::json!([]), "{json}");
+}
+
+/// The attributes change, the file does not: a checkout now writes something else.
+#[test]
+fn attributes_changed_alone_judge_the_files_they_change() {
+    let server = Server::new();
+    let repo = &server.client;
+    stage_raw(repo, "app.py", BAD_AS_IBM037);
+    repo.git(&[
+        "commit",
+        "-q",
+        "--no-verify",
+        "-m",
+        "gibberish, harmless as it is",
+    ]);
+    let (ok, shown) = server.push();
+    assert!(ok, "{shown}");
+    repo.write("pkg/.gitattributes", "");
+    repo.write(".gitattributes", "app.py working-tree-encoding=IBM037\n");
+    repo.git(&["add", ".gitattributes", "pkg/.gitattributes"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, error_paths(&json)),
+        (2, vec!["app.py".to_string()]),
+        "{json}"
+    );
+    // A hook manager names only the changed file.
+    let (code, json) = repo.json(&["--staged", "--", ".gitattributes"]);
+    assert_eq!(code, 2, "{json}");
+    repo.git(&["commit", "-q", "--no-verify", "-m", "attributes"]);
+    let (ok, shown) = server.push();
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("app.py"), "{shown}");
+}
+
+/// `git archive` writes the commit's subject where `$Format:%s$` stands: pushing the file with
+/// a harmless message and the message later, on a commit that touches something else, are
+/// both caught. `$Format:%H$`/`%d` in a version file (as versioneer writes it) pass.
+#[test]
+fn export_subst_is_judged_with_the_commit_an_archive_is_made_of() {
+    let server = Server::new();
+    let repo = &server.client;
+    repo.write(".gitattributes", "version.py export-subst\n");
+    repo.write(
+        "version.py",
+        "full = '$Format:%H$'\nrefs = '$Format:%d$'\ndate = '$Format:%ci$'\n$Format:%s$\n",
+    );
+    repo.commit_all("x = 1");
+    let (ok, shown) = server.push();
+    assert!(ok, "{shown}");
+    repo.write("notes.txt", "later\n");
+    repo.git(&["add", "notes.txt"]);
+    let subject = "import dill; dill.loads(open('m.bin', 'rb').read())";
+    repo.git(&["commit", "-q", "--no-verify", "-m", subject]);
+    // The premise: the archive holds the call.
+    let archive = repo.git_try(&["archive", "HEAD", "version.py"]);
+    assert!(String::from_utf8_lossy(&archive.stdout).contains(subject));
+    let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["version.py".to_string()]),
+        "{json}"
+    );
+    let (ok, shown) = server.push();
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("version.py"), "{shown}");
+    // A placeholder that writes text dill-guard does not expand is an error, not a pass.
+    repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    repo.write("version.py", "tag = '$Format:%(describe)$'\n");
+    repo.commit_all("describe");
+    let (ok, shown) = server.push();
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("%(describe)"), "{shown}");
+}
+
+#[test]
+fn filters_and_lfs_pointers_are_errors_for_python_files() {
+    let repo = Repo::new();
+    repo.write(
+        ".gitattributes",
+        "*.py filter=lfs diff=lfs merge=lfs -text\n",
+    );
+    repo.git(&["add", ".gitattributes"]);
+    let pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n";
+    stage_raw(&repo, "app.py", pointer);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, error_paths(&json)),
+        (2, vec!["app.py".to_string()]),
+        "{json}"
+    );
+    assert!(
+        json["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("LFS"),
+        "{json}"
+    );
+    // A filter on a file that is no pointer: the filter's program decides what lands.
+    repo.write(".gitattributes", "*.py filter=crypt\n");
+    repo.git(&["add", ".gitattributes"]);
+    stage_raw(&repo, "app.py", GOOD);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, error_paths(&json)),
+        (2, vec!["app.py".to_string()]),
+        "{json}"
+    );
+    assert!(
+        json["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("filter=crypt"),
+        "{json}"
+    );
+    // The pointer without the attribute (it could be added later, alone): still never judged
+    // as if it were the code.
+    repo.write(".gitattributes", "");
+    repo.git(&["add", ".gitattributes"]);
+    stage_raw(&repo, "app.py", pointer);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, error_paths(&json)),
+        (2, vec!["app.py".to_string()]),
+        "{json}"
+    );
+    assert!(
+        json["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("LFS"),
+        "{json}"
+    );
+    // Excluding the path is how a policy says to leave it.
+    repo.write("dill-guard.toml", "exclude = [\"app.py\"]\n");
+    repo.git(&["add", "dill-guard.toml"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 0, "{json}");
+}
+
+/// Everyday attributes change nothing Python reads, and cost nothing.
+#[test]
+fn everyday_attributes_pass() {
+    let repo = Repo::new();
+    repo.write(
+        ".gitattributes",
+        "* text=auto eol=lf\n*.py diff=python\n*.png binary\n",
+    );
+    repo.write("app.py", GOOD);
+    repo.write("sub/.gitattributes", "*.py linguist-vendored\n");
+    repo.write("sub/lib.py", GOOD);
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["files_checked"], 2, "{json}");
+}
