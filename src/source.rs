@@ -434,16 +434,22 @@ pub fn gather_blobs(
     out
 }
 
-/// Each file's conversions, and the commits archives are made of.
+/// Each file's conversions (none, or no list at all: it lands as it is), and the commits
+/// archives are made of.
 type Checkouts = (Vec<Vec<Conversion>>, HashMap<gix::ObjectId, ArchiveCommit>);
 
-/// The distinct ways `files` can land on disk or in an archive, file by file (the identity
-/// when no attribute changes them), and the commits `export-subst` writes from.
+/// The distinct ways `files` can land on disk or in an archive, file by file (nothing listed
+/// when no attribute changes a file), and the commits `export-subst` writes from.
 fn checkouts(repo: &Repo, files: &[&IndexFile], checkout: &Checkout) -> Result<Checkouts, Error> {
     let paths: Vec<&BStr> = files.iter().map(|f| f.path.as_bstr()).collect();
-    let mut variants: Vec<Vec<Conversion>> = vec![Vec::new(); files.len()];
+    let mut variants: Vec<Vec<Conversion>> = Vec::new();
     let mut archives = HashMap::new();
-    let mut add = |found: Vec<Conversion>| {
+    // Every file keeps the identity among its variants once some tip leaves it alone.
+    let mut add = |found: Option<Vec<Conversion>>| {
+        if variants.is_empty() {
+            variants.resize_with(files.len(), Vec::new);
+        }
+        let found = found.unwrap_or_else(|| vec![Conversion::default(); files.len()]);
         for (these, conversion) in variants.iter_mut().zip(found) {
             if !these.contains(&conversion) {
                 these.push(conversion);
@@ -451,15 +457,21 @@ fn checkouts(repo: &Repo, files: &[&IndexFile], checkout: &Checkout) -> Result<C
         }
     };
     match checkout {
-        Checkout::Index => add(repo.conversions(Rules::Index, &paths, None)?),
+        Checkout::Index => {
+            if let Some(found) = repo.conversions(Rules::Index, &paths, None)? {
+                add(Some(found));
+            }
+        }
         Checkout::Trees(tips) => {
             let mut done = std::collections::HashSet::new();
+            let mut changed = false;
+            let mut all = Vec::new();
             for tip in tips.iter() {
                 if !done.insert((tip.tree, tip.commit)) {
                     continue;
                 }
                 let found = repo.conversions(Rules::Tree(tip.tree), &paths, tip.commit)?;
-                if let Some(commit) = tip.commit {
+                if let (Some(commit), Some(found)) = (tip.commit, &found) {
                     if found.iter().any(|c| c.export_subst.is_some())
                         && !archives.contains_key(&commit)
                     {
@@ -471,14 +483,23 @@ fn checkouts(repo: &Repo, files: &[&IndexFile], checkout: &Checkout) -> Result<C
                         archives.insert(commit, repo.archive_commit(commit, refs)?);
                     }
                 }
-                add(found);
+                changed |= found
+                    .as_ref()
+                    .is_some_and(|f| f.iter().any(|c| !c.is_identity()));
+                all.push(found);
+            }
+            if changed {
+                for found in all {
+                    add(found);
+                }
             }
         }
     }
-    for these in &mut variants {
-        if these.is_empty() {
-            these.push(Conversion::default());
-        }
+    if variants
+        .iter()
+        .all(|these| these.iter().all(Conversion::is_identity))
+    {
+        variants.clear();
     }
     Ok((variants, archives))
 }
@@ -511,7 +532,11 @@ fn read_index_files<'f>(
             return;
         }
     };
-    let jobs: Vec<_> = wanted.iter().zip(&variants).collect();
+    let jobs: Vec<_> = wanted
+        .iter()
+        .enumerate()
+        .map(|(i, file)| (file, variants.get(i).map_or(&[][..], Vec::as_slice)))
+        .collect();
     // A thread pays for itself only over a few dozen blobs.
     let workers = parallel::workers_for(jobs.len(), 32);
     let reads = parallel::map(
@@ -525,7 +550,8 @@ fn read_index_files<'f>(
                     path.clone(),
                     "is a Git LFS pointer: the code it stands for is kept on an LFS server, not in the repository, so it cannot be judged; keep Python files out of LFS, or exclude the path in dill-guard.toml",
                 ))],
-                Ok(bytes) => match conversions.as_slice() {
+                Ok(bytes) => match conversions {
+                    [] => vec![Read::of(path.clone(), *kind, Cow::Owned(bytes), keep)],
                     [only] if only.is_identity() => {
                         vec![Read::of(path.clone(), *kind, Cow::Owned(bytes), keep)]
                     }

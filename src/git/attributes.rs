@@ -31,6 +31,16 @@ const NAMES: &[&str] = &[
     "filter",
 ];
 
+/// Words without which no attributes source converts anything (`eol=crlf` and the old `crlf`
+/// both contain `crlf`; `text` alone changes nothing Python reads).
+const CONVERTING: &[&str] = &[
+    "crlf",
+    "ident",
+    "working-tree-encoding",
+    "export-subst",
+    "filter",
+];
+
 /// What a checkout or an archive does to one file's bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Conversion {
@@ -81,20 +91,38 @@ struct Stack {
 }
 
 impl Repo {
-    /// Whether any attribute rules can apply to files of `rules`: a `.gitattributes` anywhere
-    /// in the index (or, for a tree, on the way to one of `paths`), `info/attributes`, or a
-    /// global attributes file. Most repositories have none, and then nothing else is read.
+    /// Whether any attribute rules can change the bytes of files of `rules`: some
+    /// `.gitattributes` in the index (for a tree: always asked, since only the directories on
+    /// the way to each file are read), `info/attributes` or the global attributes file naming
+    /// an attribute that converts (macros included: they are spelled out in the same files).
+    /// Most repositories have none, or only `text`/`eol=lf`/`diff` lines, and then nothing else
+    /// is read.
     fn attribute_files(&self, rules: Rules) -> Result<bool, Error> {
-        if self.info_attributes().is_some() || self.global_attributes().is_some() {
+        let converts = |bytes: &[u8]| CONVERTING.iter().any(|word| bytes.find(word).is_some());
+        if self.info_attributes().is_some_and(|b| converts(&b))
+            || self.global_attributes().is_some_and(|b| converts(&b))
+        {
             return Ok(true);
         }
-        Ok(match rules {
-            Rules::Index => self.index()?.entries().iter().any(|entry| {
-                let path = entry.path(self.index().expect("read above"));
-                path == ".gitattributes" || path.ends_with(b"/.gitattributes")
-            }),
-            Rules::Tree(_) => true,
-        })
+        match rules {
+            Rules::Index => {
+                let index = self.index()?;
+                for entry in index.entries() {
+                    let path = entry.path(index);
+                    if (path == ".gitattributes" || path.ends_with(b"/.gitattributes"))
+                        && entry.mode != gix::index::entry::Mode::SYMLINK
+                        && converts(&self.blob(&IndexFile {
+                            path: path.to_owned(),
+                            id: entry.id,
+                        })?)
+                    {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            Rules::Tree(_) => Ok(true),
+        }
     }
 
     fn info_attributes(&self) -> Option<Vec<u8>> {
@@ -145,16 +173,17 @@ impl Repo {
         }
     }
 
-    /// What a checkout does to each of `paths` (sorted or not), under the rules of `rules`.
-    /// `commit` is the commit an archive of a tree would be made of, for `export-subst`.
+    /// What a checkout does to each of `paths` (sorted or not), under the rules of `rules`;
+    /// `None` when no attribute changes any of them. `commit` is the commit an archive of a
+    /// tree would be made of, for `export-subst`.
     pub fn conversions(
         &self,
         rules: Rules,
         paths: &[&BStr],
         commit: Option<ObjectId>,
-    ) -> Result<Vec<Conversion>, Error> {
+    ) -> Result<Option<Vec<Conversion>>, Error> {
         if paths.is_empty() || !self.attribute_files(rules)? {
-            return Ok(vec![Conversion::default(); paths.len()]);
+            return Ok(None);
         }
         let mut collection = MetadataCollection::default();
         let parse_error = |err: std::io::Error| git_error("attributes could not be read", err);
@@ -240,7 +269,7 @@ impl Repo {
             }
             out.push(conversion_of(&outcome, commit));
         }
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// The files of `tree` that `export-subst` rewrites in an archive: what an archive of a
@@ -276,7 +305,9 @@ impl Repo {
             files.extend(self.files_under(tree, dir.as_bstr())?);
         }
         let paths: Vec<&BStr> = files.iter().map(|f| f.path.as_bstr()).collect();
-        let found = self.conversions(Rules::Tree(tree), &paths, None)?;
+        let Some(found) = self.conversions(Rules::Tree(tree), &paths, None)? else {
+            return Ok(Vec::new());
+        };
         Ok(files
             .into_iter()
             .zip(found)
