@@ -325,6 +325,7 @@ pub fn parse(
     };
 
     let mut exclude = globset::GlobSetBuilder::new();
+    let mut exclude_patterns = Vec::new();
     let patterns = raw
         .exclude
         .iter()
@@ -334,6 +335,7 @@ pub fn parse(
     for (key, pattern) in patterns {
         let glob = glob(pattern).map_err(|why| bad(key, pattern.span(), why))?;
         warn_if_wholesale(key, pattern, &glob);
+        exclude_patterns.push(pattern.get_ref().clone());
         exclude.add(glob);
     }
     let exclude = exclude
@@ -436,6 +438,8 @@ pub fn parse(
         owners,
         new_only: raw.new_only,
         warnings,
+        exclude_patterns,
+        inline_allows: true,
     }))
 }
 

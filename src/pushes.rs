@@ -30,7 +30,13 @@ pub struct Group {
 }
 
 /// Splits a history selection into groups that share a policy.
-pub fn plan(selection: &Selection, repo: &Repo) -> Result<Vec<Group>, Error> {
+///
+/// A new ref is compared with what the receiving side already holds under the policy the new
+/// ref is judged by: what its default branch holds (every ref, with `one_policy`, when an
+/// operator's `--config` rules them all). Commits that only other refs hold were accepted under
+/// those refs' policies, perhaps wider ones since narrowed again, so a new ref that comes to
+/// hold them has them judged again.
+pub fn plan(selection: &Selection, repo: &Repo, one_policy: bool) -> Result<Vec<Group>, Error> {
     match selection {
         Selection::Range { old, new } => {
             let new = repo.resolve_commit(new)?;
@@ -54,12 +60,19 @@ pub fn plan(selection: &Selection, repo: &Repo) -> Result<Vec<Group>, Error> {
             Ok(vec![group])
         }
         Selection::Receive { updates } => {
-            // On the server: every ref it has is already accepted.
-            let known = repo.ref_tips("refs/")?;
             let default = repo.default_branch_tip()?;
-            judge_updates(repo, updates, &known, default, true)
+            let accepted = if one_policy {
+                repo.ref_tips("refs/")?
+            } else {
+                default.into_iter().collect()
+            };
+            judge_updates(repo, updates, &accepted, default, true)
         }
-        Selection::Push { remote, updates } => {
+        Selection::Push {
+            remote,
+            updates,
+            implied,
+        } => {
             // On the client: what this repository knows the remote to have.
             let remote = remote
                 .as_deref()
@@ -67,27 +80,48 @@ pub fn plan(selection: &Selection, repo: &Repo) -> Result<Vec<Group>, Error> {
             let (known, default) = match &remote {
                 Some(remote) => {
                     let prefix = format!("refs/remotes/{remote}/");
-                    let mut default = None;
-                    for name in ["HEAD", "main", "master"] {
-                        default = repo.ref_commit(&format!("{prefix}{name}"))?;
-                        if default.is_some() {
-                            break;
-                        }
-                    }
-                    (repo.ref_tips(&prefix)?, default)
+                    (repo.ref_tips(&prefix)?, remote_default(repo, &prefix)?)
                 }
                 // A push to a URL no remote is configured for: nothing is known to be there, so
                 // the whole pushed history is judged.
                 None => (Vec::new(), None),
             };
-            judge_updates(repo, updates, &known, default, false)
+            // As the server will judge it; a remote whose default branch is not known is
+            // trusted with all it is known to have.
+            let accepted = match default {
+                Some(default) if !one_policy => vec![default],
+                _ => known,
+            };
+            let mut groups = judge_updates(repo, updates, &accepted, default, false)?;
+            if let (Some(first), Some(group)) = (implied.first(), groups.first_mut()) {
+                let names: Vec<_> = implied.iter().map(|n| n.to_str_lossy()).collect();
+                group.notes.push((
+                    first.to_str_lossy().into_owned(),
+                    format!(
+                        "the hook manager names one ref of the push, so every local branch and tag with commits the remote lacks was judged too: {}. To judge exactly what git pushes, use dill-guard's own hook (`dill-guard install --hook pre-push`)",
+                        names.join(", ")
+                    ),
+                ));
+            }
+            Ok(groups)
         }
         _ => Ok(Vec::new()),
     }
 }
 
-/// The groups for a push's ref updates. `known` are the commits the receiving side has,
-/// `default` the tip of its default branch (the policy of new refs). `server` says the old
+/// The tip of a remote's default branch as last fetched: `HEAD`, `main` or `master` under
+/// `prefix` (`refs/remotes/REMOTE/`).
+fn remote_default(repo: &Repo, prefix: &str) -> Result<Option<ObjectId>, Error> {
+    for name in ["HEAD", "main", "master"] {
+        if let Some(tip) = repo.ref_commit(&format!("{prefix}{name}"))? {
+            return Ok(Some(tip));
+        }
+    }
+    Ok(None)
+}
+
+/// The groups for a push's ref updates. `known` are the commits the receiving side has
+/// accepted under the policy of new refs, `default` the tip of its default branch (the policy of new refs). `server` says the old
 /// objects are all present (on a client, the remote may have moved on to commits not fetched).
 fn judge_updates(
     repo: &Repo,
@@ -308,11 +342,27 @@ pub fn from_hook_manager(
     if !under_manager {
         return Ok(None);
     }
+    let remote = set("PRE_COMMIT_REMOTE_NAME").or_else(|| set("PRE_COMMIT_REMOTE_URL"));
     if let (Some(from), Some(to)) = (&from, &to) {
-        return Ok(Some(Selection::Range {
+        let range = Selection::Range {
             old: Some(from.clone()),
             new: to.clone(),
-        }));
+        };
+        // Outside a repository the range fails as a range does.
+        let Some(repo) = Repo::discover(cwd)? else {
+            return Ok(Some(range));
+        };
+        let new = repo.resolve_commit(to)?;
+        let implied = unpushed_local_refs(&repo, remote.as_deref(), new)?;
+        if implied.is_empty() {
+            return Ok(Some(range));
+        }
+        let first = RefUpdate {
+            name: set("PRE_COMMIT_REMOTE_BRANCH").unwrap_or(to.clone()).into(),
+            old: Some(repo.resolve_commit(from)?),
+            new: Some(new),
+        };
+        return Ok(Some(push(remote, first, implied)));
     }
     let tip = to.or(local);
     let Some(tip) = tip else {
@@ -330,14 +380,66 @@ pub fn from_hook_manager(
         cwd: cwd.to_path_buf(),
     })?;
     let new = repo.resolve_commit(&tip)?;
-    Ok(Some(Selection::Push {
-        remote: set("PRE_COMMIT_REMOTE_NAME").or_else(|| set("PRE_COMMIT_REMOTE_URL")),
-        updates: vec![RefUpdate {
-            name: set("PRE_COMMIT_REMOTE_BRANCH").unwrap_or(tip).into(),
-            old: None,
-            new: Some(new),
-        }],
-    }))
+    let implied = unpushed_local_refs(&repo, remote.as_deref(), new)?;
+    let first = RefUpdate {
+        name: set("PRE_COMMIT_REMOTE_BRANCH").unwrap_or(tip).into(),
+        old: None,
+        new: Some(new),
+    };
+    Ok(Some(push(remote, first, implied)))
+}
+
+/// A push of `first` and the refs it may carry besides.
+fn push(remote: Option<String>, first: RefUpdate, implied: Vec<RefUpdate>) -> Selection {
+    Selection::Push {
+        remote,
+        implied: implied.iter().map(|u| u.name.clone()).collect(),
+        updates: std::iter::once(first).chain(implied).collect(),
+    }
+}
+
+/// Every local branch and tag whose tip the remote is not known to have (from its
+/// remote-tracking refs), other than `except`: what a push may carry beyond the one ref a hook
+/// manager names. A branch the remote has is compared with its remote-tracking tip, anything
+/// else is judged as a new ref.
+fn unpushed_local_refs(
+    repo: &Repo,
+    remote: Option<&str>,
+    except: ObjectId,
+) -> Result<Vec<RefUpdate>, Error> {
+    let prefix = remote
+        .and_then(|r| repo.remote_named(BStr::new(r.as_bytes())))
+        .map(|r| format!("refs/remotes/{r}/"));
+    let known = match &prefix {
+        Some(prefix) => repo.ref_tips(prefix)?,
+        None => Vec::new(),
+    };
+    let mut local = repo.ref_commits("refs/heads/")?;
+    local.extend(repo.ref_commits("refs/tags/")?);
+    local.retain(|(_, commit)| *commit != except && !known.contains(commit));
+    if local.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tips: Vec<ObjectId> = local.iter().map(|(_, commit)| *commit).collect();
+    let new = repo.new_commits(&tips, &known)?;
+    let mut out = Vec::new();
+    for (name, commit) in local {
+        if !new.contains(&commit) {
+            continue;
+        }
+        let old = match (&prefix, name.strip_prefix(b"refs/heads/")) {
+            (Some(prefix), Some(branch)) => {
+                repo.ref_commit(&format!("{prefix}{}", branch.as_bstr()))?
+            }
+            _ => None,
+        };
+        out.push(RefUpdate {
+            name,
+            old,
+            new: Some(commit),
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

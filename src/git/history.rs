@@ -503,6 +503,29 @@ impl Repo {
         Ok(tips)
     }
 
+    /// The refs under `prefix` by full name, each with the commit it comes to (tags peeled;
+    /// refs to trees or blobs, and refs that cannot be read, left out).
+    pub fn ref_commits(&self, prefix: &str) -> Result<Vec<(BString, ObjectId)>, Error> {
+        let platform = self
+            .repo
+            .references()
+            .map_err(|err| git_error("could not list references", err))?;
+        let refs = platform
+            .prefixed(prefix)
+            .map_err(|err| git_error(format!("could not list references under {prefix}"), err))?;
+        let mut found = Vec::new();
+        for reference in refs.flatten() {
+            let mut reference = reference;
+            let name = reference.name().as_bstr().to_owned();
+            if let Ok(id) = reference.peel_to_id() {
+                if let Ok(Peeled::Commit(commit)) = self.peel(id.detach()) {
+                    found.push((name, commit));
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// The commit a full ref name points at, tags peeled; `None` when there is no such ref.
     pub fn ref_commit(&self, name: &str) -> Result<Option<ObjectId>, Error> {
         let reference = self
