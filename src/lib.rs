@@ -363,7 +363,13 @@ fn judge_brought_policies(
                     file,
                     format!(
                         "{name} brings a policy that cannot be read, and is refused: {}",
+                        // A parser's excerpt spans lines; an issue is one.
                         err.one_line()
+                            .lines()
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(" ")
                     ),
                 ));
             }
