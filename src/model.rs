@@ -266,7 +266,7 @@ impl Report {
     pub fn exit_code(&self, exit_zero: bool) -> i32 {
         if !self.errors.is_empty() {
             2
-        } else if !(self.findings.is_empty() && self.policy_changes.is_empty()) && !exit_zero {
+        } else if (!self.findings.is_empty() || !self.policy_changes.is_empty()) && !exit_zero {
             1
         } else {
             0

@@ -177,7 +177,10 @@ fn a_push_that_widens_the_policy_is_refused_under_policy_changes_block() {
     repo.commit_all("relax");
     let (ok, shown) = server.push(&["main"]);
     assert!(ok, "{shown}");
-    assert!(shown.contains("the policy changes in refs/heads/main"), "{shown}");
+    assert!(
+        shown.contains("the policy changes in refs/heads/main"),
+        "{shown}"
+    );
 }
 
 /// Attack (b): relax the policy on a side branch, land the sink there, drop the allow again,
@@ -263,14 +266,20 @@ fn an_unreadable_policy_is_refused_and_one_in_force_locks_nothing() {
     repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
 
     // One in force already: no allowances, no inline allows, but no lock either.
-    repo.write("dill-guard.toml", "[[allow]]\npaths = [\"app/**\"]\nreason = \n");
+    repo.write(
+        "dill-guard.toml",
+        "[[allow]]\npaths = [\"app/**\"]\nreason = \n",
+    );
     repo.commit_all("broken policy, from before the hook");
     let (ok, shown) = server.without_hook(|| server.push(&["main"]));
     assert!(ok, "{shown}");
     repo.write("b.py", GOOD);
     repo.commit_all("clean work");
     let (ok, shown) = server.push(&["main"]);
-    assert!(ok, "a broken policy in force must not lock the branch:\n{shown}");
+    assert!(
+        ok,
+        "a broken policy in force must not lock the branch:\n{shown}"
+    );
     assert!(
         shown.contains("the policy in force") && shown.contains("cannot be read"),
         "{shown}"
@@ -318,7 +327,9 @@ fn inline_allows_can_be_refused() {
     for path in ["app/x.py", "app/y.py"] {
         assert!(shown.contains(&format!("{path}:5:12")), "{shown}");
         assert!(
-            shown.contains(&format!("{path}: line 5: inline allowances are refused here")),
+            shown.contains(&format!(
+                "{path}: line 5: inline allowances are refused here"
+            )),
             "{shown}"
         );
     }
@@ -383,7 +394,10 @@ fn a_hook_manager_push_of_two_branches_judges_both() {
     repo.git(&["checkout", "-q", "main"]);
     let out = repo.git_try(&["push", "origin", "a-clean", "b-dirty"]);
     let shown = text(&out);
-    assert!(!out.status.success(), "the second branch went unchecked:\n{shown}");
+    assert!(
+        !out.status.success(),
+        "the second branch went unchecked:\n{shown}"
+    );
     assert!(shown.contains("loader.py:5:12"), "{shown}");
     assert!(
         shown.contains("the hook manager names one ref of the push")
@@ -421,7 +435,10 @@ fn normal_work_passes() {
     repo.git(&["tag", "-a", "v1", "-m", "release"]);
     let (ok, shown) = server.push(&["v1"]);
     assert!(ok, "{shown}");
-    assert!(shown.contains("0 files checked"), "a tag on main is free:\n{shown}");
+    assert!(
+        shown.contains("0 files checked"),
+        "a tag on main is free:\n{shown}"
+    );
     repo.git(&["checkout", "-q", "-b", "feature"]);
     repo.write("feature.py", GOOD);
     repo.commit_all("feature");
@@ -583,7 +600,7 @@ fn two_branches_through(runner_name: &str, home_var: &str) {
     repo.write(
         ".pre-commit-config.yaml",
         &format!(
-            "repos:\n  - repo: local\n    hooks:\n      - id: dill-guard-push\n        name: dill-guard\n        entry: '{}' --pre-push --color never\n        language: system\n        stages: [pre-push]\n        pass_filenames: false\n        always_run: true\n",
+            "repos:\n  - repo: local\n    hooks:\n      - id: dill-guard-push\n        name: dill-guard\n        entry: \"'{}' --pre-push --color never\"\n        language: system\n        stages: [pre-push]\n        pass_filenames: false\n        always_run: true\n",
             binary()
         ),
     );
