@@ -539,6 +539,22 @@ mod tests {
                 new: "HEAD".into()
             }
         );
+        let Command::Check(c) = parse_str(&[
+            "--pre-receive",
+            "--policy-changes=block",
+            "--inline-allows",
+            "refuse",
+        ])
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (c.policy_changes, c.inline_allows),
+            (PolicyChanges::Block, false)
+        );
+        assert!(parse_str(&["--staged", "--policy-changes", "block"]).is_err());
+        assert!(parse_str(&["--range", "a..b", "--policy-changes", "deny"]).is_err());
+        assert!(parse_str(&["--inline-allows", "maybe"]).is_err());
         assert!(parse_str(&["install", "--hook", "post-commit"]).is_err());
         assert!(parse_str(&["uninstall", "--force"]).is_err());
         assert_eq!(

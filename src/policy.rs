@@ -587,6 +587,43 @@ mod tests {
     }
 
     #[test]
+    fn widenings_name_what_allows_more() {
+        let today = Date::parse("2026-01-15").unwrap();
+        let policy = |text: &str| {
+            crate::config::parse("dill-guard.toml", text.as_bytes(), false, today)
+                .unwrap()
+                .unwrap()
+        };
+        let ruling = policy(
+            "extend-exclude = [\"vendor/**\"]\n[[allow]]\npaths = [\"a/**\", \"b/**\"]\nreason = \"r\"\napis = [\"dill.loads\"]\nexpires = \"2027-01-01\"\nunless-reachable = \"local-file\"\n",
+        );
+        // Fewer paths, an earlier expiry, another reason: narrower.
+        let narrower = policy(
+            "[[allow]]\npaths = [\"a/**\"]\nreason = \"other\"\napis = [\"dill.loads\"]\nexpires = \"2026-06-01\"\nunless-reachable = \"local-file\"\n",
+        );
+        assert!(widenings(&ruling, &narrower).is_empty());
+        assert!(widenings(&ruling, &Policy::default()).is_empty());
+        let wider = policy(
+            "extend-exclude = [\"vendor/**\", \"gen/**\"]\n[[allow]]\npaths = [\"a/**\"]\nreason = \"r\"\nunless-reachable = \"remote\"\n[[allow]]\npaths = [\"c/**\"]\nreason = \"new\"\n",
+        );
+        let found = widenings(&ruling, &wider);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(found[0], "a new exclude glob `gen/**`");
+        assert!(
+            found[1].contains("APIs every sink (was dill.loads)")
+                && found[1].contains("no expiry (was 2027-01-01)")
+                && found[1].contains("`unless-reachable = remote` (was local-file)"),
+            "{found:?}"
+        );
+        assert!(
+            found[2].ends_with("[[allow]] for c/** (\"new\") is new"),
+            "{found:?}"
+        );
+        // Everything is wider than nothing.
+        assert_eq!(widenings(&Policy::default(), &ruling).len(), 2);
+    }
+
+    #[test]
     fn dates() {
         assert!(Date::parse("2027-06-30").is_some());
         assert!(Date::parse("2024-02-29").is_some());
