@@ -228,8 +228,7 @@ fn check_history(
         let mut policy = match config::load(&options.config, &from, cwd, options.today) {
             // A policy in force that cannot be read rules as the strictest one, so that the
             // push that repairs it can land (a broken policy must not lock the branch).
-            Err(err @ (Error::Config { .. } | Error::TooLarge { .. })) if !one_policy => {
-                let file = from.fingerprint()?.map_or("dill-guard.toml", |f| f.0);
+            Err(Error::Config { file, message }) if !one_policy => {
                 let at = group
                     .policy
                     .map(|c| c.to_hex_with_len(12).to_string())
@@ -238,7 +237,7 @@ fn check_history(
                     file,
                     format!(
                         "the policy in force (at {at}) cannot be read ({}); judged with no allowances, no excludes and no inline allows until a valid policy lands",
-                        err.one_line()
+                        one_line(&message)
                     ),
                 ));
                 policy::Policy {
@@ -358,18 +357,12 @@ fn judge_brought_policies(
                     }
                 }
             }
-            Err(err @ (Error::Config { .. } | Error::TooLarge { .. })) => {
+            Err(err @ Error::Config { .. }) => {
                 report.errors.push(Issue::new(
                     file,
                     format!(
                         "{name} brings a policy that cannot be read, and is refused: {}",
-                        // A parser's excerpt spans lines; an issue is one.
-                        err.one_line()
-                            .lines()
-                            .map(str::trim)
-                            .filter(|l| !l.is_empty())
-                            .collect::<Vec<_>>()
-                            .join(" ")
+                        one_line(&err.one_line())
                     ),
                 ));
             }
@@ -377,4 +370,13 @@ fn judge_brought_policies(
         }
     }
     Ok(())
+}
+
+/// A parser's message, which may quote several lines, as the one line an issue is.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
