@@ -1,8 +1,9 @@
 //! The history modes (`--range`, `--pre-push`, `--pre-receive`): which files each ref update
 //! brings in, and under which policy each is judged. The policy never comes from the change
 //! being judged: a ref that exists is judged under the policy at its current tip, a new ref under
-//! the policy of the default branch, a range under the policy at its base. A push that brings a
-//! new policy is judged under the old one, and is told so.
+//! the policy of the default branch (and against what that branch holds: see [`plan`]), a range
+//! under the policy at its base. A push that brings a new policy is judged under the old one,
+//! and is told so.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
