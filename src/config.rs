@@ -107,6 +107,7 @@ impl PolicyFrom<'_> {
     /// What the policy here amounts to, to tell whether two places hold the same one: the file
     /// that rules and its text (for `pyproject.toml`, only its `[tool.dill-guard]` table, so a
     /// version bump is no change of policy).
+    ///
     /// A file that cannot be read as a policy at all is told by why, so that two copies of it
     /// count as the same (and a push that leaves it alone as no change of policy).
     pub fn fingerprint(&self) -> Result<Option<(&'static str, String)>, Error> {

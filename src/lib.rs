@@ -215,10 +215,13 @@ fn check_history(
     repo: &git::Repo,
     report: &mut Report,
 ) -> Result<(), Error> {
-    // Under an operator's `--config` every ref has the same policy, so whatever any ref holds
-    // was accepted under it; otherwise only what the default branch holds was accepted under
-    // the policy new refs are judged by.
+    // Under an operator's `--config` (or `--no-config`) every ref has the same policy, so
+    // whatever any ref holds was accepted under it; otherwise only what the default branch
+    // holds was accepted under the policy new refs are judged by.
     let one_policy = options.config != ConfigChoice::Discover;
+    // `--range ..B` is a full check of B under B's own policy: a policy it cannot read is an
+    // error there, as for `--all`.
+    let ruled_from_elsewhere = !matches!(options.selection, Selection::Range { old: None, .. });
     for group in pushes::plan(&options.selection, repo, one_policy)? {
         let tree = match group.policy {
             Some(commit) => repo.tree_of(git::Peeled::Commit(commit))?,
@@ -228,7 +231,7 @@ fn check_history(
         let mut policy = match config::load(&options.config, &from, cwd, options.today) {
             // A policy in force that cannot be read rules as the strictest one, so that the
             // push that repairs it can land (a broken policy must not lock the branch).
-            Err(Error::Config { file, message }) if !one_policy => {
+            Err(Error::Config { file, message }) if !one_policy && ruled_from_elsewhere => {
                 let at = group
                     .policy
                     .map(|c| c.to_hex_with_len(12).to_string())

@@ -583,6 +583,56 @@ fn a_pull_request_range_cannot_approve_itself() {
     assert!(stderr.contains("--policy-changes"), "{stderr}");
 }
 
+/// In CI as on the server: a base whose policy cannot be read rules as the strictest policy,
+/// a pull request that brings one that cannot be read fails (exit 2, naming the file), and a
+/// full check of a tree (`--range ..B`) with one fails as `--all` does.
+#[test]
+fn a_range_treats_an_unreadable_policy_as_the_server_does() {
+    let repo = Repo::new();
+    repo.write("dill-guard.toml", "[[allow]]\npaths = [\"app/**\"]\n");
+    repo.write("a.py", GOOD);
+    repo.commit_all("base with a broken policy");
+    repo.git(&["checkout", "-q", "-b", "pr"]);
+    repo.write("b.py", GOOD);
+    repo.commit_all("clean work");
+    let (code, json) = repo.json(&["--range", "main..pr"]);
+    assert_eq!(code, 0, "{json}");
+    let warning = json["warnings"][0]["message"].as_str().unwrap();
+    assert!(
+        warning.starts_with("the policy in force (at ") && warning.contains("cannot be read"),
+        "{json}"
+    );
+    repo.write("app/x.py", BAD);
+    repo.commit_all("sink");
+    let (code, json) = repo.json(&["--range", "main..pr"]);
+    assert_eq!(code, 1, "no allowances under a broken policy: {json}");
+    let (code, _, stderr) = repo.run(&["--range", "..pr"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("invalid configuration in dill-guard.toml"),
+        "{stderr}"
+    );
+    // A pull request that breaks a good policy.
+    let repo = Repo::new();
+    repo.write("dill-guard.toml", ALLOW_APP);
+    repo.commit_all("base");
+    repo.git(&["checkout", "-q", "-b", "pr"]);
+    repo.write(
+        "dill-guard.toml",
+        "[[allow]]\npaths = [\"app/[\"]\nreason = \"r\"\n",
+    );
+    repo.commit_all("break it");
+    let (code, json) = repo.json(&["--range", "main..pr"]);
+    assert_eq!(code, 2, "{json}");
+    assert_eq!(json["errors"][0]["path"], "dill-guard.toml", "{json}");
+    let message = json["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("B brings a policy that cannot be read, and is refused")
+            && message.contains("bad glob"),
+        "{message}"
+    );
+}
+
 /// The real pre-commit framework and prek, running a local pre-push hook that calls the built
 /// binary: a push of two branches, the second dirty, is refused.
 fn two_branches_through(runner_name: &str, home_var: &str) {
