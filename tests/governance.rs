@@ -230,6 +230,40 @@ fn content_laundered_through_a_relaxed_side_branch_is_judged_again() {
     assert!(!ok, "{shown}");
 }
 
+/// A push is judged at its tips: a commit in its middle that relaxes the policy and adds a
+/// sink, undone by the next, passes unjudged on its own. A ref that later comes to hold that
+/// commit (a tag on it, a branch built on it) is compared with the default branch's tip, so
+/// the sink is found, and under `--policy-changes block` the relaxed policy too.
+#[test]
+fn a_commit_in_the_middle_of_an_accepted_push_is_judged_when_a_ref_holds_it() {
+    let server = Server::new("--policy-changes block");
+    let repo = &server.client;
+    repo.write("dill-guard.toml", ALLOW_APP);
+    repo.write("app/x.py", BAD);
+    repo.commit_all("relax, and a sink");
+    repo.git(&["rm", "-q", "dill-guard.toml", "app/x.py"]);
+    repo.commit_all("undo it");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(
+        ok,
+        "the tip brings nothing:
+{shown}"
+    );
+    let (ok, shown) = server.push(&["main~1:refs/tags/hidden"]);
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("app/x.py:5:12"), "{shown}");
+    assert!(
+        shown.contains("refs/tags/hidden widens the policy"),
+        "{shown}"
+    );
+    repo.git(&["checkout", "-q", "-b", "built-on-it", "main~1"]);
+    repo.write("b.py", GOOD);
+    repo.commit_all("more");
+    let (ok, shown) = server.push(&["built-on-it"]);
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("app/x.py:5:12"), "{shown}");
+}
+
 /// Attack (c): a policy that cannot be read is refused when pushed (exit status 2, naming the
 /// ref and the file); one already in force (it predates the hook) rules as the strictest
 /// policy, so later pushes, and the one that repairs it, still land.
