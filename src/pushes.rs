@@ -11,7 +11,7 @@ use std::path::Path;
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::ObjectId;
 
-use crate::git::{IndexFile, LinkTarget, Peeled, RefUpdate, Repo};
+use crate::git::{Compared, IndexFile, LinkTarget, Peeled, RefUpdate, Repo};
 use crate::model::Error;
 use crate::source::Selection;
 
@@ -32,11 +32,13 @@ pub struct Group {
 
 /// Splits a history selection into groups that share a policy.
 ///
-/// A new ref is compared with what the receiving side already holds under the policy the new
-/// ref is judged by: what its default branch holds (every ref, with `one_policy`, when an
-/// operator's `--config` rules them all). Commits that only other refs hold were accepted under
-/// those refs' policies, perhaps wider ones since narrowed again, so a new ref that comes to
-/// hold them has them judged again.
+/// A new ref (a tag, a branch, a branch deleted and pushed again) is compared with the tip of
+/// the default branch: the one content known to have been accepted under the policy the new
+/// ref is judged by. Commits that other refs hold were accepted under those refs' policies,
+/// perhaps wider ones since narrowed again, and commits in the middle of an accepted push were
+/// never judged on their own (only the tip they led to was), so neither counts as known. Under
+/// one policy for every ref (`one_policy`: an operator's `--config`) everything any ref reaches
+/// does.
 pub fn plan(selection: &Selection, repo: &Repo, one_policy: bool) -> Result<Vec<Group>, Error> {
     match selection {
         Selection::Range { old, new } => {
@@ -62,12 +64,17 @@ pub fn plan(selection: &Selection, repo: &Repo, one_policy: bool) -> Result<Vec<
         }
         Selection::Receive { updates } => {
             let default = repo.default_branch_tip()?;
-            let accepted = if one_policy {
-                repo.ref_tips("refs/")?
-            } else {
-                default.into_iter().collect()
+            let every;
+            let against = match default {
+                Some(tip) if !one_policy => Against::Tip(repo.commit_tree(tip)?),
+                // No default branch (an unborn HEAD): nothing is known to be accepted.
+                None if !one_policy => Against::Reachable(&[]),
+                _ => {
+                    every = repo.ref_tips("refs/")?;
+                    Against::Reachable(&every)
+                }
             };
-            judge_updates(repo, updates, &accepted, default, true)
+            judge_updates(repo, updates, against, default, true)
         }
         Selection::Push {
             remote,
@@ -87,13 +94,13 @@ pub fn plan(selection: &Selection, repo: &Repo, one_policy: bool) -> Result<Vec<
                 // the whole pushed history is judged.
                 None => (Vec::new(), None),
             };
-            // As the server will judge it; a remote whose default branch is not known is
-            // trusted with all it is known to have.
-            let accepted = match default {
-                Some(default) if !one_policy => vec![default],
-                _ => known,
+            // As the server will judge it; on a remote whose default branch is not known,
+            // new refs are compared with all it is known to have.
+            let against = match default {
+                Some(tip) if !one_policy => Against::Tip(repo.commit_tree(tip)?),
+                _ => Against::Reachable(&known),
             };
-            let mut groups = judge_updates(repo, updates, &accepted, default, false)?;
+            let mut groups = judge_updates(repo, updates, against, default, false)?;
             if let (Some(first), Some(group)) = (implied.first(), groups.first_mut()) {
                 let names: Vec<_> = implied.iter().map(|n| n.to_str_lossy()).collect();
                 group.notes.push((
@@ -121,13 +128,23 @@ fn remote_default(repo: &Repo, prefix: &str) -> Result<Option<ObjectId>, Error> 
     Ok(None)
 }
 
-/// The groups for a push's ref updates. `known` are the commits the receiving side has
-/// accepted under the policy of new refs, `default` the tip of its default branch (the policy of new refs). `server` says the old
-/// objects are all present (on a client, the remote may have moved on to commits not fetched).
+/// What a new ref is compared with: what the receiving side is known to have accepted under
+/// the policy new refs are judged by.
+enum Against<'k> {
+    /// The tree of the default branch's tip.
+    Tip(ObjectId),
+    /// Everything these commits reach (every ref, when one policy rules them all).
+    Reachable(&'k [ObjectId]),
+}
+
+/// The groups for a push's ref updates. `against` is what new refs are compared with,
+/// `default` the tip of the receiving side's default branch (the policy of new refs). `server`
+/// says the old objects are all present (on a client, the remote may have moved on to commits
+/// not fetched).
 fn judge_updates(
     repo: &Repo,
     updates: &[RefUpdate],
-    known: &[ObjectId],
+    against: Against,
     default: Option<ObjectId>,
     server: bool,
 ) -> Result<Vec<Group>, Error> {
@@ -151,15 +168,14 @@ fn judge_updates(
             _ => None,
         })
         .collect();
-    let new_commits = if fresh.is_empty() {
-        HashSet::new()
-    } else {
-        repo.new_commits(&fresh, known)?
+    let new_commits = match against {
+        Against::Reachable(known) if !fresh.is_empty() => repo.new_commits(&fresh, known)?,
+        _ => HashSet::new(),
     };
 
     let mut groups: Vec<Group> = Vec::new();
     let mut index: HashMap<Option<ObjectId>, usize> = HashMap::new();
-    let mut listed: HashMap<Option<ObjectId>, HashSet<(BString, ObjectId)>> = HashMap::new();
+    let mut listed: HashMap<Option<ObjectId>, Compared> = HashMap::new();
     for (update, old, new) in peeled {
         let name = update.name.clone();
         let Some(tree) = repo.tree_of(new)? else {
@@ -170,9 +186,12 @@ fn judge_updates(
             ));
             continue;
         };
-        let (policy, bases) = match old {
-            Some(Peeled::Commit(old)) => (Some(old), vec![repo.commit_tree(old)?]),
-            Some(Peeled::Tree(old)) => (default, vec![old]),
+        let (policy, bases) = match (old, &against) {
+            (Some(Peeled::Commit(old)), _) => (Some(old), vec![repo.commit_tree(old)?]),
+            (Some(Peeled::Tree(old)), _) => (default, vec![old]),
+            // The files the default branch's tip holds, as they are there, are known; a tag
+            // on it brings nothing.
+            (_, Against::Tip(tip)) => (default, vec![*tip]),
             _ => match new {
                 Peeled::Commit(commit) => match repo.bases(commit, &new_commits)? {
                     // Already reachable from what the receiving side has.
@@ -215,7 +234,7 @@ fn bring(
     repo: &Repo,
     tree: ObjectId,
     bases: &[ObjectId],
-    listed: &mut HashSet<(BString, ObjectId)>,
+    listed: &mut Compared,
     group: &mut Group,
 ) -> Result<(), Error> {
     let (files, mut links) = repo.brought(tree, bases, listed)?;

@@ -13,7 +13,7 @@ use crate::model::Error;
 
 mod history;
 
-pub use history::{Peeled, RefUpdate};
+pub use history::{Compared, Peeled, RefUpdate};
 
 /// One file as the index records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
