@@ -343,6 +343,10 @@ pub fn parse_push_lines(input: &[u8], pre_push: bool) -> Result<Vec<RefUpdate>, 
 ///   framework, when the push holds a root commit): a new ref, judged against what the remote
 ///   is known to have (`PRE_COMMIT_REMOTE_NAME`).
 ///
+/// Both describe only the first of git's ref lines, so every local branch and tag with commits
+/// the remote lacks is judged too (`implied`): a push of two branches must not pass on the
+/// strength of the first.
+///
 /// `Ok(None)` when no hook manager runs us. An error when one does but names nothing to judge:
 /// a push hook that cannot tell what is pushed must not pass it.
 pub fn from_hook_manager(
