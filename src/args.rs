@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::config::ConfigChoice;
 use crate::install::{Existing, Hook};
 use crate::source::Selection;
+use crate::PolicyChanges;
 
 pub const USAGE: &str = "\
 dill-guard: blocks commits that add unsafe dill deserialization (PYTHON-LANG-SEC-046)
@@ -35,6 +36,11 @@ Options:
       --no-config          ignore every configuration file
       --new-only           report only findings on lines added or changed relative to HEAD
                            (for adopting dill-guard in a codebase with old findings)
+      --policy-changes WHAT  with --range, --pre-push, --pre-receive: `warn` (default) or
+                           `block`: a change that widens the policy (a new [[allow]] entry or
+                           exclude glob, a later expiry, a dropped unless-reachable) blocks
+      --inline-allows WHAT `honour` (default) or `refuse`: `# dill-guard: allow` and
+                           `# noqa` comments allow nothing; only the policy file does
       --format FORMAT      human (default), concise (a line per finding), json, json-lines
                            (a JSON object per finding), sarif (SARIF 2.1.0), github (GitHub
                            Actions annotations), gitlab (Code Quality report) or junit
@@ -93,6 +99,8 @@ const LONG_OPTIONS: &[&str] = &[
     "config",
     "no-config",
     "new-only",
+    "policy-changes",
+    "inline-allows",
     "format",
     "output-file",
     "stdin-filename",
@@ -176,6 +184,9 @@ pub struct CheckArgs {
     pub color: ColorChoice,
     pub quiet: bool,
     pub exit_zero: bool,
+    pub policy_changes: PolicyChanges,
+    /// `--inline-allows refuse` sets it to false.
+    pub inline_allows: bool,
     /// Where the report goes instead of standard output.
     pub output_file: Option<PathBuf>,
 }
@@ -216,6 +227,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
     let mut config_file: Option<PathBuf> = None;
     let mut no_config = false;
     let mut new_only = false;
+    let mut policy_changes: Option<PolicyChanges> = None;
+    let mut inline_allows = true;
     let mut range: Option<String> = None;
     let mut pre_push = false;
     let mut pre_receive = false;
@@ -233,6 +246,28 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             Long("config") => config_file = Some(parser.value()?.into()),
             Long("no-config") => no_config = true,
             Long("new-only") => new_only = true,
+            Long("policy-changes") => {
+                policy_changes = Some(match parser.value()?.string()?.as_str() {
+                    "warn" => PolicyChanges::Warn,
+                    "block" => PolicyChanges::Block,
+                    other => {
+                        return Err(UsageError(format!(
+                            "unknown `--policy-changes` choice `{other}` (expected warn or block)"
+                        )))
+                    }
+                })
+            }
+            Long("inline-allows") => {
+                inline_allows = match parser.value()?.string()?.as_str() {
+                    "honour" | "honor" => true,
+                    "refuse" => false,
+                    other => {
+                        return Err(UsageError(format!(
+                            "unknown `--inline-allows` choice `{other}` (expected honour or refuse)"
+                        )))
+                    }
+                }
+            }
             Long("range") => range = Some(parser.value()?.string()?),
             Long("pre-push") => pre_push = true,
             Long("pre-receive") => pre_receive = true,
@@ -334,6 +369,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             "choose one of --staged, --all, --range, --pre-push and --pre-receive".into(),
         ));
     }
+    if policy_changes.is_some() && !(range.is_some() || pre_push || pre_receive) {
+        return Err(UsageError(
+            "`--policy-changes` applies to --range, --pre-push and --pre-receive, where the policy comes from the side that receives the change".into(),
+        ));
+    }
     let selection = match (staged, all) {
         _ if stdin.is_some() => stdin.expect("`-` was given"),
         _ if pre_push => {
@@ -346,6 +386,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             Selection::Push {
                 remote: paths.first().map(|p| p.to_string_lossy().into_owned()),
                 updates: Vec::new(),
+                implied: Vec::new(),
             }
         }
         _ if pre_receive && !paths.is_empty() => {
@@ -393,6 +434,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         color,
         quiet,
         exit_zero,
+        policy_changes: policy_changes.unwrap_or_default(),
+        inline_allows,
         output_file,
     }))
 }
@@ -496,6 +539,22 @@ mod tests {
                 new: "HEAD".into()
             }
         );
+        let Command::Check(c) = parse_str(&[
+            "--pre-receive",
+            "--policy-changes=block",
+            "--inline-allows",
+            "refuse",
+        ])
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (c.policy_changes, c.inline_allows),
+            (PolicyChanges::Block, false)
+        );
+        assert!(parse_str(&["--staged", "--policy-changes", "block"]).is_err());
+        assert!(parse_str(&["--range", "a..b", "--policy-changes", "deny"]).is_err());
+        assert!(parse_str(&["--inline-allows", "maybe"]).is_err());
         assert!(parse_str(&["install", "--hook", "post-commit"]).is_err());
         assert!(parse_str(&["uninstall", "--force"]).is_err());
         assert_eq!(

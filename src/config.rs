@@ -92,7 +92,12 @@ impl PolicyFrom<'_> {
     /// `.dill-guard.toml` and `pyproject.toml` that exists.
     fn find(&self) -> Result<Option<(&'static str, Vec<u8>)>, Error> {
         for name in NAMES.into_iter().chain(["pyproject.toml"]) {
-            if let Some(text) = self.read(name)? {
+            // A blob too large to read at all is a policy too large to be one.
+            let read = self.read(name).map_err(|err| match err {
+                Error::TooLarge { size, .. } => config_error(name, too_large(size)),
+                err => err,
+            });
+            if let Some(text) = read? {
                 return Ok(Some((name, text)));
             }
         }
@@ -102,9 +107,22 @@ impl PolicyFrom<'_> {
     /// What the policy here amounts to, to tell whether two places hold the same one: the file
     /// that rules and its text (for `pyproject.toml`, only its `[tool.dill-guard]` table, so a
     /// version bump is no change of policy).
+    ///
+    /// A file that cannot be read as a policy at all is told by why, so that two copies of it
+    /// count as the same (and a push that leaves it alone as no change of policy).
     pub fn fingerprint(&self) -> Result<Option<(&'static str, String)>, Error> {
-        let Some((name, bytes)) = self.find()? else {
-            return Ok(None);
+        let (name, bytes) = match self.find() {
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(None),
+            Err(Error::Config { file, message }) => {
+                let name = NAMES
+                    .into_iter()
+                    .chain(["pyproject.toml"])
+                    .find(|n| *n == file)
+                    .unwrap_or("pyproject.toml");
+                return Ok(Some((name, format!("\0{message}"))));
+            }
+            Err(err) => return Err(err),
         };
         let text = String::from_utf8_lossy(&bytes).into_owned();
         // A large file is compared as it is, never parsed: it may come from a stranger's push.
@@ -187,14 +205,9 @@ pub fn load(
             parse(&shown, &text, is_pyproject, today).map(|p| p.unwrap_or_default())
         }
         ConfigChoice::Discover => match from.find()? {
-            Some((name, text)) if text.len() > MAX_POLICY_BYTES => Err(config_error(
-                name,
-                format!(
-                    "is {}, more than the {} a policy may be",
-                    size_text(text.len() as u64),
-                    size_text(MAX_POLICY_BYTES as u64)
-                ),
-            )),
+            Some((name, text)) if text.len() > MAX_POLICY_BYTES => {
+                Err(config_error(name, too_large(text.len() as u64)))
+            }
             Some((name, text)) => {
                 parse(name, &text, name == "pyproject.toml", today).map(|p| p.unwrap_or_default())
             }
@@ -275,6 +288,14 @@ fn excerpt(message: &str) -> String {
         .join("\n")
 }
 
+fn too_large(size: u64) -> String {
+    format!(
+        "is {}, more than the {} a policy may be",
+        size_text(size),
+        size_text(MAX_POLICY_BYTES as u64)
+    )
+}
+
 fn config_error(file: &str, message: impl Into<String>) -> Error {
     Error::Config {
         file: file.to_string(),
@@ -325,6 +346,7 @@ pub fn parse(
     };
 
     let mut exclude = globset::GlobSetBuilder::new();
+    let mut exclude_patterns = Vec::new();
     let patterns = raw
         .exclude
         .iter()
@@ -334,6 +356,7 @@ pub fn parse(
     for (key, pattern) in patterns {
         let glob = glob(pattern).map_err(|why| bad(key, pattern.span(), why))?;
         warn_if_wholesale(key, pattern, &glob);
+        exclude_patterns.push(pattern.get_ref().clone());
         exclude.add(glob);
     }
     let exclude = exclude
@@ -436,6 +459,8 @@ pub fn parse(
         owners,
         new_only: raw.new_only,
         warnings,
+        exclude_patterns,
+        inline_allows: true,
     }))
 }
 

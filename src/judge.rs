@@ -121,7 +121,22 @@ pub(crate) fn judge(
     for outcome in outcomes {
         files.extend(outcome.file);
         part.findings.extend(outcome.findings);
-        part.allowed.extend(outcome.allowed);
+        for allowed in outcome.allowed {
+            if allowed.by == "inline" && !policy.inline_allows {
+                // Only the policy file (reviewed as such) may allow here.
+                let f = &allowed.finding;
+                part.warnings.push(Issue::new(
+                    f.path.clone(),
+                    format!(
+                        "line {}: inline allowances are refused here (`{}`); the finding blocks. An allowance belongs in an `[[allow]]` entry of the policy",
+                        f.line, allowed.reason
+                    ),
+                ));
+                part.findings.push(allowed.finding);
+            } else {
+                part.allowed.push(allowed);
+            }
+        }
         part.errors.extend(outcome.errors);
         part.warnings.extend(outcome.warnings);
     }

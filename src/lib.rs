@@ -37,6 +37,16 @@ pub use model::{size_text, Allowed, Error, Finding, Issue, Report, UseKind};
 pub use policy::Date;
 pub use source::Selection;
 
+/// What a change that widens the policy does in the history modes (`--policy-changes`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PolicyChanges {
+    /// It is judged under the policy in force, and the output says the policy changes.
+    #[default]
+    Warn,
+    /// Each widening is a blocking finding of its own: relaxing the gate takes the operator.
+    Block,
+}
+
 /// What to check and under which policy.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -46,6 +56,9 @@ pub struct Options {
     pub new_only: bool,
     /// The date expiring allowlist entries are judged against.
     pub today: Date,
+    pub policy_changes: PolicyChanges,
+    /// `false`: inline allowances (`# dill-guard: allow`, `# noqa`) allow nothing.
+    pub inline_allows: bool,
 }
 
 /// Checks the selected files. `cwd` is where relative paths and repository discovery start.
@@ -96,7 +109,8 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
                 (_, Some(repo)) => config::PolicyFrom::Index(repo),
                 (_, None) => config::PolicyFrom::Disk(cwd.clone()),
             };
-            let policy = config::load(&options.config, &from, &cwd, options.today)?;
+            let mut policy = config::load(&options.config, &from, &cwd, options.today)?;
+            policy.inline_allows &= options.inline_allows;
             // Whether the policy kept any path from being read (an excluded module can still
             // be imported, so it can still hand dill on).
             let excluded_some = std::sync::atomic::AtomicBool::new(false);
@@ -201,32 +215,44 @@ fn check_history(
     repo: &git::Repo,
     report: &mut Report,
 ) -> Result<(), Error> {
-    for group in pushes::plan(&options.selection, repo)? {
+    // Under an operator's `--config` (or `--no-config`) every ref has the same policy, so
+    // whatever any ref holds was accepted under it; otherwise only what the default branch
+    // holds was accepted under the policy new refs are judged by.
+    let one_policy = options.config != ConfigChoice::Discover;
+    // `--range ..B` is a full check of B under B's own policy: a policy it cannot read is an
+    // error there, as for `--all`.
+    let ruled_from_elsewhere = !matches!(options.selection, Selection::Range { old: None, .. });
+    for group in pushes::plan(&options.selection, repo, one_policy)? {
         let tree = match group.policy {
             Some(commit) => repo.tree_of(git::Peeled::Commit(commit))?,
             None => None,
         };
         let from = config::PolicyFrom::Tree(repo, tree);
-        let policy = config::load(&options.config, &from, cwd, options.today)?;
-        if options.config == ConfigChoice::Discover {
-            let ruling = from.fingerprint()?;
-            for (name, tip) in &group.tips {
-                let brought = config::PolicyFrom::Tree(repo, Some(*tip)).fingerprint()?;
-                if brought != ruling {
-                    let file = brought.as_ref().or(ruling.as_ref()).map_or("", |b| b.0);
-                    let under = match group.policy {
-                        Some(commit) => format!("the policy at {}", commit.to_hex_with_len(12)),
-                        None => "no policy (there was none to read on the receiving side)".into(),
-                    };
-                    report.warnings.push(Issue::new(
-                        file,
-                        format!(
-                            "the policy changes in {}: the change was judged under {under}, not under the policy it brings, which applies once it is accepted",
-                            name.to_str_lossy()
-                        ),
-                    ));
+        let mut policy = match config::load(&options.config, &from, cwd, options.today) {
+            // A policy in force that cannot be read rules as the strictest one, so that the
+            // push that repairs it can land (a broken policy must not lock the branch).
+            Err(Error::Config { file, message }) if !one_policy && ruled_from_elsewhere => {
+                let at = group
+                    .policy
+                    .map(|c| c.to_hex_with_len(12).to_string())
+                    .unwrap_or_default();
+                report.warnings.push(Issue::new(
+                    file,
+                    format!(
+                        "the policy in force (at {at}) cannot be read ({}); judged with no allowances, no excludes and no inline allows until a valid policy lands",
+                        one_line(&message)
+                    ),
+                ));
+                policy::Policy {
+                    inline_allows: false,
+                    ..policy::Policy::default()
                 }
             }
+            other => other?,
+        };
+        policy.inline_allows &= options.inline_allows;
+        if !one_policy {
+            judge_brought_policies(options, repo, &group, &from, &policy, report)?;
         }
         for (path, why) in &group.notes {
             report.warnings.push(Issue::new(path.clone(), why.clone()));
@@ -284,4 +310,86 @@ fn check_history(
         )?;
     }
     Ok(())
+}
+
+/// The policies a change brings, each compared with the one in force: one that cannot be read
+/// refuses the change (exit status 2: the branch would be left with a policy that cannot be
+/// read), one that differs is reported, and under `--policy-changes block` each widening is a
+/// blocking finding of its own.
+fn judge_brought_policies(
+    options: &Options,
+    repo: &git::Repo,
+    group: &pushes::Group,
+    ruling_from: &config::PolicyFrom,
+    ruling: &policy::Policy,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let ruling_print = ruling_from.fingerprint()?;
+    let under = match group.policy {
+        Some(commit) => format!("the policy at {}", commit.to_hex_with_len(12)),
+        None => "no policy (there was none to read on the receiving side)".into(),
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (name, tip) in &group.tips {
+        let from = config::PolicyFrom::Tree(repo, Some(*tip));
+        let brought = from.fingerprint()?;
+        if brought == ruling_print {
+            continue;
+        }
+        let name = name.to_str_lossy();
+        let file = brought
+            .as_ref()
+            .or(ruling_print.as_ref())
+            .map_or("", |b| b.0);
+        report.warnings.push(Issue::new(
+            file,
+            format!(
+                "the policy changes in {name}: the change was judged under {under}, not under the policy it brings, which applies once it is accepted"
+            ),
+        ));
+        if !seen.insert(*tip) {
+            continue;
+        }
+        match config::load(
+            &ConfigChoice::Discover,
+            &from,
+            Path::new("."),
+            options.today,
+        ) {
+            Ok(new) => {
+                if options.policy_changes == PolicyChanges::Block {
+                    let wider = policy::widenings(ruling, &new);
+                    if !wider.is_empty() {
+                        report.policy_changes.push(Issue::new(
+                            file,
+                            format!(
+                                "{name} widens the policy: {}. With --policy-changes block a wider policy needs the operator (or a reviewed --config)",
+                                wider.join("; ")
+                            ),
+                        ));
+                    }
+                }
+            }
+            Err(err @ Error::Config { .. }) => {
+                report.errors.push(Issue::new(
+                    file,
+                    format!(
+                        "{name} brings a policy that cannot be read, and is refused: {}",
+                        one_line(&err.one_line())
+                    ),
+                ));
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
+
+/// A parser's message, which may quote several lines, as the one line an issue is.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -111,6 +111,8 @@ fn main() -> ExitCode {
                 config: check.config,
                 new_only: check.new_only,
                 today,
+                policy_changes: check.policy_changes,
+                inline_allows: check.inline_allows,
             };
             match dill_guard::check(&options, &cwd) {
                 Ok(found) => {

@@ -230,6 +230,9 @@ pub struct Report {
     pub allowed: Vec<Allowed>,
     pub errors: Vec<Issue>,
     pub warnings: Vec<Issue>,
+    /// Changes that widen the policy, under `--policy-changes block`: each blocks like a
+    /// finding (the path is the policy file, the message names the ref and the entries).
+    pub policy_changes: Vec<Issue>,
     pub files_checked: usize,
     pub elapsed: Duration,
     /// How a blocking result is announced: `"commit blocked"` for the index, `"push blocked"`
@@ -263,7 +266,7 @@ impl Report {
     pub fn exit_code(&self, exit_zero: bool) -> i32 {
         if !self.errors.is_empty() {
             2
-        } else if !self.findings.is_empty() && !exit_zero {
+        } else if (!self.findings.is_empty() || !self.policy_changes.is_empty()) && !exit_zero {
             1
         } else {
             0

@@ -97,6 +97,46 @@ impl Allow {
     fn covers(&self, api: &str) -> bool {
         !self.expired && (self.apis.is_empty() || self.apis.iter().any(|a| a == api))
     }
+
+    /// How this entry allows more than `old`, an entry with the same paths or more (`None`:
+    /// it allows nothing `old` does not, or `old` does not cover its paths at all).
+    fn wider_than(&self, old: &Allow) -> Option<Vec<String>> {
+        if !self.patterns.iter().all(|p| old.patterns.contains(p)) {
+            return None;
+        }
+        let mut how = Vec::new();
+        let apis = |a: &[String]| {
+            if a.is_empty() {
+                "every sink".to_string()
+            } else {
+                a.join(", ")
+            }
+        };
+        if !old.apis.is_empty()
+            && (self.apis.is_empty() || !self.apis.iter().all(|a| old.apis.contains(a)))
+        {
+            how.push(format!(
+                "APIs {} (was {})",
+                apis(&self.apis),
+                apis(&old.apis)
+            ));
+        }
+        match (old.expires, self.expires) {
+            (Some(was), None) => how.push(format!("no expiry (was {was})")),
+            (Some(was), Some(now)) if now > was => how.push(format!("expires {now} (was {was})")),
+            _ => {}
+        }
+        match (old.unless_reachable, self.unless_reachable) {
+            (Some(was), None) => how.push(format!("no `unless-reachable` (was {})", was.as_str())),
+            (Some(was), Some(now)) if now > was => how.push(format!(
+                "`unless-reachable = {}` (was {})",
+                now.as_str(),
+                was.as_str()
+            )),
+            _ => {}
+        }
+        Some(how)
+    }
 }
 
 /// The policy of a run; the default allows nothing and excludes nothing.
@@ -116,6 +156,11 @@ pub struct Policy {
     /// What is wrong with the policy without making it unusable (a glob that switches the
     /// check off wholesale), reported in every mode.
     pub warnings: Vec<crate::Issue>,
+    /// The `exclude` and `extend-exclude` globs as written, to tell a push that adds one.
+    pub exclude_patterns: Vec<String>,
+    /// Whether `# dill-guard: allow` and `# noqa` comments allow (`--inline-allows refuse`,
+    /// and a ruling policy that cannot be read, say no).
+    pub inline_allows: bool,
 }
 
 impl Default for Policy {
@@ -128,6 +173,8 @@ impl Default for Policy {
             new_only: false,
             skip_default_dirs: true,
             warnings: Vec::new(),
+            exclude_patterns: Vec::new(),
+            inline_allows: true,
         }
     }
 }
@@ -172,6 +219,51 @@ impl Policy {
         }
         broken.map_or(Ok(None), Err)
     }
+}
+
+/// What `brought` allows that `ruling` does not, one line each: a new `exclude` or
+/// `extend-exclude` glob, `new-only` switched on, an `[[allow]]` entry that no entry of `ruling`
+/// with the same paths (or more) already grants, or one that grants more than it (more APIs,
+/// a later or no expiry, a weaker or no `unless-reachable`). Empty when `brought` is as strict
+/// or stricter. Entries are compared as written, so a glob rewritten to mean the same counts
+/// as new: a widening is never missed, at the price of asking for review of some that are not.
+pub fn widenings(ruling: &Policy, brought: &Policy) -> Vec<String> {
+    let mut out = Vec::new();
+    for pattern in &brought.exclude_patterns {
+        if !ruling.exclude_patterns.contains(pattern) {
+            out.push(format!("a new exclude glob `{pattern}`"));
+        }
+    }
+    if brought.new_only && !ruling.new_only {
+        out.push("`new-only = true` (findings on untouched lines stop blocking)".into());
+    }
+    for entry in &brought.allows {
+        let live = ruling.allows.iter().filter(|old| !old.expired);
+        let mut closest: Option<Vec<String>> = None;
+        let mut covered = false;
+        for old in live {
+            match entry.wider_than(old) {
+                Some(how) if how.is_empty() => covered = true,
+                Some(how) if closest.as_ref().is_none_or(|c| how.len() < c.len()) => {
+                    closest = Some(how)
+                }
+                _ => {}
+            }
+        }
+        if covered || entry.expired {
+            continue;
+        }
+        let place = format!(
+            "line {}: [[allow]] for {}",
+            entry.line,
+            entry.patterns.join(", ")
+        );
+        out.push(match closest {
+            Some(how) => format!("{place} now allows {}", how.join(", ")),
+            None => format!("{place} (\"{}\") is new", entry.reason),
+        });
+    }
+    out
 }
 
 /// The lines of a text as Python counts them: ended by `\n`, `\r\n` or a lone `\r`.
@@ -492,6 +584,43 @@ mod tests {
         for comment in [" load the noqapi data", " a nosecond", " plain comment"] {
             assert_eq!(directive(comment), None, "{comment}");
         }
+    }
+
+    #[test]
+    fn widenings_name_what_allows_more() {
+        let today = Date::parse("2026-01-15").unwrap();
+        let policy = |text: &str| {
+            crate::config::parse("dill-guard.toml", text.as_bytes(), false, today)
+                .unwrap()
+                .unwrap()
+        };
+        let ruling = policy(
+            "extend-exclude = [\"vendor/**\"]\n[[allow]]\npaths = [\"a/**\", \"b/**\"]\nreason = \"r\"\napis = [\"dill.loads\"]\nexpires = \"2027-01-01\"\nunless-reachable = \"local-file\"\n",
+        );
+        // Fewer paths, an earlier expiry, another reason: narrower.
+        let narrower = policy(
+            "[[allow]]\npaths = [\"a/**\"]\nreason = \"other\"\napis = [\"dill.loads\"]\nexpires = \"2026-06-01\"\nunless-reachable = \"local-file\"\n",
+        );
+        assert!(widenings(&ruling, &narrower).is_empty());
+        assert!(widenings(&ruling, &Policy::default()).is_empty());
+        let wider = policy(
+            "extend-exclude = [\"vendor/**\", \"gen/**\"]\n[[allow]]\npaths = [\"a/**\"]\nreason = \"r\"\nunless-reachable = \"remote\"\n[[allow]]\npaths = [\"c/**\"]\nreason = \"new\"\n",
+        );
+        let found = widenings(&ruling, &wider);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(found[0], "a new exclude glob `gen/**`");
+        assert!(
+            found[1].contains("APIs every sink (was dill.loads)")
+                && found[1].contains("no expiry (was 2027-01-01)")
+                && found[1].contains("`unless-reachable = remote` (was local-file)"),
+            "{found:?}"
+        );
+        assert!(
+            found[2].ends_with("[[allow]] for c/** (\"new\") is new"),
+            "{found:?}"
+        );
+        // Everything is wider than nothing.
+        assert_eq!(widenings(&Policy::default(), &ruling).len(), 2);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The history modes (`--range`, `--pre-push`, `--pre-receive`): which files each ref update
 //! brings in, and under which policy each is judged. The policy never comes from the change
 //! being judged: a ref that exists is judged under the policy at its current tip, a new ref under
-//! the policy of the default branch, a range under the policy at its base. A push that brings a
-//! new policy is judged under the old one, and is told so.
+//! the policy of the default branch (and against what that branch holds: see [`plan`]), a range
+//! under the policy at its base. A push that brings a new policy is judged under the old one,
+//! and is told so.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -10,7 +11,7 @@ use std::path::Path;
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::ObjectId;
 
-use crate::git::{IndexFile, LinkTarget, Peeled, RefUpdate, Repo};
+use crate::git::{Compared, IndexFile, LinkTarget, Peeled, RefUpdate, Repo};
 use crate::model::Error;
 use crate::source::Selection;
 
@@ -35,7 +36,15 @@ pub struct Group {
 }
 
 /// Splits a history selection into groups that share a policy.
-pub fn plan(selection: &Selection, repo: &Repo) -> Result<Vec<Group>, Error> {
+///
+/// A new ref (a tag, a branch, a branch deleted and pushed again) is compared with the tip of
+/// the default branch: the one content known to have been accepted under the policy the new
+/// ref is judged by. Commits that other refs hold were accepted under those refs' policies,
+/// perhaps wider ones since narrowed again, and commits in the middle of an accepted push were
+/// never judged on their own (only the tip they led to was), so neither counts as known. Under
+/// one policy for every ref (`one_policy`: an operator's `--config`) everything any ref reaches
+/// does.
+pub fn plan(selection: &Selection, repo: &Repo, one_policy: bool) -> Result<Vec<Group>, Error> {
     match selection {
         Selection::Range { old, new } => {
             let new = repo.resolve_commit(new)?;
@@ -64,12 +73,24 @@ pub fn plan(selection: &Selection, repo: &Repo) -> Result<Vec<Group>, Error> {
             Ok(vec![group])
         }
         Selection::Receive { updates } => {
-            // On the server: every ref it has is already accepted.
-            let known = repo.ref_tips("refs/")?;
             let default = repo.default_branch_tip()?;
-            judge_updates(repo, updates, &known, default, true)
+            let every;
+            let against = match default {
+                Some(tip) if !one_policy => Against::Tip(repo.commit_tree(tip)?),
+                // No default branch (an unborn HEAD): nothing is known to be accepted.
+                None if !one_policy => Against::Reachable(&[]),
+                _ => {
+                    every = repo.ref_tips("refs/")?;
+                    Against::Reachable(&every)
+                }
+            };
+            judge_updates(repo, updates, against, default, true)
         }
-        Selection::Push { remote, updates } => {
+        Selection::Push {
+            remote,
+            updates,
+            implied,
+        } => {
             // On the client: what this repository knows the remote to have.
             let remote = remote
                 .as_deref()
@@ -77,32 +98,63 @@ pub fn plan(selection: &Selection, repo: &Repo) -> Result<Vec<Group>, Error> {
             let (known, default) = match &remote {
                 Some(remote) => {
                     let prefix = format!("refs/remotes/{remote}/");
-                    let mut default = None;
-                    for name in ["HEAD", "main", "master"] {
-                        default = repo.ref_commit(&format!("{prefix}{name}"))?;
-                        if default.is_some() {
-                            break;
-                        }
-                    }
-                    (repo.ref_tips(&prefix)?, default)
+                    (repo.ref_tips(&prefix)?, remote_default(repo, &prefix)?)
                 }
                 // A push to a URL no remote is configured for: nothing is known to be there, so
                 // the whole pushed history is judged.
                 None => (Vec::new(), None),
             };
-            judge_updates(repo, updates, &known, default, false)
+            // As the server will judge it; on a remote whose default branch is not known,
+            // new refs are compared with all it is known to have.
+            let against = match default {
+                Some(tip) if !one_policy => Against::Tip(repo.commit_tree(tip)?),
+                _ => Against::Reachable(&known),
+            };
+            let mut groups = judge_updates(repo, updates, against, default, false)?;
+            if let (Some(first), Some(group)) = (implied.first(), groups.first_mut()) {
+                let names: Vec<_> = implied.iter().map(|n| n.to_str_lossy()).collect();
+                group.notes.push((
+                    first.to_str_lossy().into_owned(),
+                    format!(
+                        "the hook manager names one ref of the push, so every local branch and tag with commits the remote lacks was judged too: {}. To judge exactly what git pushes, use dill-guard's own hook (`dill-guard install --hook pre-push`)",
+                        names.join(", ")
+                    ),
+                ));
+            }
+            Ok(groups)
         }
         _ => Ok(Vec::new()),
     }
 }
 
-/// The groups for a push's ref updates. `known` are the commits the receiving side has,
-/// `default` the tip of its default branch (the policy of new refs). `server` says the old
-/// objects are all present (on a client, the remote may have moved on to commits not fetched).
+/// The tip of a remote's default branch as last fetched: `HEAD`, `main` or `master` under
+/// `prefix` (`refs/remotes/REMOTE/`).
+fn remote_default(repo: &Repo, prefix: &str) -> Result<Option<ObjectId>, Error> {
+    for name in ["HEAD", "main", "master"] {
+        if let Some(tip) = repo.ref_commit(&format!("{prefix}{name}"))? {
+            return Ok(Some(tip));
+        }
+    }
+    Ok(None)
+}
+
+/// What a new ref is compared with: what the receiving side is known to have accepted under
+/// the policy new refs are judged by.
+enum Against<'k> {
+    /// The tree of the default branch's tip.
+    Tip(ObjectId),
+    /// Everything these commits reach (every ref, when one policy rules them all).
+    Reachable(&'k [ObjectId]),
+}
+
+/// The groups for a push's ref updates. `against` is what new refs are compared with,
+/// `default` the tip of the receiving side's default branch (the policy of new refs). `server`
+/// says the old objects are all present (on a client, the remote may have moved on to commits
+/// not fetched).
 fn judge_updates(
     repo: &Repo,
     updates: &[RefUpdate],
-    known: &[ObjectId],
+    against: Against,
     default: Option<ObjectId>,
     server: bool,
 ) -> Result<Vec<Group>, Error> {
@@ -134,15 +186,14 @@ fn judge_updates(
             _ => None,
         })
         .collect();
-    let new_commits = if fresh.is_empty() {
-        HashSet::new()
-    } else {
-        repo.new_commits(&fresh, known)?
+    let new_commits = match against {
+        Against::Reachable(known) if !fresh.is_empty() => repo.new_commits(&fresh, known)?,
+        _ => HashSet::new(),
     };
 
     let mut groups: Vec<Group> = Vec::new();
     let mut index: HashMap<Option<ObjectId>, usize> = HashMap::new();
-    let mut listed: HashMap<Option<ObjectId>, HashSet<(BString, ObjectId)>> = HashMap::new();
+    let mut listed: HashMap<Option<ObjectId>, Compared> = HashMap::new();
     for (update, old, new) in peeled {
         let name = update.name.clone();
         let Some(tree) = repo.tree_of(new)? else {
@@ -153,9 +204,12 @@ fn judge_updates(
             ));
             continue;
         };
-        let (policy, bases) = match old {
-            Some(Peeled::Commit(old)) => (Some(old), vec![repo.commit_tree(old)?]),
-            Some(Peeled::Tree(old)) => (default, vec![old]),
+        let (policy, bases) = match (old, &against) {
+            (Some(Peeled::Commit(old)), _) => (Some(old), vec![repo.commit_tree(old)?]),
+            (Some(Peeled::Tree(old)), _) => (default, vec![old]),
+            // The files the default branch's tip holds, as they are there, are known; a tag
+            // on it brings nothing.
+            (_, Against::Tip(tip)) => (default, vec![*tip]),
             _ => match new {
                 Peeled::Commit(commit) => match repo.bases(commit, &new_commits)? {
                     // Already reachable from what the receiving side has.
@@ -210,7 +264,7 @@ fn bring(
     repo: &Repo,
     tree: ObjectId,
     bases: &[ObjectId],
-    listed: &mut HashSet<(BString, ObjectId)>,
+    listed: &mut Compared,
     group: &mut Group,
 ) -> Result<(), Error> {
     let (files, mut links) = repo.brought(tree, bases, listed)?;
@@ -350,6 +404,10 @@ pub fn parse_push_lines(input: &[u8], pre_push: bool) -> Result<Vec<RefUpdate>, 
 ///   framework, when the push holds a root commit): a new ref, judged against what the remote
 ///   is known to have (`PRE_COMMIT_REMOTE_NAME`).
 ///
+/// Both describe only the first of git's ref lines, so every local branch and tag with commits
+/// the remote lacks is judged too (`implied`): a push of two branches must not pass on the
+/// strength of the first.
+///
 /// `Ok(None)` when no hook manager runs us. An error when one does but names nothing to judge:
 /// a push hook that cannot tell what is pushed must not pass it.
 pub fn from_hook_manager(
@@ -369,11 +427,27 @@ pub fn from_hook_manager(
     if !under_manager {
         return Ok(None);
     }
+    let remote = set("PRE_COMMIT_REMOTE_NAME").or_else(|| set("PRE_COMMIT_REMOTE_URL"));
     if let (Some(from), Some(to)) = (&from, &to) {
-        return Ok(Some(Selection::Range {
+        let range = Selection::Range {
             old: Some(from.clone()),
             new: to.clone(),
-        }));
+        };
+        // Outside a repository the range fails as a range does.
+        let Some(repo) = Repo::discover(cwd)? else {
+            return Ok(Some(range));
+        };
+        let new = repo.resolve_commit(to)?;
+        let implied = unpushed_local_refs(&repo, remote.as_deref(), new)?;
+        if implied.is_empty() {
+            return Ok(Some(range));
+        }
+        let first = RefUpdate {
+            name: set("PRE_COMMIT_REMOTE_BRANCH").unwrap_or(to.clone()).into(),
+            old: Some(repo.resolve_commit(from)?),
+            new: Some(new),
+        };
+        return Ok(Some(push(remote, first, implied)));
     }
     let tip = to.or(local);
     let Some(tip) = tip else {
@@ -391,14 +465,66 @@ pub fn from_hook_manager(
         cwd: cwd.to_path_buf(),
     })?;
     let new = repo.resolve_commit(&tip)?;
-    Ok(Some(Selection::Push {
-        remote: set("PRE_COMMIT_REMOTE_NAME").or_else(|| set("PRE_COMMIT_REMOTE_URL")),
-        updates: vec![RefUpdate {
-            name: set("PRE_COMMIT_REMOTE_BRANCH").unwrap_or(tip).into(),
-            old: None,
-            new: Some(new),
-        }],
-    }))
+    let implied = unpushed_local_refs(&repo, remote.as_deref(), new)?;
+    let first = RefUpdate {
+        name: set("PRE_COMMIT_REMOTE_BRANCH").unwrap_or(tip).into(),
+        old: None,
+        new: Some(new),
+    };
+    Ok(Some(push(remote, first, implied)))
+}
+
+/// A push of `first` and the refs it may carry besides.
+fn push(remote: Option<String>, first: RefUpdate, implied: Vec<RefUpdate>) -> Selection {
+    Selection::Push {
+        remote,
+        implied: implied.iter().map(|u| u.name.clone()).collect(),
+        updates: std::iter::once(first).chain(implied).collect(),
+    }
+}
+
+/// Every local branch and tag whose tip the remote is not known to have (from its
+/// remote-tracking refs), other than `except`: what a push may carry beyond the one ref a hook
+/// manager names. A branch the remote has is compared with its remote-tracking tip, anything
+/// else is judged as a new ref.
+fn unpushed_local_refs(
+    repo: &Repo,
+    remote: Option<&str>,
+    except: ObjectId,
+) -> Result<Vec<RefUpdate>, Error> {
+    let prefix = remote
+        .and_then(|r| repo.remote_named(BStr::new(r.as_bytes())))
+        .map(|r| format!("refs/remotes/{r}/"));
+    let known = match &prefix {
+        Some(prefix) => repo.ref_tips(prefix)?,
+        None => Vec::new(),
+    };
+    let mut local = repo.ref_commits("refs/heads/")?;
+    local.extend(repo.ref_commits("refs/tags/")?);
+    local.retain(|(_, commit)| *commit != except && !known.contains(commit));
+    if local.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tips: Vec<ObjectId> = local.iter().map(|(_, commit)| *commit).collect();
+    let new = repo.new_commits(&tips, &known)?;
+    let mut out = Vec::new();
+    for (name, commit) in local {
+        if !new.contains(&commit) {
+            continue;
+        }
+        let old = match (&prefix, name.strip_prefix(b"refs/heads/")) {
+            (Some(prefix), Some(branch)) => {
+                repo.ref_commit(&format!("{prefix}{}", branch.as_bstr()))?
+            }
+            _ => None,
+        };
+        out.push(RefUpdate {
+            name,
+            old,
+            new: Some(commit),
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -31,6 +31,9 @@ pub enum Selection {
     Push {
         remote: Option<String>,
         updates: Vec<RefUpdate>,
+        /// Refs among `updates` judged because they may be pushed: a hook manager names only
+        /// one ref of a push (see [`crate::pushes::from_hook_manager`]).
+        implied: Vec<gix::bstr::BString>,
     },
     /// `--pre-receive`: what a push to this (server) repository adds, from git's stdin lines.
     Receive { updates: Vec<RefUpdate> },

@@ -200,9 +200,11 @@ fn moving_a_ref_onto_commits_the_server_already_has_is_judged() {
     assert!(!ok, "{shown}");
     assert!(shown.contains("worker.py:5:12"), "{shown}");
     assert_eq!(server.head("main"), before);
-    // A new ref at a commit the server already has brings nothing new.
+    // A new ref at a commit the server already has is compared with the default branch's tip,
+    // not with every ref: `feature` was never judged under main's policy.
     let (ok, shown) = server.push(&["feature:refs/heads/copy"]);
-    assert!(ok, "{shown}");
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("worker.py:5:12"), "{shown}");
 }
 
 #[test]

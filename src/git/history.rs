@@ -49,6 +49,11 @@ pub(super) struct Cache {
     attributes: RefCell<HashMap<ObjectId, Rc<Vec<IndexFile>>>>,
 }
 
+/// Directories already listed, each as (path, tree, the one tree it was compared with): the
+/// same directory compared with the same base brings the same files, so many refs sharing most
+/// of their trees cost what they differ in.
+pub type Compared = HashSet<(BString, ObjectId, Option<ObjectId>)>;
+
 /// The regular files a tree brings, and its links with where each leads.
 pub type Brought = (Vec<IndexFile>, Vec<(BString, super::LinkTarget)>);
 
@@ -267,15 +272,16 @@ impl Repo {
 
     /// The regular files of `tree` whose content at their path is in none of `bases` (trees):
     /// what `tree` brings that the bases did not have. Without bases, every file. Directories
-    /// equal to a base's are skipped unread; `listed` remembers directories already listed in
-    /// full, so many refs sharing most of their trees cost what they differ in.
+    /// equal to a base's are skipped unread; `listed` remembers directories already compared
+    /// with no base or with one, so many refs sharing most of their trees cost what they differ
+    /// in.
     /// Also the symbolic links `tree` brings (new, or pointing elsewhere than in every base),
     /// with where each leads in `tree`.
     pub fn brought(
         &self,
         tree: ObjectId,
         bases: &[ObjectId],
-        listed: &mut HashSet<(BString, ObjectId)>,
+        listed: &mut Compared,
     ) -> Result<Brought, Error> {
         let mut out = Vec::new();
         let mut links = Vec::new();
@@ -415,15 +421,22 @@ impl Repo {
         prefix: &mut Vec<u8>,
         tree: ObjectId,
         bases: &[ObjectId],
-        listed: &mut HashSet<(BString, ObjectId)>,
+        listed: &mut Compared,
         out: &mut Vec<IndexFile>,
         links: &mut Vec<IndexFile>,
     ) -> Result<(), Error> {
         if bases.contains(&tree) {
             return Ok(());
         }
-        if bases.is_empty() && !listed.insert((BString::from(prefix.as_slice()), tree)) {
-            return Ok(());
+        let base = match bases {
+            [] => Some(None),
+            [one] => Some(Some(*one)),
+            _ => None,
+        };
+        if let Some(base) = base {
+            if !listed.insert((BString::from(prefix.as_slice()), tree, base)) {
+                return Ok(());
+            }
         }
         let hash = self.repo.object_hash();
         let shown = |prefix: &[u8]| {
@@ -562,6 +575,29 @@ impl Repo {
         tips.sort();
         tips.dedup();
         Ok(tips)
+    }
+
+    /// The refs under `prefix` by full name, each with the commit it comes to (tags peeled;
+    /// refs to trees or blobs, and refs that cannot be read, left out).
+    pub fn ref_commits(&self, prefix: &str) -> Result<Vec<(BString, ObjectId)>, Error> {
+        let platform = self
+            .repo
+            .references()
+            .map_err(|err| git_error("could not list references", err))?;
+        let refs = platform
+            .prefixed(prefix)
+            .map_err(|err| git_error(format!("could not list references under {prefix}"), err))?;
+        let mut found = Vec::new();
+        for reference in refs.flatten() {
+            let mut reference = reference;
+            let name = reference.name().as_bstr().to_owned();
+            if let Ok(id) = reference.peel_to_id() {
+                if let Ok(Peeled::Commit(commit)) = self.peel(id.detach()) {
+                    found.push((name, commit));
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// The commit a full ref name points at, tags peeled; `None` when there is no such ref.

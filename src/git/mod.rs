@@ -15,7 +15,7 @@ mod attributes;
 mod history;
 
 pub use attributes::{apply as convert, is_lfs_pointer, ArchiveCommit, Conversion, Rules};
-pub use history::{Peeled, RefUpdate};
+pub use history::{Compared, Peeled, RefUpdate};
 
 /// One file as the index records it.
 #[derive(Debug, Clone, PartialEq, Eq)]

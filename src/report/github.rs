@@ -16,7 +16,11 @@ pub(super) fn render(report: &Report) -> String {
         let text = format!("allowed ({}): {}", allowed.by, allowed.reason);
         annotation(&mut out, "notice", &allowed.finding, &text);
     }
-    for (level, issues) in [("error", &report.errors), ("warning", &report.warnings)] {
+    for (level, issues) in [
+        ("error", &report.policy_changes),
+        ("error", &report.errors),
+        ("warning", &report.warnings),
+    ] {
         for issue in issues {
             let _ = writeln!(
                 out,

@@ -53,6 +53,15 @@ pub(super) fn render(report: &Report, p: Painter, quiet: bool, exit_zero: bool) 
     for finding in &report.findings {
         finding_block(&mut out, finding, p, report);
     }
+    for issue in &report.policy_changes {
+        let _ = writeln!(
+            out,
+            "{}: {}: {}",
+            p.error("error[policy-change]"),
+            printable(&report.from_cwd(&issue.path)).as_ref(),
+            printable(&issue.message)
+        );
+    }
     for issue in &report.errors {
         let _ = writeln!(
             out,
@@ -120,15 +129,19 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 pub(super) fn summary(out: &mut String, report: &Report, p: Painter, exit_zero: bool) {
+    let changes = match report.policy_changes.len() {
+        0 => String::new(),
+        n => format!(", {}", plural(n, "policy change", "policy changes")),
+    };
     let counts = format!(
-        "{} checked, {}, {} allowed, {} ms",
+        "{} checked, {}{changes}, {} allowed, {} ms",
         plural(report.files_checked, "file", "files"),
         plural(report.findings.len(), "finding", "findings"),
         report.allowed.len(),
         report.elapsed.as_millis()
     );
     let verdict = match report.exit_code(exit_zero) {
-        0 if report.findings.is_empty() => p.ok("ok"),
+        0 if report.findings.is_empty() && report.policy_changes.is_empty() => p.ok("ok"),
         0 => p.warning("not blocking (--exit-zero)"),
         1 => p.error(report.blocked),
         _ => p.error(&format!(

@@ -13,6 +13,9 @@ struct Document<'a> {
     errors: &'a [Issue],
     warnings: &'a [Issue],
     files_checked: usize,
+    /// Widenings of the policy that block (`--policy-changes block`); absent when none.
+    #[serde(skip_serializing_if = "<[Issue]>::is_empty")]
+    policy_changes: &'a [Issue],
 }
 
 pub(super) fn render(report: &Report) -> String {
@@ -23,6 +26,7 @@ pub(super) fn render(report: &Report) -> String {
         errors: &report.errors,
         warnings: &report.warnings,
         files_checked: report.files_checked,
+        policy_changes: &report.policy_changes,
     };
     let mut text = serde_json::to_string(&document).expect("a report always serializes");
     text.push('\n');

@@ -35,7 +35,8 @@ pub(super) fn concise(report: &Report, quiet: bool, exit_zero: bool) -> String {
             what(f)
         );
     }
-    let issues = report.errors.iter().map(|i| ("error", i));
+    let issues = (report.policy_changes.iter().map(|i| ("policy change", i)))
+        .chain(report.errors.iter().map(|i| ("error", i)));
     let warnings = report.warnings.iter().map(|i| ("warning", i));
     for (level, issue) in issues.chain(warnings.filter(|_| !quiet)) {
         let _ = writeln!(
@@ -67,6 +68,9 @@ pub(super) fn json_lines(report: &Report) -> String {
     }
     for a in &report.allowed {
         line(object("allowed", json!(a)));
+    }
+    for issue in &report.policy_changes {
+        line(object("policy-change", json!(issue)));
     }
     for issue in &report.errors {
         line(object("error", json!(issue)));
@@ -114,6 +118,15 @@ pub(super) fn gitlab(report: &Report) -> String {
     for a in &report.allowed {
         let note = format!("allowed: {}", a.reason);
         entry(&a.finding, "info", Some(&note));
+    }
+    for issue in &report.policy_changes {
+        issues.push(json!({
+            "description": format!("dill-guard: the change widens the policy: {}", issue.message),
+            "check_name": "dill-guard-policy-change",
+            "fingerprint": format!("{:016x}", super::fnv1a(format!("policy\0{}\0{}", issue.path, issue.message).as_bytes())),
+            "severity": "blocker",
+            "location": {"path": issue.path, "lines": {"begin": 1}},
+        }));
     }
     for issue in &report.errors {
         issues.push(json!({
@@ -180,7 +193,16 @@ pub(super) fn junit(report: &Report) -> String {
             xml(&issue.message)
         );
     }
-    let passed = report.findings.is_empty() && report.errors.is_empty();
+    for issue in &report.policy_changes {
+        let _ = writeln!(
+            cases,
+            "    <testcase classname=\"{}\" name=\"policy change\">\n      <failure type=\"policy-change\" message=\"{}\"/>\n    </testcase>",
+            xml(&issue.path),
+            xml(&issue.message)
+        );
+    }
+    let passed =
+        report.findings.is_empty() && report.errors.is_empty() && report.policy_changes.is_empty();
     if passed {
         let _ = writeln!(
             cases,
@@ -188,11 +210,14 @@ pub(super) fn junit(report: &Report) -> String {
             report.files_checked
         );
     }
-    let tests =
-        report.findings.len() + report.allowed.len() + report.errors.len() + usize::from(passed);
+    let tests = report.findings.len()
+        + report.policy_changes.len()
+        + report.allowed.len()
+        + report.errors.len()
+        + usize::from(passed);
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"dill-guard\" tests=\"{tests}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n{cases}  </testsuite>\n</testsuites>\n",
-        report.findings.len(),
+        report.findings.len() + report.policy_changes.len(),
         report.errors.len(),
         report.allowed.len()
     )

@@ -25,9 +25,11 @@ pub(super) fn render(report: &Report) -> String {
         let suppression = json!({"kind": kind, "justification": allowed.reason});
         results.push(result(&allowed.finding, Some(suppression), &mut seen));
     }
+    // A widening of the policy is no result of the rule: it is told as an error notification.
     let notifications: Vec<Value> = report
-        .errors
+        .policy_changes
         .iter()
+        .chain(&report.errors)
         .map(|e| notification("error", &e.path, &e.message))
         .chain(
             report
