@@ -147,6 +147,17 @@ impl Queue {
     }
 }
 
+/// Why bytes are not text, if they are not: NUL bytes, or mostly bytes that are not UTF-8.
+fn not_text(bytes: &[u8]) -> Option<&'static str> {
+    if memchr::memchr(0, bytes).is_some() {
+        return Some("it holds NUL bytes");
+    }
+    if std::str::from_utf8(bytes).is_err() && !python::declares_other_encoding(bytes) {
+        return Some("it is not valid UTF-8 and declares no other encoding");
+    }
+    None
+}
+
 /// Runs `read`, analysing every file it hands over while it goes on reading, and returns what
 /// `read` returned with the outcomes, in path order.
 pub fn while_reading<R>(read: impl FnOnce(&(dyn Fn(SourceFile) + Sync)) -> R) -> (R, Vec<Outcome>) {
@@ -247,7 +258,7 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
     let cells;
     // The pieces of source that share one module namespace, with their notebook cell numbers.
     let (texts, cell_numbers): (Vec<&str>, Vec<Option<usize>>) = match file.kind {
-        python::Kind::Source => {
+        python::Kind::Source | python::Kind::Cython => {
             decoded = match python::decode(&file.bytes) {
                 Ok(decoded) => decoded,
                 Err(why) => {
@@ -276,7 +287,13 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
             }
         },
     };
-    let analysis = analyze::analyze_with(&texts, limits, file.local.as_deref());
+    let analysis = match file.kind {
+        python::Kind::Cython => analyze::scan_only(
+            &texts,
+            "it is Cython, not Python syntax; checked with the token scanner".into(),
+        ),
+        _ => analyze::analyze_with(&texts, limits, file.local.as_deref()),
+    };
     outcome.patches.clone_from(&analysis.patches);
     outcome.exports.clone_from(&analysis.exports);
     outcome.exports_unknown = analysis.degraded.is_some() || analysis.failed.is_some();
@@ -285,6 +302,18 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
         return outcome;
     }
     if let Some(why) = &analysis.degraded {
+        // The token scanner finds names in text; over bytes that are not text (a binary file,
+        // an archive dill-guard did not open) finding none proves nothing.
+        if let Some(what) = not_text(&file.bytes) {
+            outcome.errors.push(Issue::new(
+                file.path.clone(),
+                format!(
+                    "{what}, so it is not Python text dill-guard can judge ({why}); it mentions \
+                     dill, and Python may still run it: remove it, or exclude it in the policy"
+                ),
+            ));
+            return outcome;
+        }
         // A notebook's pieces are its code cells: name the cell as findings do, by its index
         // in `cells`.
         let why = match analysis.degraded_piece {

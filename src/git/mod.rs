@@ -21,12 +21,27 @@ pub struct IndexFile {
     /// Path relative to the repository root, `/`-separated, as git stores it.
     pub path: BString,
     pub id: ObjectId,
+    /// Whether git records it as executable (mode 100755): a program that may be run, so a
+    /// file to read for a shebang whatever its name.
+    pub executable: bool,
+}
+
+impl IndexFile {
+    /// A file whose mode does not matter (a link's text, a file looked up by path).
+    pub fn plain(path: BString, id: ObjectId) -> IndexFile {
+        IndexFile {
+            path,
+            id,
+            executable: false,
+        }
+    }
 }
 
 /// A file of the index while it is being listed, its path borrowed from the index.
 struct Listed<'s> {
     path: std::borrow::Cow<'s, [u8]>,
     id: ObjectId,
+    executable: bool,
 }
 
 impl Listed<'_> {
@@ -34,6 +49,7 @@ impl Listed<'_> {
         IndexFile {
             path: BString::from(self.path.as_ref()),
             id: self.id,
+            executable: self.executable,
         }
     }
 }
@@ -286,11 +302,8 @@ impl Repo {
         if entry.mode != Mode::FILE && entry.mode != Mode::FILE_EXECUTABLE {
             return Ok(None);
         }
-        self.blob(&IndexFile {
-            path: path.into(),
-            id: entry.id,
-        })
-        .map(Some)
+        self.blob(&IndexFile::plain(path.into(), entry.id))
+            .map(Some)
     }
 
     /// Every stage-0 regular file of `state`, sparse directories expanded, and the paths with
@@ -322,10 +335,7 @@ impl Repo {
                     let mut full = Vec::from(prefix.as_bytes());
                     full.push(b'/');
                     full.extend_from_slice(&inner.path);
-                    links.push(IndexFile {
-                        path: full.into(),
-                        id: inner.id,
-                    });
+                    links.push(IndexFile::plain(full.into(), inner.id));
                 }
                 for inner in inner_files {
                     let mut full = Vec::from(prefix.as_bytes());
@@ -334,21 +344,20 @@ impl Repo {
                     files.push(Listed {
                         path: std::borrow::Cow::Owned(full),
                         id: inner.id,
+                        executable: inner.executable,
                     });
                 }
                 continue;
             }
             if entry.mode == Mode::SYMLINK {
-                links.push(IndexFile {
-                    path: path.to_owned(),
-                    id: entry.id,
-                });
+                links.push(IndexFile::plain(path.to_owned(), entry.id));
                 continue;
             }
             if entry.mode == Mode::FILE || entry.mode == Mode::FILE_EXECUTABLE {
                 files.push(Listed {
                     path: std::borrow::Cow::Borrowed(path.as_bytes()),
                     id: entry.id,
+                    executable: entry.mode == Mode::FILE_EXECUTABLE,
                 });
             }
         }
@@ -404,10 +413,8 @@ impl Repo {
                 return Ok(elsewhere());
             };
             match lookup(dest.as_bstr())? {
-                Some((Entry::Link, id)) => link = IndexFile { path: dest, id },
-                Some((Entry::File, id)) => {
-                    return Ok(LinkTarget::File(IndexFile { path: dest, id }))
-                }
+                Some((Entry::Link, id)) => link = IndexFile::plain(dest, id),
+                Some((Entry::File, id)) => return Ok(LinkTarget::File(IndexFile::plain(dest, id))),
                 None => return Ok(elsewhere()),
             }
         }
@@ -457,8 +464,9 @@ impl Repo {
                 return Ok(());
             }
         }
-        // HEAD's entries of this directory: name -> (is a tree, is a regular file, id).
-        let mut in_head: std::collections::HashMap<Vec<u8>, (bool, bool, ObjectId)> =
+        // HEAD's entries of this directory: name -> (is a tree, whether a regular file is
+        // executable when it is one, id).
+        let mut in_head: std::collections::HashMap<Vec<u8>, (bool, Option<bool>, ObjectId)> =
             Default::default();
         if let Some(head) = head {
             let data = self.tree_data(head, &|| format!("tree of {}", prefix.as_bstr()))?;
@@ -469,7 +477,7 @@ impl Repo {
                     entry.filename.to_vec(),
                     (
                         entry.mode.is_tree(),
-                        entry.mode.is_blob(),
+                        entry.mode.is_blob().then_some(entry.mode.is_executable()),
                         entry.oid.to_owned(),
                     ),
                 );
@@ -480,11 +488,12 @@ impl Repo {
             let rest = &files[i].path[prefix.len()..];
             match rest.find_byte(b'/') {
                 None => {
-                    // Same content as a regular file: a symlink turned into a file with the
-                    // bytes of its target path is a change.
-                    let same = in_head
-                        .get(rest)
-                        .is_some_and(|(_, file, id)| *file && *id == files[i].id);
+                    // Same content as a regular file of the same mode: a symlink turned into a
+                    // file with the bytes of its target path is a change, and so is a file
+                    // made executable (it may now be run by its shebang).
+                    let same = in_head.get(rest).is_some_and(|(_, file, id)| {
+                        *file == Some(files[i].executable) && *id == files[i].id
+                    });
                     if !same {
                         out.push(files[i].to_owned());
                     }
