@@ -303,8 +303,13 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
     }
     if let Some(why) = &analysis.degraded {
         // The token scanner finds names in text; over bytes that are not text (a binary file,
-        // an archive dill-guard did not open) finding none proves nothing.
-        if let Some(what) = not_text(&file.bytes) {
+        // an archive dill-guard did not open) finding nothing proves nothing. What it did find
+        // is still reported.
+        let binary = match file.kind {
+            python::Kind::Notebook => None,
+            _ => not_text(&file.bytes),
+        };
+        if let Some(what) = binary {
             outcome.errors.push(Issue::new(
                 file.path.clone(),
                 format!(
@@ -312,7 +317,6 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
                      dill, and Python may still run it: remove it, or exclude it in the policy"
                 ),
             ));
-            return outcome;
         }
         // A notebook's pieces are its code cells: name the cell as findings do, by its index
         // in `cells`.
@@ -323,10 +327,12 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
             ),
             None => why.clone(),
         };
-        outcome.warnings.push(Issue::new(
-            file.path.clone(),
-            format!("checked in degraded mode: {why}"),
-        ));
+        if binary.is_none() {
+            outcome.warnings.push(Issue::new(
+                file.path.clone(),
+                format!("checked in degraded mode: {why}"),
+            ));
+        }
     }
     // Line starts, worked out for a piece only when something there needs placing.
     let lines: Vec<std::cell::OnceCell<Lines>> =
