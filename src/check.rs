@@ -147,15 +147,11 @@ impl Queue {
     }
 }
 
-/// Why bytes are not text, if they are not: NUL bytes, or mostly bytes that are not UTF-8.
+/// Why bytes are not text, if they are not: they hold NUL bytes (git's own test of a binary
+/// file, and source CPython refuses outright). Text with a few bytes that are not UTF-8 is
+/// still text, decoded with a warning.
 fn not_text(bytes: &[u8]) -> Option<&'static str> {
-    if memchr::memchr(0, bytes).is_some() {
-        return Some("it holds NUL bytes");
-    }
-    if std::str::from_utf8(bytes).is_err() && !python::declares_other_encoding(bytes) {
-        return Some("it is not valid UTF-8 and declares no other encoding");
-    }
-    None
+    memchr::memchr(0, bytes).map(|_| "it holds NUL bytes")
 }
 
 /// Runs `read`, analysing every file it hands over while it goes on reading, and returns what
