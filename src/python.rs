@@ -78,6 +78,13 @@ pub fn read_for_launcher(path: &str, executable: bool) -> bool {
     }
 }
 
+/// Whether a file's mode (executable or not) decides whether it is read: only for a name that
+/// neither says it is Python nor is read for its first lines anyway. A mode-only change of any
+/// other file changes nothing that is judged.
+pub fn mode_matters(path: &str) -> bool {
+    class_by_name(path).is_none() && !read_for_launcher(path, false)
+}
+
 /// How many bytes of a file's start are looked at for a launcher line.
 const LAUNCHER_WINDOW: usize = 1024;
 

@@ -415,11 +415,16 @@ impl Repo {
                     links.push(IndexFile::plain(BString::from(prefix.as_slice()), id));
                 }
             } else if entry.mode.is_blob() {
-                // A file made executable is brought in anew: it may now be run by its shebang.
+                // A file made executable is brought in anew when its mode decides whether it
+                // is read: it may now be run by its shebang.
                 let executable = entry.mode.is_executable();
-                let had = base_entries
-                    .iter()
-                    .any(|b| b.get(name) == Some(&(false, Some(executable), id)));
+                let mode_matters = crate::python::mode_matters(&name.to_str_lossy());
+                let had = base_entries.iter().any(|b| match b.get(name) {
+                    Some((false, Some(was), old)) => {
+                        *old == id && (*was == executable || !mode_matters)
+                    }
+                    _ => false,
+                });
                 if !had {
                     out.push(IndexFile {
                         path: BString::from(prefix.as_slice()),

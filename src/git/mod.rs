@@ -488,11 +488,18 @@ impl Repo {
             let rest = &files[i].path[prefix.len()..];
             match rest.find_byte(b'/') {
                 None => {
-                    // Same content as a regular file of the same mode: a symlink turned into a
-                    // file with the bytes of its target path is a change, and so is a file
-                    // made executable (it may now be run by its shebang).
+                    // Same content as a regular file: a symlink turned into a file with the
+                    // bytes of its target path is a change, and so is a file made executable
+                    // when its mode decides whether it is read (it may now run by its shebang).
                     let same = in_head.get(rest).is_some_and(|(_, file, id)| {
-                        *file == Some(files[i].executable) && *id == files[i].id
+                        *id == files[i].id
+                            && match file {
+                                Some(executable) => {
+                                    *executable == files[i].executable
+                                        || !crate::python::mode_matters(&rest.to_str_lossy())
+                                }
+                                None => false,
+                            }
                     });
                     if !same {
                         out.push(files[i].to_owned());
