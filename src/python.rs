@@ -852,6 +852,10 @@ mod tests {
         for path in ["README.md", "data.json", "logo.png", "lib.so", "a.tar.gz"] {
             assert!(!read_for_launcher(path, false), "{path}");
             assert!(read_for_launcher(path, true), "{path}");
+            assert!(mode_matters(path), "{path}");
+        }
+        for path in ["a.py", "tool", "tool.sh", "app.pyz"] {
+            assert!(!mode_matters(path), "{path}");
         }
     }
 
