@@ -36,7 +36,8 @@ const MAX_COMMENT: usize = 0xFFFF;
 
 /// Where the end-of-central-directory record starts, if the bytes end as a zip archive does:
 /// right at the end, or before a comment of at most 64 KiB (searched backwards, as `zipimport`
-/// does).
+/// does). Every Python file is asked this, so the search looks for the rare byte `\x06` with
+/// `memrchr` (text seldom holds one) and compares the signature only where it finds one.
 fn end_record(bytes: &[u8]) -> Option<usize> {
     if bytes.len() < END_LEN {
         return None;
@@ -46,9 +47,15 @@ fn end_record(bytes: &[u8]) -> Option<usize> {
         return Some(last);
     }
     let from = bytes.len().saturating_sub(MAX_COMMENT + END_LEN);
-    memchr::memmem::rfind(&bytes[from..], END_OF_DIRECTORY)
-        .map(|at| from + at)
-        .filter(|&at| at + END_LEN <= bytes.len())
+    let mut end = last + 4;
+    while let Some(at) = memchr::memrchr(b'\x06', &bytes[from..end]) {
+        let at = from + at;
+        if at >= 3 && &bytes[at - 3..=at] == END_OF_DIRECTORY {
+            return Some(at - 3);
+        }
+        end = at;
+    }
+    None
 }
 
 /// Whether the bytes end as a zip archive: Python would try to run such a file as a zipapp.
@@ -287,6 +294,13 @@ mod tests {
         let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, ["__main__.py", "pkg/mod.py"]);
         assert_eq!(members[1].bytes, b"import dill\ndill.loads(b'')\n");
+        // An archive comment after the end record.
+        let mut commented = zip.clone();
+        let at = commented.len() - 2;
+        commented[at] = 5;
+        commented.extend_from_slice(b"\x06\x06PK!");
+        assert!(is_zip(&commented));
+        assert_eq!(python_members(&commented).unwrap().len(), 2);
     }
 
     #[test]
