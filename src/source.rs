@@ -90,8 +90,9 @@ enum Read {
     Noted(Issue),
     /// A Python file (handed over when `keep` wanted it).
     Checked(String),
-    /// A zipapp: its Python members, each checked as `ARCHIVE/MEMBER`.
-    Archive(String, Vec<String>),
+    /// A zipapp: its Python members, each checked as `ARCHIVE/MEMBER`, and a warning when it
+    /// holds compiled members that are not read.
+    Archive(String, Vec<String>, Option<Issue>),
 }
 
 impl Read {
@@ -129,8 +130,24 @@ impl Read {
                 Kind::Source,
             )),
             Class::Zipapp => match zipapp::python_members(&bytes) {
-                Ok(members) => {
-                    let checked = members
+                Ok(contents) => {
+                    let warning = (!contents.compiled.is_empty()).then(|| {
+                        let mut named =
+                            contents.compiled[..contents.compiled.len().min(3)].join(", ");
+                        if contents.compiled.len() > 3 {
+                            named.push_str(&format!(" and {} more", contents.compiled.len() - 3));
+                        }
+                        Issue::new(
+                            path.clone(),
+                            format!(
+                                "is a zipapp holding compiled Python ({named}), which Python \
+                                 imports but dill-guard cannot read; only its source members are \
+                                 checked"
+                            ),
+                        )
+                    });
+                    let checked = contents
+                        .members
                         .into_iter()
                         .map(|m| {
                             hand(
@@ -140,7 +157,7 @@ impl Read {
                             )
                         })
                         .collect();
-                    Read::Archive(path, checked)
+                    Read::Archive(path, checked, warning)
                 }
                 Err(why) => Read::Failed(Issue::new(path, why)),
             },
@@ -151,7 +168,7 @@ impl Read {
         match self {
             Read::NotPython => "",
             Read::Failed(issue) | Read::Noted(issue) => &issue.path,
-            Read::Checked(path) | Read::Archive(path, _) => path,
+            Read::Checked(path) | Read::Archive(path, ..) => path,
         }
     }
 }
@@ -163,7 +180,10 @@ impl Sources {
             Read::Failed(issue) => self.errors.push(issue),
             Read::Noted(issue) => self.warnings.push(issue),
             Read::Checked(path) => self.checked.push(path),
-            Read::Archive(_, members) => self.checked.extend(members),
+            Read::Archive(_, members, warning) => {
+                self.checked.extend(members);
+                self.warnings.extend(warning);
+            }
         }
     }
 }

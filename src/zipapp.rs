@@ -6,6 +6,16 @@
 
 use crate::python::{self, Kind};
 
+/// What an archive holds for Python.
+#[derive(Debug, Default)]
+pub struct Contents {
+    /// Its Python source members, inflated, in the archive's order.
+    pub members: Vec<Member>,
+    /// The names of its compiled members (`*.pyc`), which Python imports too (and runs as
+    /// `__main__.pyc`) but which are not read.
+    pub compiled: Vec<String>,
+}
+
 /// One Python file of an archive.
 #[derive(Debug)]
 pub struct Member {
@@ -78,7 +88,7 @@ fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
 /// ZIP64, encrypted, a Python member compressed with another method than stored or deflate,
 /// more than [`MAX_ENTRIES`] entries, members inflating past [`MAX_INFLATED_BYTES`] or
 /// [`MAX_RATIO`] — is an error saying why: the archive cannot be vouched for.
-pub fn python_members(bytes: &[u8]) -> Result<Vec<Member>, String> {
+pub fn python_members(bytes: &[u8]) -> Result<Contents, String> {
     let end = end_record(bytes)
         .ok_or("is named as a zipapp but is not a zip archive (no end of central directory)")?;
     let bad = |what: &str| format!("is a zip archive that cannot be read: {what}");
@@ -100,7 +110,7 @@ pub fn python_members(bytes: &[u8]) -> Result<Vec<Member>, String> {
     let shift = directory
         .checked_sub(offset)
         .ok_or_else(|| bad("the central directory's offset is past its place"))?;
-    let mut members = Vec::new();
+    let mut contents = Contents::default();
     let mut inflated = 0usize;
     let mut inflater = zlib_rs::Inflate::new(false, 15);
     let mut at = directory;
@@ -133,6 +143,9 @@ pub fn python_members(bytes: &[u8]) -> Result<Vec<Member>, String> {
         // ASCII in either.
         let name = String::from_utf8_lossy(raw_name).replace('\\', "/");
         if !matches!(python::kind_by_name(&name), Some(Kind::Source)) {
+            if name.to_ascii_lowercase().ends_with(".pyc") {
+                contents.compiled.push(name);
+            }
             continue;
         }
         let member = |why: String| format!("is a zip archive whose member `{name}` {why}");
@@ -175,12 +188,12 @@ pub fn python_members(bytes: &[u8]) -> Result<Vec<Member>, String> {
             )));
         }
         inflated += content.len();
-        members.push(Member {
+        contents.members.push(Member {
             name,
             bytes: content,
         });
     }
-    Ok(members)
+    Ok(contents)
 }
 
 /// Inflates a raw deflate stream to at most `cap` bytes; more is an error (a bomb), as is a
@@ -290,7 +303,7 @@ mod tests {
             ],
         );
         assert!(is_zip(&zip));
-        let members = python_members(&zip).unwrap();
+        let members = python_members(&zip).unwrap().members;
         let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, ["__main__.py", "pkg/mod.py"]);
         assert_eq!(members[1].bytes, b"import dill\ndill.loads(b'')\n");
@@ -300,7 +313,12 @@ mod tests {
         commented[at] = 5;
         commented.extend_from_slice(b"\x06\x06PK!");
         assert!(is_zip(&commented));
-        assert_eq!(python_members(&commented).unwrap().len(), 2);
+        assert_eq!(python_members(&commented).unwrap().members.len(), 2);
+        let compiled = archive(b"", &[("__main__.pyc", b"\x00", false)]);
+        assert_eq!(
+            python_members(&compiled).unwrap().compiled,
+            ["__main__.pyc"]
+        );
     }
 
     #[test]
