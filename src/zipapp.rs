@@ -322,6 +322,40 @@ mod tests {
     }
 
     #[test]
+    fn damaged_archives_never_panic() {
+        let zip = archive(
+            b"#!/usr/bin/env python3\n",
+            &[
+                ("__main__.py", b"import pkg.mod\n", true),
+                ("pkg/mod.py", &[b'x'; 3000], true),
+                ("pkg/data.py", b"y = 2\n", false),
+            ],
+        );
+        // A deterministic xorshift: every run tries the same damage.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as usize
+        };
+        for _ in 0..20_000 {
+            let mut damaged = zip.clone();
+            for _ in 0..1 + next() % 4 {
+                let at = next() % damaged.len();
+                damaged[at] = next() as u8;
+            }
+            if next() % 8 == 0 {
+                damaged.truncate(next() % damaged.len());
+            }
+            if let Ok(contents) = python_members(&damaged) {
+                let total: usize = contents.members.iter().map(|m| m.bytes.len()).sum();
+                assert!(total <= MAX_INFLATED_BYTES);
+            }
+        }
+    }
+
+    #[test]
     fn bombs_and_unreadable_archives_are_errors() {
         assert!(!is_zip(b"import dill\n"));
         assert!(python_members(b"import dill\n").is_err());
