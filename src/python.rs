@@ -22,7 +22,8 @@ pub enum Class {
     /// Text read as it is.
     Text(Kind),
     /// A zip archive Python imports from or runs (`.pyz`, `.pyzw`, or any Python file whose
-    /// bytes are a zip after a shebang line): its Python members are judged.
+    /// bytes are a zip after a shebang line): its Python members are judged. A `.pyz` that is
+    /// no archive is run by Python as source, and read so.
     Zipapp,
     /// A `.pth` file: `site` runs each of its lines that starts with `import` at start-up.
     Pth,

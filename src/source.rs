@@ -106,9 +106,11 @@ impl Read {
             None => return Read::NotPython,
         };
         // Python runs a file that is a zip archive as a zipapp, whatever it is named and
-        // whatever comes before the archive (`python3 -m zipapp` puts a shebang line there).
+        // whatever comes before the archive (`python3 -m zipapp` puts a shebang line there),
+        // and any other file it is given as source, `app.pyz` too.
         let class = match class {
             Class::Text(Kind::Source) if zipapp::is_zip(&bytes) => Class::Zipapp,
+            Class::Zipapp if !zipapp::is_zip(&bytes) => Class::Text(Kind::Source),
             other => other,
         };
         let hand = |path: String, bytes: Cow<'_, [u8]>, kind: Kind| {

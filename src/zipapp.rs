@@ -89,8 +89,7 @@ fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
 /// more than [`MAX_ENTRIES`] entries, members inflating past [`MAX_INFLATED_BYTES`] or
 /// [`MAX_RATIO`] — is an error saying why: the archive cannot be vouched for.
 pub fn python_members(bytes: &[u8]) -> Result<Contents, String> {
-    let end = end_record(bytes)
-        .ok_or("is named as a zipapp but is not a zip archive (no end of central directory)")?;
+    let end = end_record(bytes).ok_or("is not a zip archive (no end of central directory)")?;
     let bad = |what: &str| format!("is a zip archive that cannot be read: {what}");
     let entries = u16_at(bytes, end + 10).ok_or_else(|| bad("truncated end record"))?;
     let size = u32_at(bytes, end + 12).ok_or_else(|| bad("truncated end record"))?;

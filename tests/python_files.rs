@@ -420,6 +420,14 @@ fn a_zipapp_by_name_and_one_after_a_shebang() {
 }
 
 #[test]
+fn a_pyz_that_is_not_a_zip_is_python_source() {
+    // `python3 app.pyz` runs it as source when it is no archive.
+    let fixture = || file("app.pyz", PAYLOAD);
+    assert_runs_dill_loads(&[fixture()], &[python(), "app.pyz"]);
+    assert_judged_in_every_mode(&[fixture()], &["app.pyz"]);
+}
+
+#[test]
 fn a_zip_bomb_or_a_member_compressed_otherwise_is_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     let script = "import sys, zipfile\n\
