@@ -57,6 +57,12 @@ pub fn kind_by_name(path: &str) -> Option<Kind> {
     }
 }
 
+/// Whether a file is Python source by its name (`.py`, `.pyw`, `.PY`...): what the module
+/// lookups list as files that may import a module, in the index and in a tree alike.
+pub fn is_module_source(path: &str) -> bool {
+    kind_by_name(path) == Some(Kind::Source)
+}
+
 /// Extensions of files run by a shell (`sh tool.sh`) or a web server (`restore.cgi`), whose
 /// first lines may hand them to Python however their mode is set.
 const LAUNCHED_EXTENSIONS: &[&str] =

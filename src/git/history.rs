@@ -317,7 +317,8 @@ impl Repo {
         Ok(found)
     }
 
-    /// Every regular file below `tree` whose name says it is Python source (`.py`), by path.
+    /// Every regular file below `tree` whose name says it is Python source (see
+    /// [`crate::python::is_module_source`]), by path.
     pub fn python_files_in(&self, tree: ObjectId) -> Result<Vec<String>, Error> {
         let data = self.tree_data(tree, &|| "a tree".into())?;
         let mut found = Vec::new();
@@ -328,7 +329,7 @@ impl Repo {
                 for inner in self.python_files_in(entry.oid.to_owned())? {
                     found.push(format!("{name}/{inner}"));
                 }
-            } else if entry.mode.is_blob() && name.ends_with(".py") {
+            } else if entry.mode.is_blob() && crate::python::is_module_source(&name) {
                 found.push(name);
             }
         }
