@@ -132,6 +132,9 @@ impl Recorder {
             .env("PYTHONPATH", &self.lib)
             .env("DILL_RECORD", &self.record)
             .env("PYTHONDONTWRITEBYTECODE", "1")
+            // uv, where it runs a script, must not reach for packages.
+            .env("UV_OFFLINE", "1")
+            .env("UV_PYTHON_DOWNLOADS", "never")
             .output()
             .unwrap_or_else(|e| panic!("{argv:?} could not run: {e}"));
         assert!(
@@ -311,11 +314,15 @@ fn a_uv_run_script_with_inline_metadata() {
     let script = format!(
         "#!/usr/bin/env -S uv run --script\n# /// script\n# dependencies = []\n# ///\n{PAYLOAD}"
     );
-    // uv runs it with a Python interpreter, as this does.
+    // uv runs it with a Python interpreter, as this does; where uv is installed, uv itself
+    // runs it (offline: the script needs no package).
     assert_runs_dill_loads(
         &[program("bin/restore", &script)],
         &[python(), "bin/restore"],
     );
+    if Command::new("uv").arg("--version").output().is_ok() {
+        assert_runs_dill_loads(&[program("bin/restore", &script)], &["./bin/restore"]);
+    }
     assert_judged_in_every_mode(&[program("bin/restore", &script)], &["bin/restore"]);
 }
 
