@@ -147,6 +147,13 @@ impl Queue {
     }
 }
 
+/// Why bytes are not text, if they are not: they hold NUL bytes (git's own test of a binary
+/// file, and source CPython refuses outright). Text with a few bytes that are not UTF-8 is
+/// still text, decoded with a warning.
+fn not_text(bytes: &[u8]) -> Option<&'static str> {
+    memchr::memchr(0, bytes).map(|_| "it holds NUL bytes")
+}
+
 /// Runs `read`, analysing every file it hands over while it goes on reading, and returns what
 /// `read` returned with the outcomes, in path order.
 pub fn while_reading<R>(read: impl FnOnce(&(dyn Fn(SourceFile) + Sync)) -> R) -> (R, Vec<Outcome>) {
@@ -247,7 +254,7 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
     let cells;
     // The pieces of source that share one module namespace, with their notebook cell numbers.
     let (texts, cell_numbers): (Vec<&str>, Vec<Option<usize>>) = match file.kind {
-        python::Kind::Source => {
+        python::Kind::Source | python::Kind::Cython => {
             decoded = match python::decode(&file.bytes) {
                 Ok(decoded) => decoded,
                 Err(why) => {
@@ -276,7 +283,13 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
             }
         },
     };
-    let analysis = analyze::analyze_with(&texts, limits, file.local.as_deref());
+    let analysis = match file.kind {
+        python::Kind::Cython => analyze::scan_only(
+            &texts,
+            "it is Cython, not Python syntax; checked with the token scanner".into(),
+        ),
+        _ => analyze::analyze_with(&texts, limits, file.local.as_deref()),
+    };
     outcome.patches.clone_from(&analysis.patches);
     outcome.exports.clone_from(&analysis.exports);
     outcome.exports_unknown = analysis.degraded.is_some() || analysis.failed.is_some();
@@ -285,6 +298,22 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
         return outcome;
     }
     if let Some(why) = &analysis.degraded {
+        // The token scanner finds names in text; over bytes that are not text (a binary file,
+        // an archive dill-guard did not open) finding nothing proves nothing. What it did find
+        // is still reported.
+        let binary = match file.kind {
+            python::Kind::Notebook => None,
+            _ => not_text(&file.bytes),
+        };
+        if let Some(what) = binary {
+            outcome.errors.push(Issue::new(
+                file.path.clone(),
+                format!(
+                    "{what}, so it is not Python text dill-guard can judge ({why}); it mentions \
+                     dill, and Python may still run it: remove it, or exclude it in the policy"
+                ),
+            ));
+        }
         // A notebook's pieces are its code cells: name the cell as findings do, by its index
         // in `cells`.
         let why = match analysis.degraded_piece {
@@ -294,10 +323,12 @@ fn check_file(file: &SourceFile, limits: &Limits) -> Outcome {
             ),
             None => why.clone(),
         };
-        outcome.warnings.push(Issue::new(
-            file.path.clone(),
-            format!("checked in degraded mode: {why}"),
-        ));
+        if binary.is_none() {
+            outcome.warnings.push(Issue::new(
+                file.path.clone(),
+                format!("checked in degraded mode: {why}"),
+            ));
+        }
     }
     // Line starts, worked out for a piece only when something there needs placing.
     let lines: Vec<std::cell::OnceCell<Lines>> =

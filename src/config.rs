@@ -228,7 +228,15 @@ fn read_policy_file(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, Error> {
     };
     let meta = match std::fs::symlink_metadata(&path) {
         Ok(meta) => meta,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        // A zipapp's members are checked as `app.pyz/pkg/mod.py`: `app.pyz` is no directory.
+        Err(err)
+            if matches!(
+                err.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(None)
+        }
         Err(source) => return Err(Error::Io { path, source }),
     };
     if meta.file_type().is_symlink() {

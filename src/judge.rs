@@ -317,7 +317,7 @@ fn module_name(path: &str) -> Option<&str> {
 fn imports_in(bytes: &[u8], kind: python::Kind) -> Vec<analyze::ImportSpec> {
     match (memchr::memmem::find(bytes, b"import"), kind) {
         (None, _) => Vec::new(),
-        (Some(_), python::Kind::Source) => analyze::imports_of(bytes),
+        (Some(_), python::Kind::Source | python::Kind::Cython) => analyze::imports_of(bytes),
         (Some(_), python::Kind::Notebook) => python::notebook_cells(bytes)
             .map(|cells| {
                 let code: Vec<&str> = cells.iter().map(|c| c.source.as_str()).collect();

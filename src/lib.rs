@@ -26,6 +26,7 @@ pub mod python;
 pub mod report;
 pub mod rule;
 pub mod source;
+pub mod zipapp;
 
 use std::path::Path;
 use std::time::Instant;

@@ -588,7 +588,7 @@ impl ModuleSource for Index<'_> {
         let files: Vec<&crate::git::IndexFile> = listing
             .files
             .iter()
-            .filter(|f| f.path.ends_with(b".py"))
+            .filter(|f| crate::python::is_module_source(&String::from_utf8_lossy(&f.path)))
             .collect();
         // Read on every core, one blob reader each.
         let workers = crate::parallel::workers_for(files.len(), 32);

@@ -274,7 +274,7 @@ fn bring(
     let mut also = Vec::new();
     for link in repo.links_in(tree)?.iter() {
         if brought.contains(&link.path)
-            || crate::python::kind_by_name(&link.path.to_str_lossy()).is_none()
+            || crate::python::class_by_name(&link.path.to_str_lossy()).is_none()
         {
             continue;
         }
@@ -305,11 +305,11 @@ fn bring(
     group.files.extend(files);
     links.extend(also);
     for (path, target) in links {
-        if crate::python::kind_by_name(&path.to_str_lossy()).is_none() {
+        if crate::python::class_by_name(&path.to_str_lossy()).is_none() {
             continue;
         }
         match target {
-            LinkTarget::File { file, .. } => group.files.push(IndexFile { path, id: file.id }),
+            LinkTarget::File { file, .. } => group.files.push(IndexFile::plain(path, file.id)),
             LinkTarget::Elsewhere(to) => group
                 .errors
                 .push((path.to_str_lossy().into_owned(), link_error(&to))),

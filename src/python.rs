@@ -4,41 +4,235 @@
 
 use std::borrow::Cow;
 
-/// How a file is to be read.
+/// How a file's text is to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Python source: `.py`, `.pyi`, `.pyw`, or a python shebang.
+    /// Python source: `.py`, `.pyi`, `.pyw`, `.wsgi`, a file whose shebang or launcher line runs
+    /// Python, a member of a zipapp, the `import` lines of a `.pth` file.
     Source,
     /// A Jupyter notebook (`.ipynb`): code cells only.
     Notebook,
+    /// Cython (`.pyx`, `.pxd`, `.pxi`): not Python syntax, so checked by the token scanner.
+    Cython,
 }
 
-/// Classifies by name alone. `None` means "not Python by its name"; an extensionless file may
-/// still be Python by its shebang, see [`needs_shebang_check`] and [`is_python_shebang`].
-pub fn kind_by_name(path: &str) -> Option<Kind> {
+/// What a file is, for Python: how its bytes become the text that is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Text read as it is.
+    Text(Kind),
+    /// A zip archive Python imports from or runs (`.pyz`, `.pyzw`, or any Python file whose
+    /// bytes are a zip after a shebang line): its Python members are judged. A `.pyz` that is
+    /// no archive is run by Python as source, and read so.
+    Zipapp,
+    /// A `.pth` file: `site` runs each of its lines that starts with `import` at start-up.
+    Pth,
+}
+
+/// Classifies by name alone (extensions compared without regard to case, as the file systems
+/// of Windows and macOS compare them). `None` means "not Python by its name"; such a file may
+/// still run Python, see [`read_for_launcher`] and [`runs_python`].
+pub fn class_by_name(path: &str) -> Option<Class> {
     let name = path.rsplit('/').next().unwrap_or(path);
-    let ext = name.rsplit_once('.').map(|(_, ext)| ext)?;
-    match ext {
-        "py" | "pyi" | "pyw" => Some(Kind::Source),
-        "ipynb" => Some(Kind::Notebook),
-        _ => None,
+    let (stem, ext) = name.rsplit_once('.')?;
+    if stem.is_empty() {
+        // `.py` alone is a hidden file with no extension.
+        return None;
+    }
+    Some(match ext.to_ascii_lowercase().as_str() {
+        "py" | "pyi" | "pyw" | "wsgi" => Class::Text(Kind::Source),
+        "ipynb" => Class::Text(Kind::Notebook),
+        "pyx" | "pxd" | "pxi" => Class::Text(Kind::Cython),
+        "pyz" | "pyzw" => Class::Zipapp,
+        "pth" => Class::Pth,
+        _ => return None,
+    })
+}
+
+/// The kind of a file whose name says it is Python text (links and module lookups ask this).
+pub fn kind_by_name(path: &str) -> Option<Kind> {
+    match class_by_name(path)? {
+        Class::Text(kind) => Some(kind),
+        Class::Zipapp | Class::Pth => None,
     }
 }
 
-/// An extensionless file is Python when its first line is a python shebang.
-pub fn needs_shebang_check(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    !name.contains('.')
+/// Whether a file is Python source by its name (`.py`, `.pyw`, `.PY`...): what the module
+/// lookups list as files that may import a module, in the index and in a tree alike.
+pub fn is_module_source(path: &str) -> bool {
+    kind_by_name(path) == Some(Kind::Source)
 }
 
-/// `#!/usr/bin/env python3`, `#!/usr/bin/python -u`, `#!/usr/bin/env -S python3.12 -X dev`...
+/// Extensions of files run by a shell (`sh tool.sh`) or a web server (`restore.cgi`), whose
+/// first lines may hand them to Python however their mode is set.
+const LAUNCHED_EXTENSIONS: &[&str] =
+    &["sh", "bash", "zsh", "ksh", "dash", "cgi", "fcgi", "command"];
+
+/// Whether a file that is not Python by its name is read to see whether its first lines run
+/// Python: when it can be run as a program (the executable bit), has no extension, or has a
+/// shell's or CGI's extension. Other files (`README.md`, `data.json`, `logo.png`) are not read:
+/// reading every blob of a large index costs inflating every blob.
+pub fn read_for_launcher(path: &str, executable: bool) -> bool {
+    if executable {
+        return true;
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match name.trim_start_matches('.').rsplit_once('.') {
+        None => true,
+        Some((_, ext)) => LAUNCHED_EXTENSIONS
+            .iter()
+            .any(|known| ext.eq_ignore_ascii_case(known)),
+    }
+}
+
+/// Whether a file's mode (executable or not) decides whether it is read: only for a name that
+/// neither says it is Python nor is read for its first lines anyway. A mode-only change of any
+/// other file changes nothing that is judged.
+pub fn mode_matters(path: &str) -> bool {
+    class_by_name(path).is_none() && !read_for_launcher(path, false)
+}
+
+/// How many bytes of a file's start are looked at for a launcher line.
+const LAUNCHER_WINDOW: usize = 1024;
+
+/// How many lines of a file's start may hold a polyglot's `exec` line.
+const LAUNCHER_LINES: usize = 8;
+
+/// Whether a file's first lines make it run as Python: a shebang naming a Python interpreter
+/// or a launcher that runs the file as Python, or a shell/Python polyglot line.
+pub fn runs_python(bytes: &[u8]) -> bool {
+    is_python_shebang(bytes) || is_polyglot(bytes)
+}
+
+/// Whether a program name is a Python interpreter: `python3.12`, `pypy3`, `ipython`,
+/// `jython`, `graalpy`, `micropython`, a path to one, or uv's `python@3.12`.
+fn is_interpreter(word: &[u8]) -> bool {
+    const NAMES: &[&[u8]] = &[
+        b"python",
+        b"pypy",
+        b"ipython",
+        b"jython",
+        b"graalpy",
+        b"micropython",
+    ];
+    let name = word.rsplit(|b| *b == b'/').next().unwrap_or(word);
+    NAMES.iter().any(|n| name.starts_with(n)) || name == b"py"
+}
+
+/// The words of the first line after `#!`, split on blanks as `env -S` splits them.
+fn shebang_words(bytes: &[u8]) -> Option<Vec<&[u8]>> {
+    let rest = bytes.strip_prefix(b"#!")?;
+    let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+    Some(
+        line.split(|b| matches!(b, b' ' | b'\t' | b'\r'))
+            .filter(|w| !w.is_empty())
+            // `env -Spython3` glues the first word of the command to the option.
+            .map(|w| match w.strip_prefix(b"-S") {
+                Some(rest) if !rest.is_empty() && !rest.starts_with(b"-") => rest,
+                _ => w,
+            })
+            .collect(),
+    )
+}
+
+/// `#!/usr/bin/env python3`, `#!/usr/bin/python -u`, `#!/usr/bin/env -S python3.12 -X dev`,
+/// `#!/usr/bin/env pypy3`, `#!/usr/bin/env -S uv run --script`, `#!/usr/bin/env -S pipx run
+/// --path`, `#!/usr/bin/env -S poetry run python`...
+///
+/// Any word that names a Python interpreter makes the file Python: `env`, `uv run`, `uvx`,
+/// `pdm run`, `hatch run`, `poetry run`, `pipx run`, `conda run` all end in running the program
+/// named after them, and the kernel hands that program the script's path. Without an
+/// interpreter's name, two launchers still run the script itself as Python: `uv run` with
+/// `--script`, `-s` or `--gui-script` (PEP 723 scripts), and `pipx run` with `--path`. Given an
+/// extensionless path without those options, each runs it as a program, not as Python; `pdm`,
+/// `hatch` and `poetry` run a script as Python only when its name ends in `.py`, which is Python
+/// by its name already.
 pub fn is_python_shebang(bytes: &[u8]) -> bool {
-    let Some(rest) = bytes.strip_prefix(b"#!") else {
+    let Some(words) = shebang_words(bytes) else {
         return false;
     };
-    let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
-    line.split(|b| *b == b' ' || *b == b'\t' || *b == b'/')
-        .any(|word| word.starts_with(b"python"))
+    if words.iter().any(|w| is_interpreter(w)) {
+        return true;
+    }
+    let program = |w: &[u8]| w.rsplit(|b| *b == b'/').next().unwrap_or(w).to_vec();
+    words.windows(2).enumerate().any(|(i, pair)| {
+        let options = words[i + 2..].iter().take_while(|w| w.starts_with(b"-"));
+        match (program(pair[0]).as_slice(), pair[1]) {
+            (b"uv", b"run") => options
+                .clone()
+                .any(|w| matches!(*w, b"--script" | b"-s" | b"--gui-script")),
+            (b"pipx", b"run") => options.clone().any(|w| *w == b"--path"),
+            _ => false,
+        }
+    })
+}
+
+/// A shell/Python polyglot: a line among the first few that the shell reads as `exec python3
+/// "$0" ...` (running the file itself again under Python) and Python reads as a string, such
+/// as `"""exec" python3 "$0" "$@"`, `''''exec python3 -u -- "$0" "$@"` or `"exec" "python"
+/// "$0" "$@"`. Quotes are dropped the way the shell drops them: what is left must be `exec`, a
+/// Python interpreter, and `$0` among its arguments.
+pub fn is_polyglot(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(LAUNCHER_WINDOW)];
+    head.split(|b| *b == b'\n')
+        .take(LAUNCHER_LINES)
+        .any(|line| {
+            let unquoted: Vec<u8> = line
+                .iter()
+                .copied()
+                .filter(|b| !matches!(b, b'"' | b'\''))
+                .collect();
+            let mut words = unquoted
+                .split(|b| matches!(b, b' ' | b'\t' | b'\r'))
+                .filter(|w| !w.is_empty());
+            if words.next() != Some(b"exec".as_slice()) {
+                return false;
+            }
+            let rest: Vec<&[u8]> = words.collect();
+            let Some(at) = rest.iter().position(|w| is_interpreter(w)) else {
+                return false;
+            };
+            rest[at + 1..].iter().any(|w| matches!(*w, b"$0" | b"${0}"))
+        })
+}
+
+/// The part of a `.pth` file that `site` runs as Python: each line that starts with `import`
+/// followed by a space or a tab. Lines are split as `site` splits them (`str.splitlines`: `\r`,
+/// form feeds and the Unicode separators end a line too, so `dir\rimport x` is two lines), and
+/// written back one per `\n`; every other line (a directory to add to `sys.path`, a comment)
+/// becomes empty, so line numbers stay those `site` counts.
+pub fn pth_code(bytes: &[u8]) -> Vec<u8> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut start = 0;
+    let mut i = 0;
+    let line = |from: usize, to: usize, out: &mut Vec<u8>| {
+        let text = &bytes[from..to];
+        if text.starts_with(b"import ") || text.starts_with(b"import\t") {
+            out.extend_from_slice(text);
+        }
+        out.push(b'\n');
+    };
+    while i < bytes.len() {
+        let ends = match bytes[i] {
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => 2,
+            b'\n' | b'\r' | 0x0b | 0x0c | 0x1c..=0x1e => 1,
+            0xc2 if bytes.get(i + 1) == Some(&0x85) => 2,
+            0xe2 if matches!(bytes.get(i + 1..i + 3), Some([0x80, 0xa8 | 0xa9])) => 3,
+            _ => 0,
+        };
+        if ends == 0 {
+            i += 1;
+            continue;
+        }
+        line(start, i, &mut out);
+        i += ends;
+        start = i;
+    }
+    if start < bytes.len() {
+        line(start, bytes.len(), &mut out);
+    }
+    out
 }
 
 /// Source text ready for the parser, with what decoding had to do to get there.
@@ -628,20 +822,135 @@ mod tests {
     }
 
     #[test]
-    fn classifies_by_extension_and_shebang() {
+    fn classifies_by_extension_whatever_its_case() {
         assert_eq!(kind_by_name("a/b.py"), Some(Kind::Source));
         assert_eq!(kind_by_name("b.pyi"), Some(Kind::Source));
         assert_eq!(kind_by_name("b.pyw"), Some(Kind::Source));
         assert_eq!(kind_by_name("n.ipynb"), Some(Kind::Notebook));
+        assert_eq!(kind_by_name("helpers.PY"), Some(Kind::Source));
+        assert_eq!(kind_by_name("gui.Pyw"), Some(Kind::Source));
+        assert_eq!(kind_by_name("N.IPYNB"), Some(Kind::Notebook));
+        assert_eq!(kind_by_name("site/app.wsgi"), Some(Kind::Source));
+        assert_eq!(kind_by_name("fast.pyx"), Some(Kind::Cython));
+        assert_eq!(kind_by_name("fast.PXD"), Some(Kind::Cython));
+        assert_eq!(kind_by_name("fast.pxi"), Some(Kind::Cython));
+        assert_eq!(class_by_name("app.pyz"), Some(Class::Zipapp));
+        assert_eq!(class_by_name("app.PYZW"), Some(Class::Zipapp));
+        assert_eq!(class_by_name("lib/site-packages/x.pth"), Some(Class::Pth));
+        assert_eq!(kind_by_name("app.pyz"), None);
         assert_eq!(kind_by_name("b.pyc"), None);
         assert_eq!(kind_by_name("py"), None);
-        assert!(needs_shebang_check("bin/tool"));
-        assert!(!needs_shebang_check("bin/tool.sh"));
-        assert!(is_python_shebang(b"#!/usr/bin/env python3\nimport dill\n"));
-        assert!(is_python_shebang(b"#!/usr/bin/python -u\n"));
-        assert!(is_python_shebang(b"#!/usr/bin/env -S python3.12 -X dev\n"));
-        assert!(!is_python_shebang(b"#!/bin/sh\necho python\n"));
-        assert!(!is_python_shebang(b"import dill\n"));
+        assert_eq!(kind_by_name(".py"), None);
+        assert_eq!(kind_by_name("notes.md"), None);
+    }
+
+    #[test]
+    fn reads_the_first_lines_of_files_that_can_be_run() {
+        for path in [
+            "bin/tool",
+            "tool.sh",
+            "restore.cgi",
+            "x.BASH",
+            ".envrc",
+            "run.command",
+        ] {
+            assert!(read_for_launcher(path, false), "{path}");
+        }
+        for path in ["README.md", "data.json", "logo.png", "lib.so", "a.tar.gz"] {
+            assert!(!read_for_launcher(path, false), "{path}");
+            assert!(read_for_launcher(path, true), "{path}");
+            assert!(mode_matters(path), "{path}");
+        }
+        for path in ["a.py", "tool", "tool.sh", "app.pyz"] {
+            assert!(!mode_matters(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn shebangs_that_run_python() {
+        for line in [
+            "#!/usr/bin/env python3\nimport dill\n",
+            "#!/usr/bin/python -u\n",
+            "#!/usr/bin/env -S python3.12 -X dev\n",
+            "#! /usr/bin/env python\r\n",
+            "#!/usr/bin/env pypy3\n",
+            "#!/opt/pypy/bin/pypy\n",
+            "#!/usr/bin/env ipython\n",
+            "#!/usr/bin/env ipython3 --no-banner\n",
+            "#!/usr/bin/env jython\n",
+            "#!/usr/bin/env graalpy\n",
+            "#!/usr/bin/env micropython\n",
+            "#!/usr/bin/env -S uv run --script\n",
+            "#!/usr/bin/env -S uv run --quiet --script\n",
+            "#!/usr/bin/env -S uv run -s\n",
+            "#!/usr/bin/env -S uv run --gui-script\n",
+            "#!/usr/bin/env -S uv run python\n",
+            "#!/usr/bin/env -S uvx python@3.12\n",
+            "#!/usr/bin/env -S pipx run --path\n",
+            "#!/usr/bin/env -S pdm run python\n",
+            "#!/usr/bin/env -S hatch run python\n",
+            "#!/usr/bin/env -S poetry run python3\n",
+            "#!/usr/bin/env -Spython3\n",
+            "#!/usr/bin/env -i PYTHONPATH=. python3\n",
+        ] {
+            assert!(is_python_shebang(line.as_bytes()), "{line}");
+            assert!(runs_python(line.as_bytes()), "{line}");
+        }
+        for line in [
+            "#!/bin/sh\necho python\n",
+            "import dill\n",
+            "#!/usr/bin/env bash\n",
+            "#!/usr/bin/env node\n",
+            // uv given an extensionless path without `--script` runs it as a program.
+            "#!/usr/bin/env -S uv run\n",
+            "#!/usr/bin/env -S uv run --with rich\n",
+            "#!/usr/bin/env -S pipx run\n",
+            "#!/usr/bin/env -S poetry run\n",
+            "# python3\n",
+        ] {
+            assert!(!is_python_shebang(line.as_bytes()), "{line}");
+        }
+    }
+
+    #[test]
+    fn shell_python_polyglots() {
+        for text in [
+            "#!/bin/sh\n\"\"\"exec\" python3 \"$0\" \"$@\"\n\"\"\"\nimport dill\n",
+            "#!/bin/sh\n''''exec python3 -u -- \"$0\" ${1+\"$@\"} # '''\nimport dill\n",
+            "#!/bin/sh\n# a comment\n\"exec\" \"python\" \"$0\" \"$@\"\n",
+            "\"\"\":\"\nexec pypy3 \"$0\" \"$@\"\n\"\"\"\n",
+        ] {
+            assert!(is_polyglot(text.as_bytes()), "{text}");
+            assert!(runs_python(text.as_bytes()), "{text}");
+        }
+        for text in [
+            "#!/bin/sh\nexec python3 -m tool \"$@\"\n",
+            "#!/bin/sh\necho exec python3 \"$0\"\n",
+            "#!/bin/sh\nexec ruby \"$0\"\n",
+        ] {
+            assert!(!is_polyglot(text.as_bytes()), "{text}");
+        }
+        // Only the first lines are looked at.
+        let late = format!("#!/bin/sh\n{}exec python3 \"$0\"\n", "\n".repeat(10));
+        assert!(!is_polyglot(late.as_bytes()));
+    }
+
+    #[test]
+    fn pth_lines_that_site_runs() {
+        let pth = b"/opt/lib\nimport dill; dill.loads(b'')\n# import os\n import x\nimport\tsys\n";
+        assert_eq!(
+            pth_code(pth),
+            b"\nimport dill; dill.loads(b'')\n\n\nimport\tsys\n".to_vec()
+        );
+        // `site` splits lines as `str.splitlines` does.
+        assert_eq!(
+            pth_code(b"/opt\rimport dill\x0cimport os"),
+            b"\nimport dill\nimport os\n".to_vec()
+        );
+        assert_eq!(
+            pth_code(b"\xEF\xBB\xBFimport os\n"),
+            b"import os\n".to_vec()
+        );
     }
 
     #[test]

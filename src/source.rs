@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use crate::git::{ArchiveCommit, Conversion, IndexFile, LinkTarget, RefUpdate, Repo, Rules};
 use crate::model::{Error, Issue};
-use crate::python::{self, Kind};
-use crate::{limits, parallel};
+use crate::python::{self, Class, Kind};
+use crate::{limits, parallel, zipapp};
 
 /// Which files a run checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,42 +88,94 @@ pub type Excluded<'e> = dyn Fn(&str) -> bool + Sync + 'e;
 
 /// What reading one candidate file gave.
 enum Read {
-    /// Not Python after all (no Python shebang).
+    /// Not Python after all (no line that runs Python).
     NotPython,
     Failed(Issue),
     /// Not read, with a warning saying why.
     Noted(Issue),
     /// A Python file (handed over when `keep` wanted it).
     Checked(String),
+    /// A zipapp: its Python members, each checked as `ARCHIVE/MEMBER`, and a warning when it
+    /// holds compiled members that are not read.
+    Archive(String, Vec<String>, Option<Issue>),
 }
 
 impl Read {
-    /// Classifies read bytes: `kind` is known from the name, or comes from the shebang. The
-    /// bytes are copied only when `keep` wants them: most files are read into a buffer that is
-    /// used again for the next.
-    fn of(path: String, kind: Option<Kind>, bytes: Cow<'_, [u8]>, keep: &Keep) -> Read {
-        let kind = match kind {
-            Some(kind) => kind,
-            None if python::is_python_shebang(&bytes) => Kind::Source,
+    /// Classifies read bytes: `class` is known from the name, or comes from the first lines
+    /// (`None`). The bytes are copied only when `keep` wants them: most files are read into a
+    /// buffer that is used again for the next.
+    fn of(path: String, class: Option<Class>, bytes: Cow<'_, [u8]>, keep: &Keep) -> Read {
+        let class = match class {
+            Some(class) => class,
+            None if python::runs_python(&bytes) => Class::Text(Kind::Source),
             None => return Read::NotPython,
         };
-        if (keep.wants)(&path, &bytes, kind) {
-            let bytes = bytes.into_owned();
-            (keep.take)(SourceFile {
-                path: path.clone(),
-                bytes,
-                kind,
-                local: None,
-            });
+        // Python runs a file that is a zip archive as a zipapp, whatever it is named and
+        // whatever comes before the archive (`python3 -m zipapp` puts a shebang line there),
+        // and any other file it is given as source, `app.pyz` too.
+        let class = match class {
+            Class::Text(Kind::Source) if zipapp::is_zip(&bytes) => Class::Zipapp,
+            Class::Zipapp if !zipapp::is_zip(&bytes) => Class::Text(Kind::Source),
+            other => other,
+        };
+        let hand = |path: String, bytes: Cow<'_, [u8]>, kind: Kind| {
+            if (keep.wants)(&path, &bytes, kind) {
+                (keep.take)(SourceFile {
+                    path: path.clone(),
+                    bytes: bytes.into_owned(),
+                    kind,
+                    local: None,
+                });
+            }
+            path
+        };
+        match class {
+            Class::Text(kind) => Read::Checked(hand(path, bytes, kind)),
+            Class::Pth => Read::Checked(hand(
+                path,
+                Cow::Owned(python::pth_code(&bytes)),
+                Kind::Source,
+            )),
+            Class::Zipapp => match zipapp::python_members(&bytes) {
+                Ok(contents) => {
+                    let warning = (!contents.compiled.is_empty()).then(|| {
+                        let mut named =
+                            contents.compiled[..contents.compiled.len().min(3)].join(", ");
+                        if contents.compiled.len() > 3 {
+                            named.push_str(&format!(" and {} more", contents.compiled.len() - 3));
+                        }
+                        Issue::new(
+                            path.clone(),
+                            format!(
+                                "is a zipapp holding compiled Python ({named}), which Python \
+                                 imports but dill-guard cannot read; only its source members are \
+                                 checked"
+                            ),
+                        )
+                    });
+                    let checked = contents
+                        .members
+                        .into_iter()
+                        .map(|m| {
+                            hand(
+                                format!("{path}/{}", m.name),
+                                Cow::Owned(m.bytes),
+                                Kind::Source,
+                            )
+                        })
+                        .collect();
+                    Read::Archive(path, checked, warning)
+                }
+                Err(why) => Read::Failed(Issue::new(path, why)),
+            },
         }
-        Read::Checked(path)
     }
 
     fn path(&self) -> &str {
         match self {
             Read::NotPython => "",
             Read::Failed(issue) | Read::Noted(issue) => &issue.path,
-            Read::Checked(path) => path,
+            Read::Checked(path) | Read::Archive(path, ..) => path,
         }
     }
 }
@@ -135,16 +187,23 @@ impl Sources {
             Read::Failed(issue) => self.errors.push(issue),
             Read::Noted(issue) => self.warnings.push(issue),
             Read::Checked(path) => self.checked.push(path),
+            Read::Archive(_, members, warning) => {
+                self.checked.extend(members);
+                self.warnings.extend(warning);
+            }
         }
     }
 }
 
-/// Whether a path may hold Python: its kind when the name says, `Some(None)` when only a
-/// shebang can tell, `None` when it is not Python.
-fn candidate(path: &str) -> Option<Option<Kind>> {
-    match python::kind_by_name(path) {
-        Some(kind) => Some(Some(kind)),
-        None if python::needs_shebang_check(path) => Some(None),
+/// Whether a file may hold Python, and how to tell: its class when the name says
+/// (`Some(Some(..))`), `Some(None)` when its first lines must be read to tell (see
+/// [`python::read_for_launcher`]), `None` when it is not read at all. Every mode asks this one
+/// function, so a file is judged alike on disk, in the index and in a push. `executable` is
+/// asked only when the name does not decide.
+pub fn candidate(path: &str, executable: impl FnOnce() -> bool) -> Option<Option<Class>> {
+    match python::class_by_name(path) {
+        Some(class) => Some(Some(class)),
+        None if python::read_for_launcher(path, false) || executable() => Some(None),
         None => None,
     }
 }
@@ -320,7 +379,7 @@ pub fn gather(
         Selection::Stdin { name, bytes } => {
             // Checked as the file it is named as; a name that is not Python's is still read as
             // Python source, since the caller asked for it.
-            let kind = python::kind_by_name(name).unwrap_or(Kind::Source);
+            let class = python::class_by_name(name).unwrap_or(Class::Text(Kind::Source));
             if bytes.len() as u64 > limits::MAX_FILE_BYTES {
                 out.errors.push(Issue::new(
                     name.clone(),
@@ -333,7 +392,7 @@ pub fn gather(
             } else {
                 out.record(Read::of(
                     name.replace('\\', "/"),
-                    Some(kind),
+                    Some(class),
                     Cow::Borrowed(bytes),
                     keep,
                 ));
@@ -518,12 +577,12 @@ fn read_index_files<'f>(
     keep: &Keep,
     out: &mut Sources,
 ) {
-    let wanted: Vec<(&IndexFile, String, Option<Kind>)> = files
+    let wanted: Vec<(&IndexFile, String, Option<Class>)> = files
         .into_iter()
         .filter_map(|file| {
             let path = lossy(file.path.as_bstr());
-            let kind = candidate(&path)?;
-            (!excluded(&path)).then_some((file, path, kind))
+            let class = candidate(&path, || file.executable)?;
+            (!excluded(&path)).then_some((file, path, class))
         })
         .collect();
     let listed: Vec<&IndexFile> = wanted.iter().map(|(file, _, _)| *file).collect();
@@ -593,16 +652,13 @@ fn link_targets(
     let mut files = Vec::new();
     for link in links {
         let path = lossy(link.path.as_bstr());
-        if python::kind_by_name(&path).is_none() || excluded(&path) {
+        if python::class_by_name(&path).is_none() || excluded(&path) {
             continue;
         }
         match repo.index_link_target(link) {
             Ok(LinkTarget::File { file, through }) => {
                 if wanted(&file, &through) {
-                    files.push(IndexFile {
-                        path: link.path.clone(),
-                        id: file.id,
-                    });
+                    files.push(IndexFile::plain(link.path.clone(), file.id));
                 }
             }
             Ok(LinkTarget::Elsewhere(to)) => out
@@ -726,8 +782,12 @@ fn walk_disk(
         return;
     }
     if meta.is_file() {
-        // A file named explicitly is checked when it is Python by name or shebang.
-        let read = read_disk_file(absolute, shown(absolute), excluded, keep, &mut Vec::new());
+        // A file named explicitly is checked when it is Python by name or first lines.
+        let shown = shown(absolute);
+        let Some(class) = candidate(&shown, || is_executable(&meta)) else {
+            return;
+        };
+        let read = read_disk_file(absolute, shown, class, excluded, keep, &mut Vec::new());
         out.record(read);
         return;
     }
@@ -761,22 +821,30 @@ fn walk_disk(
             let read = match entry {
                 Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => {
                     let path = entry.path();
-                    if candidate(&path.to_string_lossy()).is_none() {
+                    // The mode is asked of the file system (one more system call) only for a
+                    // name that does not decide.
+                    let executable = || entry.metadata().is_ok_and(|m| is_executable(&m));
+                    let Some(class) = candidate(&path.to_string_lossy(), executable) else {
                         return ignore::WalkState::Continue;
-                    }
-                    read_disk_file(path, shown(path), excluded, keep, &mut buffer)
+                    };
+                    read_disk_file(path, shown(path), class, excluded, keep, &mut buffer)
                 }
                 // A Python-named link is judged by what it points at, when that is a file
                 // inside the tree being checked (the walk follows no links by itself).
                 Ok(entry) if entry.file_type().is_some_and(|t| t.is_symlink()) => {
                     let path = entry.path();
-                    if python::kind_by_name(&path.to_string_lossy()).is_none() {
+                    let Some(class) = python::class_by_name(&path.to_string_lossy()) else {
                         return ignore::WalkState::Continue;
-                    }
+                    };
                     match std::fs::canonicalize(path) {
-                        Ok(real) if real.starts_with(base) && real.is_file() => {
-                            read_disk_file(path, shown(path), excluded, keep, &mut buffer)
-                        }
+                        Ok(real) if real.starts_with(base) && real.is_file() => read_disk_file(
+                            path,
+                            shown(path),
+                            Some(class),
+                            excluded,
+                            keep,
+                            &mut buffer,
+                        ),
                         _ => Read::Noted(Issue::new(
                             shown(path),
                             "is a symbolic link to something that is not a file of this tree; what it points at is not checked",
@@ -785,7 +853,7 @@ fn walk_disk(
                 }
                 Ok(entry) if entry.file_type().is_some_and(|t| !t.is_dir()) => {
                     let path = entry.path();
-                    if candidate(&path.to_string_lossy()).is_none() {
+                    if candidate(&path.to_string_lossy(), || false).is_none() {
                         return ignore::WalkState::Continue;
                     }
                     Read::Noted(Issue::new(
@@ -813,26 +881,39 @@ fn walk_disk(
     }
 }
 
+/// Reads a candidate file (`class` as [`candidate`] gave it) from disk.
 fn read_disk_file(
     path: &Path,
     shown: String,
+    class: Option<Class>,
     excluded: &Excluded,
     keep: &Keep,
     buffer: &mut Vec<u8>,
 ) -> Read {
-    let Some(kind) = candidate(&shown) else {
-        return Read::NotPython;
-    };
     if excluded(&shown) {
         return Read::NotPython;
     }
     let mut large = None;
     let read = match read_into(path, buffer, &mut large) {
-        Ok(len) => Read::of(shown, kind, Cow::Borrowed(&buffer[..len]), keep),
+        Ok(len) => Read::of(shown, class, Cow::Borrowed(&buffer[..len]), keep),
         Err(err) => Read::Failed(Issue::new(shown, format!("cannot be read: {err}"))),
     };
     drop(large);
     read
+}
+
+/// Whether a file on disk may be run as a program (any execute bit set).
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
 }
 
 /// Reads a whole file into `buffer` (grown as needed, never shrunk, so a walk allocates once
@@ -918,10 +999,7 @@ mod tests {
 
     #[test]
     fn finds_index_entries_by_file_or_directory() {
-        let file = |p: &str| IndexFile {
-            path: p.into(),
-            id: gix::ObjectId::null(gix::hash::Kind::Sha1),
-        };
+        let file = |p: &str| IndexFile::plain(p.into(), gix::ObjectId::null(gix::hash::Kind::Sha1));
         let files = vec![
             file("a.py"),
             file("pkg/x.py"),

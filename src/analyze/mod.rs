@@ -416,6 +416,23 @@ pub fn analyze_with(pieces: &[&str], limits: &Limits, local: Option<&LocalModule
     }
 }
 
+/// The token scanner's check alone, for text that is not Python syntax but runs Python's
+/// imports and calls (Cython), marked degraded for `why`.
+pub fn scan_only(pieces: &[&str], why: String) -> Analysis {
+    let total: usize = pieces.iter().map(|p| p.len()).sum();
+    if total > SCAN_BYTES {
+        return Analysis {
+            failed: Some(format!(
+                "mentions dill and is {} of source, more than the {} dill-guard can analyse; exclude it in the policy if it is generated data",
+                size_text(total as u64),
+                size_text(SCAN_BYTES as u64)
+            )),
+            ..Analysis::default()
+        };
+    }
+    scanned(pieces.iter().map(|p| (*p).into()).collect(), why)
+}
+
 /// The token scanner's check of every piece, read as `texts` (lowered where lowering
 /// applies), marked degraded for `why`.
 fn scanned(texts: Vec<std::borrow::Cow<'_, str>>, why: String) -> Analysis {

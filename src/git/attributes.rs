@@ -111,10 +111,7 @@ impl Repo {
                     let path = entry.path(index);
                     if (path == ".gitattributes" || path.ends_with(b"/.gitattributes"))
                         && entry.mode != gix::index::entry::Mode::SYMLINK
-                        && converts(&self.blob(&IndexFile {
-                            path: path.to_owned(),
-                            id: entry.id,
-                        })?)
+                        && converts(&self.blob(&IndexFile::plain(path.to_owned(), entry.id))?)
                     {
                         return Ok(true);
                     }
@@ -161,11 +158,8 @@ impl Repo {
                     if !entry.mode.is_submodule()
                         && entry.mode != gix::index::entry::Mode::SYMLINK =>
                 {
-                    self.blob(&IndexFile {
-                        path: path.clone(),
-                        id: entry.id,
-                    })
-                    .map(Some)
+                    self.blob(&IndexFile::plain(path.clone(), entry.id))
+                        .map(Some)
                 }
                 _ => Ok(None),
             },

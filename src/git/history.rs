@@ -57,8 +57,9 @@ pub type Compared = HashSet<(BString, ObjectId, Option<ObjectId>)>;
 /// The regular files a tree brings, and its links with where each leads.
 pub type Brought = (Vec<IndexFile>, Vec<(BString, super::LinkTarget)>);
 
-/// A directory's entries by name: (is a tree, is a regular file, id).
-type Entries<'d> = HashMap<&'d [u8], (bool, bool, ObjectId)>;
+/// A directory's entries by name: (is a tree, whether a regular file is executable when it is
+/// one, id).
+type Entries<'d> = HashMap<&'d [u8], (bool, Option<bool>, ObjectId)>;
 
 /// Tags nest; git itself follows a chain of tags, but not forever.
 const MAX_TAG_CHAIN: usize = 64;
@@ -305,16 +306,16 @@ impl Repo {
         for entry in gix::objs::TreeRefIter::from_bytes(&data, self.repo.object_hash()) {
             let entry = entry.map_err(|err| git_error("a tree could not be read", err))?;
             if entry.mode.is_link() {
-                found.push(IndexFile {
-                    path: entry.filename.to_owned(),
-                    id: entry.oid.to_owned(),
-                });
+                found.push(IndexFile::plain(
+                    entry.filename.to_owned(),
+                    entry.oid.to_owned(),
+                ));
             } else if entry.mode.is_tree() {
                 for inner in self.links_in(entry.oid.to_owned())?.iter() {
                     let mut path = entry.filename.to_owned();
                     path.push(b'/');
                     path.extend_from_slice(&inner.path);
-                    found.push(IndexFile { path, id: inner.id });
+                    found.push(IndexFile::plain(path, inner.id));
                 }
             }
         }
@@ -333,16 +334,16 @@ impl Repo {
         for entry in gix::objs::TreeRefIter::from_bytes(&data, self.repo.object_hash()) {
             let entry = entry.map_err(|err| git_error("a tree could not be read", err))?;
             if entry.mode.is_blob() && entry.filename == ".gitattributes" {
-                found.push(IndexFile {
-                    path: entry.filename.to_owned(),
-                    id: entry.oid.to_owned(),
-                });
+                found.push(IndexFile::plain(
+                    entry.filename.to_owned(),
+                    entry.oid.to_owned(),
+                ));
             } else if entry.mode.is_tree() {
                 for inner in self.attribute_files_in(entry.oid.to_owned())?.iter() {
                     let mut path = entry.filename.to_owned();
                     path.push(b'/');
                     path.extend_from_slice(&inner.path);
-                    found.push(IndexFile { path, id: inner.id });
+                    found.push(IndexFile::plain(path, inner.id));
                 }
             }
         }
@@ -382,7 +383,8 @@ impl Repo {
             .collect())
     }
 
-    /// Every regular file below `tree` whose name says it is Python source (`.py`), by path.
+    /// Every regular file below `tree` whose name says it is Python source (see
+    /// [`crate::python::is_module_source`]), by path.
     pub fn python_files_in(&self, tree: ObjectId) -> Result<Vec<String>, Error> {
         let data = self.tree_data(tree, &|| "a tree".into())?;
         let mut found = Vec::new();
@@ -393,7 +395,7 @@ impl Repo {
                 for inner in self.python_files_in(entry.oid.to_owned())? {
                     found.push(format!("{name}/{inner}"));
                 }
-            } else if entry.mode.is_blob() && name.ends_with(".py") {
+            } else if entry.mode.is_blob() && crate::python::is_module_source(&name) {
                 found.push(name);
             }
         }
@@ -457,7 +459,7 @@ impl Repo {
                     entry.filename.as_bytes(),
                     (
                         entry.mode.is_tree(),
-                        entry.mode.is_blob(),
+                        entry.mode.is_blob().then_some(entry.mode.is_executable()),
                         entry.oid.to_owned(),
                     ),
                 );
@@ -482,22 +484,27 @@ impl Repo {
             } else if entry.mode.is_link() {
                 let had = base_entries.iter().any(|b| {
                     b.get(name)
-                        .is_some_and(|(tree, file, old)| !tree && !file && *old == id)
+                        .is_some_and(|(tree, file, old)| !tree && file.is_none() && *old == id)
                 });
                 if !had {
-                    links.push(IndexFile {
-                        path: BString::from(prefix.as_slice()),
-                        id,
-                    });
+                    links.push(IndexFile::plain(BString::from(prefix.as_slice()), id));
                 }
             } else if entry.mode.is_blob() {
-                let had = base_entries
-                    .iter()
-                    .any(|b| b.get(name) == Some(&(false, true, id)));
+                // A file made executable is brought in anew when its mode decides whether it
+                // is read: it may now be run by its shebang.
+                let executable = entry.mode.is_executable();
+                let mode_matters = crate::python::mode_matters(&name.to_str_lossy());
+                let had = base_entries.iter().any(|b| match b.get(name) {
+                    Some((false, Some(was), old)) => {
+                        *old == id && (*was == executable || !mode_matters)
+                    }
+                    _ => false,
+                });
                 if !had {
                     out.push(IndexFile {
                         path: BString::from(prefix.as_slice()),
                         id,
+                        executable,
                     });
                 }
             }
@@ -537,12 +544,9 @@ impl Repo {
     /// The content of `path` in a tree (regular files only).
     pub fn blob_in_tree(&self, tree: ObjectId, path: &str) -> Result<Option<Vec<u8>>, Error> {
         match self.tree_entry(tree, path.as_bytes().as_bstr())? {
-            Some((mode, id)) if mode.is_blob() => self
-                .blob(&IndexFile {
-                    path: path.into(),
-                    id,
-                })
-                .map(Some),
+            Some((mode, id)) if mode.is_blob() => {
+                self.blob(&IndexFile::plain(path.into(), id)).map(Some)
+            }
             _ => Ok(None),
         }
     }

@@ -23,12 +23,27 @@ pub struct IndexFile {
     /// Path relative to the repository root, `/`-separated, as git stores it.
     pub path: BString,
     pub id: ObjectId,
+    /// Whether git records it as executable (mode 100755): a program that may be run, so a
+    /// file to read for a shebang whatever its name.
+    pub executable: bool,
+}
+
+impl IndexFile {
+    /// A file whose mode does not matter (a link's text, a file looked up by path).
+    pub fn plain(path: BString, id: ObjectId) -> IndexFile {
+        IndexFile {
+            path,
+            id,
+            executable: false,
+        }
+    }
 }
 
 /// A file of the index while it is being listed, its path borrowed from the index.
 struct Listed<'s> {
     path: std::borrow::Cow<'s, [u8]>,
     id: ObjectId,
+    executable: bool,
 }
 
 impl Listed<'_> {
@@ -36,6 +51,7 @@ impl Listed<'_> {
         IndexFile {
             path: BString::from(self.path.as_ref()),
             id: self.id,
+            executable: self.executable,
         }
     }
 }
@@ -278,11 +294,8 @@ impl Repo {
         if entry.mode != Mode::FILE && entry.mode != Mode::FILE_EXECUTABLE {
             return Ok(None);
         }
-        self.blob(&IndexFile {
-            path: path.into(),
-            id: entry.id,
-        })
-        .map(Some)
+        self.blob(&IndexFile::plain(path.into(), entry.id))
+            .map(Some)
     }
 
     /// Every stage-0 regular file of `state`, sparse directories expanded, and the paths with
@@ -314,10 +327,7 @@ impl Repo {
                     let mut full = Vec::from(prefix.as_bytes());
                     full.push(b'/');
                     full.extend_from_slice(&inner.path);
-                    links.push(IndexFile {
-                        path: full.into(),
-                        id: inner.id,
-                    });
+                    links.push(IndexFile::plain(full.into(), inner.id));
                 }
                 for inner in inner_files {
                     let mut full = Vec::from(prefix.as_bytes());
@@ -326,21 +336,20 @@ impl Repo {
                     files.push(Listed {
                         path: std::borrow::Cow::Owned(full),
                         id: inner.id,
+                        executable: inner.executable,
                     });
                 }
                 continue;
             }
             if entry.mode == Mode::SYMLINK {
-                links.push(IndexFile {
-                    path: path.to_owned(),
-                    id: entry.id,
-                });
+                links.push(IndexFile::plain(path.to_owned(), entry.id));
                 continue;
             }
             if entry.mode == Mode::FILE || entry.mode == Mode::FILE_EXECUTABLE {
                 files.push(Listed {
                     path: std::borrow::Cow::Borrowed(path.as_bytes()),
                     id: entry.id,
+                    executable: entry.mode == Mode::FILE_EXECUTABLE,
                 });
             }
         }
@@ -445,7 +454,7 @@ impl Repo {
                 Some((Entry::Dir, _)) => resolved.push(part),
                 Some((Entry::File, id)) if last => {
                     return Ok(LinkTarget::File {
-                        file: IndexFile { path, id },
+                        file: IndexFile::plain(path, id),
                         through,
                     })
                 }
@@ -454,10 +463,7 @@ impl Repo {
                     if through.len() >= MAX_LINK_HOPS {
                         return fail(&format!("more than {MAX_LINK_HOPS} links"));
                     }
-                    let target = self.blob(&IndexFile {
-                        path: path.clone(),
-                        id,
-                    })?;
+                    let target = self.blob(&IndexFile::plain(path.clone(), id))?;
                     through.push(path);
                     if target.first() == Some(&b'/') {
                         return fail("a link on the way has an absolute target");
@@ -514,8 +520,9 @@ impl Repo {
                 return Ok(());
             }
         }
-        // HEAD's entries of this directory: name -> (is a tree, is a regular file, id).
-        let mut in_head: std::collections::HashMap<Vec<u8>, (bool, bool, ObjectId)> =
+        // HEAD's entries of this directory: name -> (is a tree, whether a regular file is
+        // executable when it is one, id).
+        let mut in_head: std::collections::HashMap<Vec<u8>, (bool, Option<bool>, ObjectId)> =
             Default::default();
         if let Some(head) = head {
             let data = self.tree_data(head, &|| format!("tree of {}", prefix.as_bstr()))?;
@@ -526,7 +533,7 @@ impl Repo {
                     entry.filename.to_vec(),
                     (
                         entry.mode.is_tree(),
-                        entry.mode.is_blob(),
+                        entry.mode.is_blob().then_some(entry.mode.is_executable()),
                         entry.oid.to_owned(),
                     ),
                 );
@@ -538,10 +545,18 @@ impl Repo {
             match rest.find_byte(b'/') {
                 None => {
                     // Same content as a regular file: a symlink turned into a file with the
-                    // bytes of its target path is a change.
-                    let same = in_head
-                        .get(rest)
-                        .is_some_and(|(_, file, id)| *file && *id == files[i].id);
+                    // bytes of its target path is a change, and so is a file made executable
+                    // when its mode decides whether it is read (it may now run by its shebang).
+                    let same = in_head.get(rest).is_some_and(|(_, file, id)| {
+                        *id == files[i].id
+                            && match file {
+                                Some(executable) => {
+                                    *executable == files[i].executable
+                                        || !crate::python::mode_matters(&rest.to_str_lossy())
+                                }
+                                None => false,
+                            }
+                    });
                     if !same {
                         out.push(files[i].to_owned());
                     }

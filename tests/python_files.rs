@@ -1,0 +1,555 @@
+//! Every file Python runs is judged, in every mode (issue #26, class 3): scripts whose shebang
+//! or launcher line runs Python whatever their name, sh/Python polyglots, `.wsgi`, upper-case
+//! extensions, zipapps (by name, and after a shebang), `.pth` import lines, Cython. Each kind is
+//! committed with a real `git` (the pre-commit hook blocks it), checked with `--staged`, `--all`
+//! and as a path, and pushed to a bare server whose pre-receive hook refuses it. Each fixture
+//! that says it runs `dill.loads` is first run under CPython (or the shell) with a dill that
+//! records the call.
+//!
+//! `DILL_GUARD_TEST_BINARY` runs these tests against another build (an older one, to see which
+//! of them it fails).
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{bare_repository, git_command, text, Repo};
+
+/// Python that calls `dill.loads` when run (not only when imported and called).
+const PAYLOAD: &str =
+    "import dill\n\n\ndef restore(blob):\n    return dill.loads(blob)\n\n\nrestore(b'')\n";
+
+/// A dill stand-in that records each call to `loads` in the file `DILL_RECORD` names.
+const RECORDING_DILL: &str = "import os\n\n\ndef loads(*args, **kwargs):\n    with open(os.environ['DILL_RECORD'], 'a') as f:\n        f.write('loads\\n')\n";
+
+fn binary() -> String {
+    std::env::var("DILL_GUARD_TEST_BINARY").unwrap_or_else(|_| common::binary().to_string())
+}
+
+/// The binary run in `dir`, with git's clean environment.
+fn run(dir: &Path, args: &[&str]) -> (i32, serde_json::Value, String) {
+    let mut cmd = Command::new(binary());
+    for (key, value) in git_command(dir).get_envs() {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    let out = cmd
+        .current_dir(dir)
+        .args(["--format", "json", "--color", "never"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
+    (out.status.code().unwrap(), json, stderr)
+}
+
+fn finding_paths(json: &serde_json::Value) -> Vec<String> {
+    let mut paths: Vec<String> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+fn error_paths(json: &serde_json::Value) -> Vec<String> {
+    json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A file to put in a repository.
+struct Fixture {
+    path: &'static str,
+    bytes: Vec<u8>,
+    executable: bool,
+}
+
+fn file(path: &'static str, text: &str) -> Fixture {
+    Fixture {
+        path,
+        bytes: text.as_bytes().to_vec(),
+        executable: false,
+    }
+}
+
+fn program(path: &'static str, text: &str) -> Fixture {
+    Fixture {
+        executable: true,
+        ..file(path, text)
+    }
+}
+
+fn put(dir: &Path, fixture: &Fixture) {
+    let full = dir.join(fixture.path);
+    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+    std::fs::write(&full, &fixture.bytes).unwrap();
+    let mode = if fixture.executable { 0o755 } else { 0o644 };
+    std::fs::set_permissions(&full, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A directory holding the recording dill, and the file it records into.
+struct Recorder {
+    _tmp: tempfile::TempDir,
+    lib: PathBuf,
+    record: PathBuf,
+}
+
+impl Recorder {
+    fn new() -> Recorder {
+        let tmp = tempfile::tempdir().unwrap();
+        let lib = tmp.path().join("lib");
+        std::fs::create_dir(&lib).unwrap();
+        std::fs::write(lib.join("dill.py"), RECORDING_DILL).unwrap();
+        let record = tmp.path().join("calls");
+        Recorder {
+            _tmp: tmp,
+            lib,
+            record,
+        }
+    }
+
+    /// Runs `argv` in `dir` with the recording dill importable; returns how many times
+    /// `dill.loads` was called.
+    fn loads_called(&self, dir: &Path, argv: &[&str]) -> usize {
+        let _ = std::fs::remove_file(&self.record);
+        let out = Command::new(argv[0])
+            .args(&argv[1..])
+            .current_dir(dir)
+            .env("PYTHONPATH", &self.lib)
+            .env("DILL_RECORD", &self.record)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            // uv, where it runs a script, must not reach for packages.
+            .env("UV_OFFLINE", "1")
+            .env("UV_PYTHON_DOWNLOADS", "never")
+            .output()
+            .unwrap_or_else(|e| panic!("{argv:?} could not run: {e}"));
+        assert!(
+            out.status.success(),
+            "{argv:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(&self.record)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| *l == "loads")
+            .count()
+    }
+}
+
+/// Checks that CPython (or the shell, or another runner) run by `argv` in a directory holding
+/// `fixtures` calls `dill.loads`.
+fn assert_runs_dill_loads(fixtures: &[Fixture], argv: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    for fixture in fixtures {
+        put(tmp.path(), fixture);
+    }
+    let recorder = Recorder::new();
+    assert!(
+        recorder.loads_called(tmp.path(), argv) > 0,
+        "{argv:?} did not call dill.loads"
+    );
+}
+
+/// A bare server whose pre-receive hook runs dill-guard, and a client with a clean first
+/// commit pushed to it.
+struct Server {
+    _tmp: tempfile::TempDir,
+    client: Repo,
+}
+
+impl Server {
+    fn new() -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let bare = bare_repository(tmp.path(), "server.git");
+        let client = Repo::new();
+        client.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+        client.write("a.py", common::GOOD);
+        client.commit_all("base");
+        client.git(&["push", "-q", "origin", "main"]);
+        common::write_hook(
+            &bare.join("hooks/pre-receive"),
+            &format!(
+                "#!/bin/sh\nexec '{}' --pre-receive --color never\n",
+                binary()
+            ),
+        );
+        Server { _tmp: tmp, client }
+    }
+}
+
+/// Commits `fixtures` for real (the pre-commit hook must block it), then checks them with
+/// `--staged`, `--all`, as paths on disk, `--range` and a push to a server: each must report a
+/// finding in exactly the files `expected` names.
+fn assert_judged_in_every_mode(fixtures: &[Fixture], expected: &[&str]) {
+    let server = Server::new();
+    let repo = &server.client;
+    let hooks = repo.dir.join(".git/hooks");
+    common::write_hook(
+        &hooks.join("pre-commit"),
+        &format!("#!/bin/sh\nexec '{}' --staged --color never\n", binary()),
+    );
+    for fixture in fixtures {
+        put(&repo.dir, fixture);
+    }
+    repo.git(&["add", "-A"]);
+    let want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+
+    let (code, json, stderr) = run(&repo.dir, &["--staged"]);
+    assert_eq!(
+        (code, finding_paths(&json)),
+        (1, want.clone()),
+        "--staged: {json}\n{stderr}"
+    );
+
+    let commit = repo.git_try(&["commit", "-q", "-m", "add"]);
+    assert!(!commit.status.success(), "the hook let the commit through");
+    assert!(text(&commit).contains(expected[0]), "{}", text(&commit));
+    repo.git(&["commit", "-q", "--no-verify", "-m", "add"]);
+
+    let (code, json, stderr) = run(&repo.dir, &["--all"]);
+    assert_eq!(
+        (code, finding_paths(&json)),
+        (1, want.clone()),
+        "--all: {json}\n{stderr}"
+    );
+
+    let (code, json, stderr) = run(&repo.dir, &["."]);
+    assert_eq!(
+        (code, finding_paths(&json)),
+        (1, want.clone()),
+        "paths: {json}\n{stderr}"
+    );
+
+    let (code, json, stderr) = run(&repo.dir, &["--range", "HEAD~1..HEAD"]);
+    assert_eq!(
+        (code, finding_paths(&json)),
+        (1, want),
+        "--range: {json}\n{stderr}"
+    );
+
+    let push = repo.git_try(&["push", "--no-verify", "origin", "main"]);
+    assert!(!push.status.success(), "the server accepted the push");
+    assert!(text(&push).contains(expected[0]), "{}", text(&push));
+}
+
+/// The same, for files that are errors (exit 2, naming `path`) in every mode.
+fn assert_refused_in_every_mode(fixtures: &[Fixture], path: &str, why: &str) {
+    let server = Server::new();
+    let repo = &server.client;
+    for fixture in fixtures {
+        put(&repo.dir, fixture);
+    }
+    repo.git(&["add", "-A"]);
+    for args in [&["--staged"][..], &["."][..]] {
+        let (code, json, stderr) = run(&repo.dir, args);
+        assert_eq!(code, 2, "{args:?}: {json}\n{stderr}");
+        assert_eq!(error_paths(&json), [path], "{args:?}: {json}");
+        assert!(
+            json["errors"][0]["message"].as_str().unwrap().contains(why),
+            "{json}"
+        );
+    }
+    repo.git(&["commit", "-q", "--no-verify", "-m", "add"]);
+    for args in [&["--all"][..], &["--range", "HEAD~1..HEAD"][..]] {
+        let (code, json, stderr) = run(&repo.dir, args);
+        assert_eq!(code, 2, "{args:?}: {json}\n{stderr}");
+        assert_eq!(error_paths(&json), [path], "{args:?}: {json}");
+    }
+    let push = repo.git_try(&["push", "--no-verify", "origin", "main"]);
+    assert!(!push.status.success(), "the server accepted the push");
+    assert!(text(&push).contains(path), "{}", text(&push));
+}
+
+fn python() -> &'static str {
+    "python3"
+}
+
+/// `python3 -m zipapp` of a package whose module calls `dill.loads` when `__main__` imports
+/// it, written to `out` in `dir` (with `shebang`, if any); returns the archive's bytes.
+fn zipapp(shebang: Option<&str>) -> Vec<u8> {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(src.join("pkg")).unwrap();
+    std::fs::write(src.join("__main__.py"), "import pkg.mod\n").unwrap();
+    std::fs::write(src.join("pkg/__init__.py"), "").unwrap();
+    std::fs::write(src.join("pkg/mod.py"), PAYLOAD).unwrap();
+    let out = tmp.path().join("app");
+    let mut cmd = Command::new(python());
+    cmd.args(["-m", "zipapp", "src", "-c", "-o", "app"])
+        .current_dir(tmp.path());
+    if let Some(shebang) = shebang {
+        cmd.args(["-p", shebang]);
+    }
+    let status = cmd
+        .status()
+        .expect("python3 must be installed to run these tests");
+    assert!(status.success());
+    std::fs::read(out).unwrap()
+}
+
+// The plainest form, which was judged before: an extensionless script with a python shebang.
+#[test]
+fn an_extensionless_python_script() {
+    let fixture = || program("bin/restore", &format!("#!/usr/bin/env python3\n{PAYLOAD}"));
+    assert_runs_dill_loads(&[fixture()], &["./bin/restore"]);
+    assert_judged_in_every_mode(&[fixture()], &["bin/restore"]);
+}
+
+#[test]
+fn a_uv_run_script_with_inline_metadata() {
+    let script = format!(
+        "#!/usr/bin/env -S uv run --script\n# /// script\n# dependencies = []\n# ///\n{PAYLOAD}"
+    );
+    // uv runs it with a Python interpreter, as this does; where uv is installed, uv itself
+    // runs it (offline: the script needs no package).
+    assert_runs_dill_loads(
+        &[program("bin/restore", &script)],
+        &[python(), "bin/restore"],
+    );
+    if Command::new("uv").arg("--version").output().is_ok() {
+        assert_runs_dill_loads(&[program("bin/restore", &script)], &["./bin/restore"]);
+    }
+    assert_judged_in_every_mode(&[program("bin/restore", &script)], &["bin/restore"]);
+}
+
+#[test]
+fn scripts_for_other_python_interpreters() {
+    let fixtures = || {
+        vec![
+            program("bin/a", &format!("#!/usr/bin/env pypy3\n{PAYLOAD}")),
+            program("bin/b", &format!("#!/usr/bin/env ipython\n{PAYLOAD}")),
+            program("bin/c", &format!("#!/opt/graalpy/bin/graalpy\n{PAYLOAD}")),
+            program(
+                "bin/d",
+                &format!("#!/usr/bin/env -S poetry run python\n{PAYLOAD}"),
+            ),
+        ]
+    };
+    for path in ["bin/a", "bin/c", "bin/d"] {
+        assert_runs_dill_loads(&fixtures(), &[python(), path]);
+    }
+    if Command::new("ipython").arg("--version").output().is_ok() {
+        assert_runs_dill_loads(&fixtures(), &["ipython", "bin/b"]);
+    }
+    assert_judged_in_every_mode(&fixtures(), &["bin/a", "bin/b", "bin/c", "bin/d"]);
+}
+
+#[test]
+fn python_scripts_named_as_shell_or_cgi() {
+    let fixtures = || {
+        vec![
+            file(
+                "cgi-bin/restore.cgi",
+                &format!("#!/usr/bin/env python3\n{PAYLOAD}"),
+            ),
+            program("tool.sh", &format!("#!/usr/bin/python3\n{PAYLOAD}")),
+            program("tool.txt", &format!("#!/usr/bin/env python3\n{PAYLOAD}")),
+        ]
+    };
+    assert_runs_dill_loads(&fixtures(), &["./tool.sh"]);
+    assert_runs_dill_loads(&fixtures(), &["./tool.txt"]);
+    assert_runs_dill_loads(&fixtures(), &[python(), "cgi-bin/restore.cgi"]);
+    assert_judged_in_every_mode(&fixtures(), &["cgi-bin/restore.cgi", "tool.sh", "tool.txt"]);
+}
+
+#[test]
+fn a_shell_python_polyglot_run_by_sh() {
+    let fixtures = || {
+        vec![
+            file(
+                "tool.sh",
+                &format!("#!/bin/sh\n\"\"\"exec\" python3 \"$0\" \"$@\"\n\"\"\"\n{PAYLOAD}"),
+            ),
+            file(
+                "other.sh",
+                &format!("#!/bin/sh\n''''exec python3 -u -- \"$0\" \"$@\" # '''\n{PAYLOAD}"),
+            ),
+        ]
+    };
+    assert_runs_dill_loads(&fixtures(), &["sh", "tool.sh"]);
+    assert_runs_dill_loads(&fixtures(), &["sh", "other.sh"]);
+    assert_judged_in_every_mode(&fixtures(), &["other.sh", "tool.sh"]);
+}
+
+#[test]
+fn wsgi_files_and_upper_case_extensions() {
+    let fixtures = || {
+        vec![
+            file("site/app.wsgi", &format!("{PAYLOAD}application = None\n")),
+            file("helpers.PY", PAYLOAD),
+            file("gui.Pyw", PAYLOAD),
+        ]
+    };
+    // mod_wsgi runs a .wsgi file as Python source, as this does.
+    assert_runs_dill_loads(&fixtures(), &[python(), "site/app.wsgi"]);
+    assert_runs_dill_loads(&fixtures(), &[python(), "helpers.PY"]);
+    assert_runs_dill_loads(&fixtures(), &[python(), "gui.Pyw"]);
+    assert_judged_in_every_mode(&fixtures(), &["gui.Pyw", "helpers.PY", "site/app.wsgi"]);
+}
+
+#[test]
+fn a_zipapp_by_name_and_one_after_a_shebang() {
+    let fixtures = || {
+        vec![
+            Fixture {
+                path: "apps/app.pyz",
+                bytes: zipapp(None),
+                executable: false,
+            },
+            Fixture {
+                path: "bin/app",
+                bytes: zipapp(Some("/usr/bin/env python3")),
+                executable: true,
+            },
+        ]
+    };
+    assert_runs_dill_loads(&fixtures(), &[python(), "apps/app.pyz"]);
+    assert_runs_dill_loads(&fixtures(), &["./bin/app"]);
+    // Members are reported below the archive's path.
+    assert_judged_in_every_mode(
+        &fixtures(),
+        &["apps/app.pyz/pkg/mod.py", "bin/app/pkg/mod.py"],
+    );
+}
+
+#[test]
+fn a_pyz_that_is_not_a_zip_is_python_source() {
+    // `python3 app.pyz` runs it as source when it is no archive.
+    let fixture = || file("app.pyz", PAYLOAD);
+    assert_runs_dill_loads(&[fixture()], &[python(), "app.pyz"]);
+    assert_judged_in_every_mode(&[fixture()], &["app.pyz"]);
+}
+
+#[test]
+fn a_zip_bomb_or_a_member_compressed_otherwise_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = "import sys, zipfile\n\
+        with zipfile.ZipFile('bomb.pyz', 'w', zipfile.ZIP_DEFLATED) as z:\n\
+        \x20   z.writestr('__main__.py', '#' * (40 << 20))\n\
+        with zipfile.ZipFile('bz.pyz', 'w', zipfile.ZIP_BZIP2) as z:\n\
+        \x20   z.writestr('__main__.py', 'import dill\\ndill.loads(b\"\")\\n')\n";
+    let status = Command::new(python())
+        .args(["-c", script])
+        .current_dir(tmp.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bomb = std::fs::read(tmp.path().join("bomb.pyz")).unwrap();
+    let bz = std::fs::read(tmp.path().join("bz.pyz")).unwrap();
+    assert!(bomb.len() < 1 << 20);
+    assert_refused_in_every_mode(
+        &[Fixture {
+            path: "bomb.pyz",
+            bytes: bomb,
+            executable: false,
+        }],
+        "bomb.pyz",
+        "zip bomb",
+    );
+    assert_refused_in_every_mode(
+        &[Fixture {
+            path: "bz.pyz",
+            bytes: bz,
+            executable: false,
+        }],
+        "bz.pyz",
+        "method 12",
+    );
+}
+
+#[test]
+fn pth_import_lines_run_by_site() {
+    let pth = "/opt/elsewhere\nimport dill; dill.loads(b'')\n";
+    let fixture = || file("extra-site/zz-restore.pth", pth);
+    assert_runs_dill_loads(
+        &[fixture()],
+        &[python(), "-c", "import site; site.addsitedir('extra-site')"],
+    );
+    assert_judged_in_every_mode(&[fixture()], &["extra-site/zz-restore.pth"]);
+}
+
+#[test]
+fn cython_is_checked_by_the_token_scanner() {
+    // Not Python syntax: the parser rejects `cdef`; the scanner still finds the call.
+    let pyx = "import dill\n\ncdef object restore(bytes blob):\n    return dill.loads(blob)\n";
+    assert_judged_in_every_mode(&[file("fast/restore.pyx", pyx)], &["fast/restore.pyx"]);
+}
+
+#[test]
+fn a_python_script_of_bytes_that_are_not_text_is_an_error() {
+    let mut bytes = b"#!/usr/bin/env python3\n".to_vec();
+    bytes.extend_from_slice(b"\x00\x01\x02 dill \x00\xff\xfe payload\n");
+    assert_refused_in_every_mode(
+        &[Fixture {
+            path: "bin/blob",
+            bytes,
+            executable: true,
+        }],
+        "bin/blob",
+        "NUL bytes",
+    );
+}
+
+#[test]
+fn a_file_made_executable_is_a_change() {
+    let repo = Repo::new();
+    let fixture = file("notes.txt", &format!("#!/usr/bin/env python3\n{PAYLOAD}"));
+    put(&repo.dir, &fixture);
+    repo.commit_all("a text file, which is not read");
+    let (code, json, _) = run(&repo.dir, &["--all"]);
+    assert_eq!(
+        (code, json["files_checked"].as_u64()),
+        (0, Some(0)),
+        "{json}"
+    );
+    std::fs::set_permissions(
+        repo.dir.join("notes.txt"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    repo.git(&["add", "-A"]);
+    let (code, json, _) = run(&repo.dir, &["--staged"]);
+    assert_eq!(
+        (code, finding_paths(&json)),
+        (1, vec!["notes.txt".to_string()])
+    );
+}
+
+#[test]
+fn files_that_do_not_run_python_are_left_alone() {
+    let repo = Repo::new();
+    let text = "#!/usr/bin/env python3\nimport dill\ndill.loads(b'')\n";
+    put(&repo.dir, &file("README.md", text));
+    put(&repo.dir, &file("data.json", text));
+    put(
+        &repo.dir,
+        &file("run.sh", "#!/bin/sh\necho 'import dill; dill.loads(x)'\n"),
+    );
+    put(
+        &repo.dir,
+        &program(
+            "bin/uv-tool",
+            "#!/usr/bin/env -S uv run\nimport dill\ndill.loads(b'')\n",
+        ),
+    );
+    repo.git(&["add", "-A"]);
+    for args in [&["--staged"][..], &["."][..]] {
+        let (code, json, stderr) = run(&repo.dir, args);
+        assert_eq!(code, 0, "{args:?}: {json}\n{stderr}");
+        assert!(finding_paths(&json).is_empty(), "{json}");
+    }
+}
