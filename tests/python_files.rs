@@ -322,6 +322,8 @@ fn a_uv_run_script_with_inline_metadata() {
     );
     if Command::new("uv").arg("--version").output().is_ok() {
         assert_runs_dill_loads(&[program("bin/restore", &script)], &["./bin/restore"]);
+    } else {
+        eprintln!("uv is not installed: the script was run with python, not through uv");
     }
     assert_judged_in_every_mode(&[program("bin/restore", &script)], &["bin/restore"]);
 }
@@ -344,6 +346,8 @@ fn scripts_for_other_python_interpreters() {
     }
     if Command::new("ipython").arg("--version").output().is_ok() {
         assert_runs_dill_loads(&fixtures(), &["ipython", "bin/b"]);
+    } else {
+        eprintln!("ipython is not installed: bin/b was not run through it");
     }
     assert_judged_in_every_mode(&fixtures(), &["bin/a", "bin/b", "bin/c", "bin/d"]);
 }
