@@ -174,6 +174,10 @@ pub fn is_python_shebang(bytes: &[u8]) -> bool {
 /// Python interpreter, and `$0` among its arguments.
 pub fn is_polyglot(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(LAUNCHER_WINDOW)];
+    // Almost no file holds the word at all: look for it once before splitting lines.
+    if memchr::memmem::find(head, b"exec").is_none() {
+        return false;
+    }
     head.split(|b| *b == b'\n')
         .take(LAUNCHER_LINES)
         .any(|line| {
