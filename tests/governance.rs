@@ -681,10 +681,37 @@ fn two_branches_through(runner_name: &str, home_var: &str) {
     let bare = bare_repository(tmp.path(), "remote.git");
     let repo = Repo::new();
     repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    // The published hook's own settings (stages, pass_filenames, always_run...), with the
+    // built binary as its entry: a framework that skips the hook ("no files to check") lets
+    // the push through.
+    let published = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+    )
+    .unwrap();
+    let settings: String = published
+        .split("\n- id: ")
+        .find(|hook| hook.starts_with("dill-guard-push\n"))
+        .expect("the published pre-push hook")
+        .lines()
+        .skip(1)
+        .take_while(|line| line.starts_with("  "))
+        .filter(|line| {
+            ![
+                "name:",
+                "description:",
+                "entry:",
+                "language:",
+                "minimum_pre_commit_version:",
+            ]
+            .iter()
+            .any(|key| line.trim_start().starts_with(key))
+        })
+        .map(|line| format!("      {line}\n"))
+        .collect();
     repo.write(
         ".pre-commit-config.yaml",
         &format!(
-            "repos:\n  - repo: local\n    hooks:\n      - id: dill-guard-push\n        name: dill-guard\n        entry: \"'{}' --pre-push --color never\"\n        language: system\n        stages: [pre-push]\n        pass_filenames: false\n        always_run: true\n",
+            "repos:\n  - repo: local\n    hooks:\n      - id: dill-guard-push\n        name: dill-guard\n        entry: \"'{}' --pre-push --color never\"\n        language: system\n{settings}",
             binary()
         ),
     );
