@@ -194,6 +194,7 @@ fn judge_updates(
     let mut groups: Vec<Group> = Vec::new();
     let mut index: HashMap<Option<ObjectId>, usize> = HashMap::new();
     let mut listed: HashMap<Option<ObjectId>, Compared> = HashMap::new();
+    let mut decorated = Vec::new();
     for (update, old, new) in peeled {
         let name = update.name.clone();
         let Some(tree) = repo.tree_of(new)? else {
@@ -204,6 +205,20 @@ fn judge_updates(
             ));
             continue;
         };
+        // `%d`/`%D` in an `export-subst` file write the names of the refs at the archived
+        // commit into the code, whichever refs come later and in git's order: a name that is
+        // more than a plain name could, alone or beside another, turn into code there.
+        if matches!(new, Peeled::Commit(_)) && !plain_ref_name(name.as_bstr()) {
+            if let Some(file) = repo.decorated_files(tree)?.first() {
+                decorated.push((
+                    name.to_str_lossy().into_owned(),
+                    format!(
+                        "names a commit whose `{}` has `export-subst` with `%d` or `%D`, which writes the names of the refs there into the code of every archive of it; a ref there must be a plain name (letters, digits, `.`, `_`, `-`, `/`), and this one is not",
+                        file.path.to_str_lossy()
+                    ),
+                ));
+            }
+        }
         let (policy, bases) = match (old, &against) {
             (Some(Peeled::Commit(old)), _) => (Some(old), vec![repo.commit_tree(old)?]),
             (Some(Peeled::Tree(old)), _) => (default, vec![old]),
@@ -243,6 +258,7 @@ fn judge_updates(
         });
         groups[at].tips.push((name, tree));
     }
+    refused.extend(decorated);
     if !refused.is_empty() {
         let at = index_of(&mut groups, &mut index, default);
         groups[at].errors.extend(refused);
@@ -292,14 +308,26 @@ fn bring(
     // file below a changed `.gitattributes` is judged again. And what an archive writes into
     // an `export-subst` file depends on the commit archived, so those files are judged for
     // every new commit.
-    for file in &files {
-        if file.path == ".gitattributes" || file.path.ends_with(b"/.gitattributes") {
-            let dir = file
-                .path
-                .rfind_byte(b'/')
-                .map_or(&b""[..], |at| &file.path[..at]);
-            group.files.extend(repo.files_under(tree, dir.as_bstr())?);
+    let mut attribute_dirs: Vec<BString> = files
+        .iter()
+        .map(|f| &f.path)
+        .filter(|p| *p == ".gitattributes" || p.ends_with(b"/.gitattributes"))
+        .cloned()
+        .collect();
+    // A `.gitattributes` a base had and the tree has not: what it said no longer applies.
+    if !bases.is_empty() {
+        let now = repo.attribute_files_in(tree)?;
+        for base in bases {
+            for gone in repo.attribute_files_in(*base)?.iter() {
+                if !now.iter().any(|f| f.path == gone.path) {
+                    attribute_dirs.push(gone.path.clone());
+                }
+            }
         }
+    }
+    for path in attribute_dirs {
+        let dir = path.rfind_byte(b'/').map_or(&b""[..], |at| &path[..at]);
+        group.files.extend(repo.files_under(tree, dir.as_bstr())?);
     }
     group.files.extend(repo.export_subst_files(tree)?);
     group.files.extend(files);
@@ -309,7 +337,10 @@ fn bring(
             continue;
         }
         match target {
-            LinkTarget::File { file, .. } => group.files.push(IndexFile::plain(path, file.id)),
+            LinkTarget::File { file, .. } => group.files.push(IndexFile {
+                written_at: Some(file.path.clone()),
+                ..IndexFile::plain(path, file.id)
+            }),
             LinkTarget::Elsewhere(to) => group
                 .errors
                 .push((path.to_str_lossy().into_owned(), link_error(&to))),
@@ -325,6 +356,14 @@ fn bring(
 /// in every ref, that holds the replaced object, under each ref's policy; replace refs are rare
 /// enough that refusing them is the sound choice. Deleting one is allowed.
 const REPLACE_REFUSED: &str = "is a replace ref: it would make every reader of the repository see another object wherever the replaced one is used, which the gate cannot judge path by path, so it is refused; an operator who wants it can create it on the server directly";
+
+/// Whether a ref's name, as `%d` shows it, is only letters, digits, `.`, `_`, `-` and `/`:
+/// decorations of such names (` (HEAD -> main, tag: v1.0)`) hold no quote, bracket or
+/// operator that could close a string or make a call.
+fn plain_ref_name(name: &BStr) -> bool {
+    name.iter()
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'))
+}
 
 /// Why a Python-named link that leads out of the repository blocks: Python runs what the
 /// kernel opens there, and nothing of the repository says what that is.

@@ -256,8 +256,10 @@ pub fn gather(
             let attribute_dirs: Vec<&[u8]> = listing
                 .files
                 .iter()
-                .filter(|f| f.path == ".gitattributes" || f.path.ends_with(b"/.gitattributes"))
-                .map(|f| f.path.rfind_byte(b'/').map_or(&b""[..], |at| &f.path[..at]))
+                .map(|f| &f.path)
+                .filter(|p| *p == ".gitattributes" || p.ends_with(b"/.gitattributes"))
+                .chain(&listing.attributes_gone)
+                .map(|p| p.rfind_byte(b'/').map_or(&b""[..], |at| &p[..at]))
                 .collect();
             if *selection == Selection::Staged && !attribute_dirs.is_empty() {
                 let every = repo.all()?;
@@ -503,7 +505,11 @@ type Checkouts = (Vec<Vec<Conversion>>, HashMap<gix::ObjectId, ArchiveCommit>);
 /// The distinct ways `files` can land on disk or in an archive, file by file (nothing listed
 /// when no attribute changes a file), and the commits `export-subst` writes from.
 fn checkouts(repo: &Repo, files: &[&IndexFile], checkout: &Checkout) -> Result<Checkouts, Error> {
-    let paths: Vec<&BStr> = files.iter().map(|f| f.path.as_bstr()).collect();
+    // A link's content is written out at its target, under the target's attributes.
+    let paths: Vec<&BStr> = files
+        .iter()
+        .map(|f| f.written_at.as_ref().unwrap_or(&f.path).as_bstr())
+        .collect();
     let mut variants: Vec<Vec<Conversion>> = Vec::new();
     let mut archives = HashMap::new();
     // Every file keeps the identity among its variants once some tip leaves it alone.
@@ -513,8 +519,15 @@ fn checkouts(repo: &Repo, files: &[&IndexFile], checkout: &Checkout) -> Result<C
         }
         let found = found.unwrap_or_else(|| vec![Conversion::default(); files.len()]);
         for (these, conversion) in variants.iter_mut().zip(found) {
-            if !these.contains(&conversion) {
-                these.push(conversion);
+            // `export-subst` rewrites archives only: a checkout writes the file without it.
+            let checkout = Conversion {
+                export_subst: None,
+                ..conversion.clone()
+            };
+            for conversion in [conversion, checkout] {
+                if !these.contains(&conversion) {
+                    these.push(conversion);
+                }
             }
         }
     };
@@ -619,11 +632,14 @@ fn read_index_files<'f>(
                     }
                     _ => conversions
                         .iter()
-                        .map(|conversion| {
+                        .flat_map(|conversion| {
                             let archive = conversion.export_subst.flatten().and_then(|c| archives.get(&c));
                             match crate::git::convert(conversion, file.id, bytes.clone(), archive) {
-                                Ok(bytes) => Read::of(path.clone(), *kind, Cow::Owned(bytes), keep),
-                                Err(why) => Read::Failed(Issue::new(path.clone(), why)),
+                                Ok(forms) => forms
+                                    .into_iter()
+                                    .map(|bytes| Read::of(path.clone(), *kind, Cow::Owned(bytes), keep))
+                                    .collect(),
+                                Err(why) => vec![Read::Failed(Issue::new(path.clone(), why))],
                             }
                         })
                         .collect(),
@@ -658,7 +674,10 @@ fn link_targets(
         match repo.index_link_target(link) {
             Ok(LinkTarget::File { file, through }) => {
                 if wanted(&file, &through) {
-                    files.push(IndexFile::plain(link.path.clone(), file.id));
+                    files.push(IndexFile {
+                        written_at: Some(file.path.clone()),
+                        ..IndexFile::plain(link.path.clone(), file.id)
+                    });
                 }
             }
             Ok(LinkTarget::Elsewhere(to)) => out

@@ -288,3 +288,162 @@ fn everyday_attributes_pass() {
     assert_eq!(code, 0, "{json}");
     assert_eq!(json["files_checked"], 2, "{json}");
 }
+
+/// Python code of even length, whose bytes read as UTF-16LE are CJK characters: with
+/// `working-tree-encoding=UTF-16LE` (or `UCS-2`, which glibc writes little-endian without a
+/// byte-order mark), `git add` stores those characters as UTF-8, and a checkout writes this
+/// code back byte for byte.
+const ASCII_CODE: &str = "import dill;print(dill.loads(b'xy'))#\n";
+
+fn checked_out(repo: &Repo, path: &str) -> String {
+    let clone = tempfile::tempdir().unwrap();
+    let into = clone.path().join("c");
+    repo.git(&[
+        "clone",
+        "-q",
+        repo.dir.to_str().unwrap(),
+        into.to_str().unwrap(),
+    ]);
+    String::from_utf8_lossy(&std::fs::read(into.join(path)).unwrap()).into_owned()
+}
+
+#[test]
+fn an_encoding_whose_byte_order_is_the_platforms_is_judged_in_every_order() {
+    assert_eq!(ASCII_CODE.len() % 2, 0);
+    let server = Server::new();
+    let repo = &server.client;
+    repo.write(".gitattributes", "payload.py working-tree-encoding=UCS-2\n");
+    repo.git(&["add", ".gitattributes"]);
+    repo.write("payload.py", ASCII_CODE);
+    repo.git(&["add", "payload.py"]);
+    let blob = repo.git(&["cat-file", "-p", ":payload.py"]);
+    assert!(!blob.contains("dill"), "{blob}");
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["payload.py".to_string()]),
+        "{json}"
+    );
+    repo.git(&["commit", "-q", "--no-verify", "-m", "ucs-2"]);
+    assert_eq!(checked_out(repo, "payload.py"), ASCII_CODE);
+    let (ok, shown) = server.push();
+    assert!(!ok, "{shown}");
+}
+
+/// `export-subst` rewrites archives only: a checkout writes the file as committed, where
+/// `%n` did not close the string that hides the call.
+#[test]
+fn an_export_subst_file_is_judged_as_checked_out_too() {
+    let server = Server::new();
+    let repo = &server.client;
+    repo.write(".gitattributes", "*.py export-subst\n");
+    repo.write(
+        "payload.py",
+        "#$Format:%n\"\"\"$\nimport dill; print(dill.loads(b\"x\"))\n#\"\"\"\n",
+    );
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["payload.py".to_string()]),
+        "{json}"
+    );
+    repo.git(&[
+        "commit",
+        "-q",
+        "--no-verify",
+        "-m",
+        "hidden in the archive only",
+    ]);
+    let (ok, shown) = server.push();
+    assert!(!ok, "{shown}");
+}
+
+/// A link is written out as what its target is written out as: the target's attributes apply.
+#[test]
+fn a_link_is_judged_with_its_targets_attributes() {
+    let server = Server::new();
+    let repo = &server.client;
+    repo.write(
+        ".gitattributes",
+        "payload.txt working-tree-encoding=UTF-16LE\n",
+    );
+    repo.git(&["add", ".gitattributes"]);
+    repo.write("payload.txt", ASCII_CODE);
+    std::os::unix::fs::symlink("payload.txt", repo.dir.join("app2.py")).unwrap();
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["app2.py".to_string()]),
+        "{json}"
+    );
+    repo.git(&["commit", "-q", "--no-verify", "-m", "link"]);
+    assert_eq!(checked_out(repo, "app2.py"), ASCII_CODE);
+    let (ok, shown) = server.push();
+    assert!(!ok, "{shown}");
+}
+
+/// Deleting the `.gitattributes` that unset a conversion turns it back on for the files below.
+#[test]
+fn a_deleted_gitattributes_judges_the_files_below_it() {
+    let server = Server::new();
+    let repo = &server.client;
+    repo.write(
+        ".gitattributes",
+        "payload.py working-tree-encoding=UTF-16LE\nprobe.py working-tree-encoding=UTF-16LE\n",
+    );
+    repo.write("sub/.gitattributes", "payload.py -working-tree-encoding\n");
+    repo.git(&["add", "-A"]);
+    // The CJK blob, stored as it is: under `sub/` it is written out as it stands.
+    let cjk = repo.git(&["cat-file", "-p", &{
+        repo.write("probe.py", ASCII_CODE);
+        repo.git(&["add", "probe.py"]);
+        ":probe.py".to_string()
+    }]);
+    repo.git(&["rm", "-q", "--cached", "probe.py"]);
+    std::fs::remove_file(repo.dir.join("probe.py")).unwrap();
+    stage_raw(repo, "sub/payload.py", &cjk);
+    repo.git(&["commit", "-q", "--no-verify", "-m", "harmless as written"]);
+    let (ok, shown) = server.push();
+    assert!(ok, "{shown}");
+    repo.git(&["rm", "-q", "sub/.gitattributes"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["sub/payload.py".to_string()]),
+        "{json}"
+    );
+    repo.git(&["commit", "-q", "--no-verify", "-m", "drop the unset"]);
+    assert_eq!(checked_out(repo, "sub/payload.py"), ASCII_CODE);
+    let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
+    assert_eq!(code, 1, "{json}");
+    let (ok, shown) = server.push();
+    assert!(!ok, "{shown}");
+}
+
+/// `%d` writes the names of every ref at the archived commit, in git's order, whenever they
+/// come: a name that is more than a plain name is refused where such a file is.
+#[test]
+fn a_ref_name_that_export_subst_would_write_into_code_is_refused() {
+    let server = Server::new();
+    let repo = &server.client;
+    repo.write(".gitattributes", "payload.py export-subst\n");
+    repo.write("payload.py", "s = \"$Format:%d$\"\nx = 1 #'''\n");
+    repo.commit_all("versioneer-like");
+    let (ok, shown) = server.push();
+    assert!(ok, "{shown}");
+    repo.git(&["tag", "v1.0"]);
+    let out = repo.git_try(&["push", "--no-verify", "origin", "v1.0"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let name = "z\"+'''";
+    repo.git(&["tag", name]);
+    let out = repo.git_try(&[
+        "push",
+        "--no-verify",
+        "origin",
+        &format!("refs/tags/{name}"),
+    ]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("export-subst"), "{}", text(&out));
+}

@@ -310,6 +310,30 @@ impl Repo {
             .collect())
     }
 
+    /// The `export-subst` files of `tree` that write ref names (`%d`, `%D`) somewhere in a
+    /// `$Format:` placeholder.
+    pub fn decorated_files(&self, tree: ObjectId) -> Result<Vec<IndexFile>, Error> {
+        let mut found = Vec::new();
+        for file in self.export_subst_files(tree)? {
+            let bytes = self.blob(&file)?;
+            let mut rest = bytes.as_slice();
+            while let Some(at) = rest.find(b"$Format:") {
+                let body = &rest[at + 8..];
+                let end = body.find_byte(b'$').unwrap_or(body.len());
+                if body[..end].find(b"%d").is_some() || body[..end].find(b"%D").is_some() {
+                    found.push(file.clone());
+                    break;
+                }
+                rest = &body[end.min(body.len())..];
+                if rest.is_empty() {
+                    break;
+                }
+                rest = &rest[1..];
+            }
+        }
+        Ok(found)
+    }
+
     /// The commit fields `export-subst` can write, with the refs that name it.
     pub fn archive_commit(&self, id: ObjectId, refs: Vec<BString>) -> Result<ArchiveCommit, Error> {
         let what = || format!("commit {id}");
@@ -387,14 +411,15 @@ pub fn is_lfs_pointer(bytes: &[u8]) -> bool {
     bytes.len() < 1024 && bytes.starts_with(b"version https://git-lfs.github.com/spec/")
 }
 
-/// Applies `conversion` to a blob's bytes as git would write them out. `archive` holds the
+/// Applies `conversion` to a blob's bytes as git would write them out: every form it may
+/// take (more than one only where the platform decides a byte order). `archive` holds the
 /// commit for `export-subst` when there is one. An error says why the result cannot be known.
 pub fn apply(
     conversion: &Conversion,
     id: ObjectId,
     bytes: Vec<u8>,
     archive: Option<&ArchiveCommit>,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<Vec<u8>>, String> {
     if let Some(driver) = &conversion.filter {
         return Err(format!(
             "has `filter={driver}` in its attributes: a checkout runs that filter's program on it, so what lands on disk is not what is committed and cannot be judged; exclude the path in dill-guard.toml if you trust the filter"
@@ -410,10 +435,10 @@ pub fn apply(
     if conversion.crlf {
         bytes = to_crlf(&bytes);
     }
-    if let Some(encoding) = &conversion.encoding {
-        bytes = encode(&bytes, encoding)?;
+    match &conversion.encoding {
+        Some(encoding) => encode(&bytes, encoding),
+        None => Ok(vec![bytes]),
     }
-    Ok(bytes)
 }
 
 /// `$Id$` (or an already expanded `$Id: ... $` on one line) becomes `$Id: <id> $`.
@@ -461,9 +486,11 @@ fn to_crlf(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// The UTF-8 blob written in `encoding`, for the encodings whose result dill-guard can read
-/// back: the UTF-16 and UTF-32 families, Latin-1 and ASCII. Any other (EBCDIC code pages,
-/// Shift_JIS...) is an error: what a checkout holds could not be judged.
-fn encode(bytes: &[u8], encoding: &str) -> Result<Vec<u8>, String> {
+/// back: the UTF-16 and UTF-32 families, Latin-1 and ASCII. A name that leaves the byte order
+/// or the byte-order mark to the platform's iconv (`UTF-16`, `UCS-2`, `UTF-32`, `UCS-4`) gives
+/// every form it may write, each judged. Any other encoding (EBCDIC code pages, Shift_JIS...)
+/// is an error: what a checkout holds could not be judged.
+fn encode(bytes: &[u8], encoding: &str) -> Result<Vec<Vec<u8>>, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| {
         format!("has `working-tree-encoding={encoding}` but is not valid UTF-8 in the repository, so git would not convert it the way it is read here")
     })?;
@@ -502,22 +529,30 @@ fn encode(bytes: &[u8], encoding: &str) -> Result<Vec<u8>, String> {
         }
         out
     };
+    let every = |make: &dyn Fn(bool, bool) -> Vec<u8>| {
+        vec![
+            make(false, false),
+            make(false, true),
+            make(true, false),
+            make(true, true),
+        ]
+    };
     let one_byte = |max: u32| {
         text.chars()
             .map(|c| u8::try_from(c as u32).ok().filter(|&b| u32::from(b) <= max))
             .collect::<Option<Vec<u8>>>()
+            .map(|bytes| vec![bytes])
             .ok_or_else(|| format!("has `working-tree-encoding={encoding}` but holds characters that encoding cannot write"))
     };
     Ok(match name.as_str() {
-        // What iconv writes for the names without an order: a byte-order mark, big-endian
-        // for UTF-32 and, on the systems git runs on, little-endian for UTF-16.
-        "UTF-16" | "UCS-2" | "UTF-16LE-BOM" => units16(false, true),
-        "UTF-16LE" | "UCS-2LE" => units16(false, false),
-        "UTF-16BE" | "UCS-2BE" => units16(true, false),
-        "UTF-16BE-BOM" => units16(true, true),
-        "UTF-32" | "UCS-4" => units32(true, true),
-        "UTF-32LE" | "UCS-4LE" => units32(false, false),
-        "UTF-32BE" | "UCS-4BE" => units32(true, false),
+        "UTF-16" | "UCS-2" | "UTF16" | "UCS2" => every(&units16),
+        "UTF-16LE" | "UCS-2LE" | "UTF16LE" => vec![units16(false, false)],
+        "UTF-16BE" | "UCS-2BE" | "UTF16BE" => vec![units16(true, false)],
+        "UTF-16LE-BOM" => vec![units16(false, true)],
+        "UTF-16BE-BOM" => vec![units16(true, true)],
+        "UTF-32" | "UCS-4" | "UTF32" | "UCS4" => every(&units32),
+        "UTF-32LE" | "UCS-4LE" | "UTF32LE" => vec![units32(false, false)],
+        "UTF-32BE" | "UCS-4BE" | "UTF32BE" => vec![units32(true, false)],
         "ISO-8859-1" | "ISO8859-1" | "LATIN1" | "LATIN-1" | "L1" => one_byte(0xFF)?,
         "ASCII" | "US-ASCII" | "ANSI-X3.4-1968" => one_byte(0x7F)?,
         _ => {
@@ -650,14 +685,21 @@ fn pretty(format: &[u8], archive: Option<&ArchiveCommit>) -> Result<Vec<u8>, Str
                 }
             }
             Some(b'C') => {
-                // Colours write nothing into an archive.
+                // Colours write nothing into an archive; a form git would not read as a colour
+                // is written as it stands, which this does not model.
                 let len = if rest.get(1) == Some(&b'(') {
-                    rest.find_byte(b')').map_or(rest.len(), |p| p + 1)
+                    match rest.find_byte(b')') {
+                        Some(close) => close + 1,
+                        None => return Err(unknown(take(12))),
+                    }
                 } else {
-                    ["reset", "red", "green", "blue"]
+                    match ["reset", "red", "green", "blue"]
                         .iter()
                         .find(|c| rest[1..].starts_with(c.as_bytes()))
-                        .map_or(1, |c| 1 + c.len())
+                    {
+                        Some(c) => 1 + c.len(),
+                        None => return Err(unknown(take(12))),
+                    }
                 };
                 (Vec::new(), len)
             }
@@ -725,10 +767,23 @@ mod tests {
     fn encodings_that_can_be_read_back_and_the_rest_refused() {
         assert_eq!(
             encode("dé".as_bytes(), "utf-16le").unwrap(),
-            [b'd', 0, 0xE9, 0]
+            [vec![b'd', 0, 0xE9, 0]]
         );
-        assert_eq!(encode(b"d", "UTF-16BE-BOM").unwrap(), [0xFE, 0xFF, 0, b'd']);
-        assert_eq!(encode("é".as_bytes(), "latin1").unwrap(), [0xE9]);
+        assert_eq!(
+            encode(b"d", "UTF-16BE-BOM").unwrap(),
+            [vec![0xFE, 0xFF, 0, b'd']]
+        );
+        assert_eq!(encode("é".as_bytes(), "latin1").unwrap(), [vec![0xE9]]);
+        // The byte order is the platform's: every form is judged.
+        assert_eq!(
+            encode(b"d", "UCS-2").unwrap(),
+            [
+                vec![b'd', 0],
+                vec![0xFF, 0xFE, b'd', 0],
+                vec![0, b'd'],
+                vec![0xFE, 0xFF, 0, b'd']
+            ]
+        );
         assert!(encode("é".as_bytes(), "ascii").is_err());
         assert!(encode(b"x", "IBM037").unwrap_err().contains("IBM037"));
     }
@@ -754,5 +809,9 @@ mod tests {
             format!("'{} 0000000'", "0".repeat(40))
         );
         assert!(export_subst(b"$Format:%(describe)$", None).is_err());
+        // An unclosed colour is written as it stands by git: not modelled, so an error.
+        assert!(export_subst(b"#$Format:%C(\nimport dill\n#$", None).is_err());
+        assert!(export_subst(b"$Format:%Cxyz$", None).is_err());
+        assert_eq!(export_subst(b"$Format:%C(red)%Creset$", None).unwrap(), b"");
     }
 }

@@ -505,6 +505,7 @@ impl Repo {
                         path: BString::from(prefix.as_slice()),
                         id,
                         executable,
+                        written_at: None,
                     });
                 }
             }

@@ -26,6 +26,9 @@ pub struct IndexFile {
     /// Whether git records it as executable (mode 100755): a program that may be run, so a
     /// file to read for a shebang whatever its name.
     pub executable: bool,
+    /// Where the content is written out when that is not `path`: for a link, its target,
+    /// whose attributes say what a checkout writes there.
+    pub written_at: Option<BString>,
 }
 
 impl IndexFile {
@@ -35,6 +38,7 @@ impl IndexFile {
             path,
             id,
             executable: false,
+            written_at: None,
         }
     }
 }
@@ -52,6 +56,7 @@ impl Listed<'_> {
             path: BString::from(self.path.as_ref()),
             id: self.id,
             executable: self.executable,
+            written_at: None,
         }
     }
 }
@@ -69,6 +74,9 @@ pub struct Staged {
     /// Symbolic links, each with whether it differs from HEAD: Python imports what a link
     /// points at, so a link with a Python name is judged by its target's content.
     pub links: Vec<(IndexFile, bool)>,
+    /// The `.gitattributes` files HEAD has and the index deletes: what they said a checkout
+    /// does to the files below them no longer applies.
+    pub attributes_gone: Vec<BString>,
 }
 
 /// Where a symbolic link leads.
@@ -362,7 +370,15 @@ impl Repo {
         let (files, conflicts, links) = self.index_files(index)?;
         let head = self.head_tree()?;
         let mut out = Vec::new();
-        self.diff_dir(b"", &files, index.tree(), head, &mut out)?;
+        let mut attributes_gone = Vec::new();
+        self.diff_dir(
+            b"",
+            &files,
+            index.tree(),
+            head,
+            &mut out,
+            &mut attributes_gone,
+        )?;
         let mut flagged = Vec::with_capacity(links.len());
         for link in links {
             let before = match head {
@@ -376,6 +392,7 @@ impl Repo {
             files: out,
             conflicts,
             links: flagged,
+            attributes_gone,
         })
     }
 
@@ -514,6 +531,7 @@ impl Repo {
         cache: Option<&gix::index::extension::Tree>,
         head: Option<ObjectId>,
         out: &mut Vec<IndexFile>,
+        attributes_gone: &mut Vec<BString>,
     ) -> Result<(), Error> {
         if let (Some(cache), Some(head)) = (cache, head) {
             if cache.num_entries.is_some() && cache.id == head {
@@ -575,10 +593,27 @@ impl Repo {
                     let sub_head = in_head
                         .get(dir)
                         .and_then(|(tree, _, id)| tree.then_some(*id));
-                    self.diff_dir(&sub, &files[i..end], sub_cache, sub_head, out)?;
+                    self.diff_dir(
+                        &sub,
+                        &files[i..end],
+                        sub_cache,
+                        sub_head,
+                        out,
+                        attributes_gone,
+                    )?;
                     i = end;
                 }
             }
+        }
+        let attributes = b".gitattributes".as_slice();
+        if in_head
+            .get(attributes)
+            .is_some_and(|(tree, file, _)| !tree && file.is_some())
+            && !files.iter().any(|f| &f.path[prefix.len()..] == attributes)
+        {
+            let mut path = prefix.to_vec();
+            path.extend_from_slice(attributes);
+            attributes_gone.push(BString::from(path));
         }
         Ok(())
     }
@@ -598,6 +633,7 @@ impl Repo {
             files: files.iter().map(Listed::to_owned).collect(),
             conflicts,
             links: links.into_iter().map(|link| (link, true)).collect(),
+            attributes_gone: Vec::new(),
         })
     }
 
