@@ -295,6 +295,11 @@ fn bring(
             continue;
         }
         let target = repo.tree_link_target(tree, link)?;
+        // One that leads nowhere now may do so because a link on its way changed.
+        if matches!(target, LinkTarget::Elsewhere(_)) && !brought.is_empty() {
+            also.push((link.path.clone(), target));
+            continue;
+        }
         if let LinkTarget::File { file, through } = &target {
             // Its target changed, or a link on the way now leads elsewhere.
             if changed.contains(file.path.as_slice())

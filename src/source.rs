@@ -290,6 +290,11 @@ pub fn gather(
                             .any(|via| changed_links.contains(via.as_bstr()))
                 },
             ));
+            // An unchanged link that leads nowhere now may do so because a link on its way
+            // changed: when any link changed, those count.
+            if !changed_links.is_empty() {
+                out.errors.append(&mut quiet.errors);
+            }
             read_index_files(repo, &files, &Checkout::Index, excluded, keep, &mut out);
         }
         Selection::StagedPaths(paths) => {

@@ -649,3 +649,32 @@ fn a_replace_ref_is_refused() {
     let (ok, shown) = server.push(&[&format!(":refs/replace/{head}")]);
     assert!(ok, "{shown}");
 }
+
+/// Only a directory link on the way changes, and it now leads out of the repository: the
+/// unchanged Python-named link runs whatever is there.
+#[test]
+fn a_directory_link_swapped_to_outside_under_an_unchanged_link_blocks() {
+    use std::os::unix::fs::symlink;
+    let server = Server::new("");
+    let repo = &server.client;
+    repo.write("safe/payload.txt", GOOD);
+    symlink("safe", repo.dir.join("lib")).unwrap();
+    std::fs::create_dir_all(repo.dir.join("app")).unwrap();
+    symlink("../lib/payload.txt", repo.dir.join("app/mod.py")).unwrap();
+    repo.commit_all("a link through a directory link");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(ok, "{shown}");
+    std::fs::remove_file(repo.dir.join("lib")).unwrap();
+    symlink("/opt/elsewhere", repo.dir.join("lib")).unwrap();
+    repo.git(&["add", "-A"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, &json["errors"][0]["path"]),
+        (2, &"app/mod.py".into()),
+        "{json}"
+    );
+    repo.commit_all("lib leads out");
+    let (ok, shown) = server.push(&["main"]);
+    assert!(!ok, "{shown}");
+    assert!(shown.contains("app/mod.py"), "{shown}");
+}
