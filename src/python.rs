@@ -29,6 +29,13 @@ pub enum Class {
     Zipapp,
     /// A `.pth` file: `site` runs each of its lines that starts with `import` at start-up.
     Pth,
+    /// A `.whl` or `.egg`: a zip archive that code puts on `sys.path` to import from. Judged by
+    /// its Python members like a zipapp; one that is no archive is an error.
+    Package,
+    /// Compiled Python (`.pyc`, `.pyo`) outside `__pycache__`: `import helper` loads
+    /// `helper.pyc` when no `helper.py` is beside it. It cannot be judged, so it is an error.
+    /// (In `__pycache__` it is used only beside its source, which is judged.)
+    Compiled,
 }
 
 /// Classifies by name alone (extensions compared without regard to case, as the file systems
@@ -47,6 +54,8 @@ pub fn class_by_name(path: &str) -> Option<Class> {
         "pyx" | "pxd" | "pxi" => Class::Text(Kind::Cython),
         "pyz" | "pyzw" => Class::Zipapp,
         "pth" => Class::Pth,
+        "whl" | "egg" => Class::Package,
+        "pyc" | "pyo" if !path.split('/').any(|dir| dir == "__pycache__") => Class::Compiled,
         _ => return None,
     })
 }
@@ -55,7 +64,7 @@ pub fn class_by_name(path: &str) -> Option<Class> {
 pub fn kind_by_name(path: &str) -> Option<Kind> {
     match class_by_name(path)? {
         Class::Text(kind) => Some(kind),
-        Class::Zipapp | Class::Pth => None,
+        Class::Zipapp | Class::Pth | Class::Package | Class::Compiled => None,
     }
 }
 
@@ -923,6 +932,14 @@ mod tests {
         assert_eq!(class_by_name("lib/site-packages/x.pth"), Some(Class::Pth));
         assert_eq!(kind_by_name("app.pyz"), None);
         assert_eq!(kind_by_name("b.pyc"), None);
+        assert_eq!(class_by_name("b.pyc"), Some(Class::Compiled));
+        assert_eq!(class_by_name("lib/b.PYO"), Some(Class::Compiled));
+        assert_eq!(class_by_name("lib/__pycache__/b.cpython-311.pyc"), None);
+        assert_eq!(
+            class_by_name("dist/x-1.0-py3-none-any.whl"),
+            Some(Class::Package)
+        );
+        assert_eq!(class_by_name("lib.EGG"), Some(Class::Package));
         assert_eq!(kind_by_name("py"), None);
         assert_eq!(kind_by_name(".py"), None);
         assert_eq!(kind_by_name("notes.md"), None);
