@@ -109,9 +109,13 @@ impl Read {
         // whatever comes before the archive (`python3 -m zipapp` puts a shebang line there),
         // and any other file it is given as source, `app.pyz` too. A file named as source
         // (`helper.py`) is imported as source whatever its bytes, and run as a zipapp when it is
-        // one: it is judged both ways.
+        // one: it is judged both ways. (Not as source when it holds a NUL byte, as archives
+        // written by zip tools do: CPython refuses such source, and reading it would only call
+        // the archive's bytes not text.)
         let (class, also_source) = match class {
-            Some(Class::Text(Kind::Source)) if zipapp::is_zip(&bytes) => (Class::Zipapp, true),
+            Some(Class::Text(Kind::Source)) if zipapp::is_zip(&bytes) => {
+                (Class::Zipapp, memchr::memchr(0, &bytes).is_none())
+            }
             Some(Class::Zipapp) if !zipapp::is_zip(&bytes) => (Class::Text(Kind::Source), false),
             Some(class) => (class, false),
             None if !python::runs_python(&bytes) => return Read::NotPython,
