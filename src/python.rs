@@ -23,8 +23,8 @@ pub enum Kind {
 pub enum Class {
     /// Text read as it is.
     Text(Kind),
-    /// A zip archive Python imports from or runs (`.pyz`, `.pyzw`, or any Python file whose
-    /// bytes are a zip after a shebang line): its Python members are judged. A `.pyz` that is
+    /// A zip archive Python imports from or runs (`.pyz`, `.pyzw`, or a file run by its first
+    /// line whose bytes are a zip after it): its Python members are judged. A `.pyz` that is
     /// no archive is run by Python as source, and read so.
     Zipapp,
     /// A `.pth` file: `site` runs each of its lines that starts with `import` at start-up.
@@ -127,7 +127,11 @@ fn is_interpreter(word: &[u8]) -> bool {
         b"micropython",
     ];
     let name = word.rsplit(|b| *b == b'/').next().unwrap_or(word);
-    NAMES.iter().any(|n| name.starts_with(n)) || name == b"py"
+    // Compared whatever the case: `Python3` names `python3` on the file systems of macOS.
+    NAMES.iter().any(|n| {
+        name.get(..n.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(n))
+    }) || name.eq_ignore_ascii_case(b"py")
 }
 
 /// The words of the first line after `#!`, as `env -S` and the shell see them: quotes dropped
@@ -1008,6 +1012,7 @@ mod tests {
             "#!/usr/bin/env -S uv run -qs\n",
             "#!/usr/bin/env -S /opt/bin/uv run --script\n",
             "#!/usr/bin/env -S pipx --verbose run --path\n",
+            "#!/usr/bin/env Python3\n",
             // Taken for Python on purpose: a false alarm costs a warning, a miss lands code.
             "#!/usr/bin/env bash -c 'echo python3'\n",
         ] {
