@@ -497,8 +497,12 @@ fn disables_wholesale(key: &str, glob: &globset::Glob) -> Option<String> {
     }
     let last = text.rsplit('/').next().unwrap_or(text);
     let extension = last.rsplit_once('.').map(|(_, e)| e);
-    let pythonish =
-        |e: &str| ["py", "pyi", "pyw", "ipynb"].contains(&e) || e.contains(['*', '?', '[', '{']);
+    // Whatever the classification reads (`.pyc`, `.whl`, `tool.sh`...) can be excluded.
+    let pythonish = |e: &str| {
+        e.contains(['*', '?', '[', '{'])
+            || crate::python::class_by_name(&format!("x.{e}")).is_some()
+            || crate::python::read_for_launcher(&format!("x.{e}"), false)
+    };
     if extension.is_some_and(|e| !pythonish(e)) {
         return Some("can match no Python file, so it does nothing".to_string());
     }

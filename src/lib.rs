@@ -12,6 +12,7 @@
 pub mod analyze;
 pub mod args;
 mod check;
+mod codec_names;
 pub mod config;
 pub mod git;
 pub mod install;

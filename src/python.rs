@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+use crate::codec_names;
+
 /// How a file's text is to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -21,12 +23,19 @@ pub enum Kind {
 pub enum Class {
     /// Text read as it is.
     Text(Kind),
-    /// A zip archive Python imports from or runs (`.pyz`, `.pyzw`, or any Python file whose
-    /// bytes are a zip after a shebang line): its Python members are judged. A `.pyz` that is
+    /// A zip archive Python imports from or runs (`.pyz`, `.pyzw`, or a file run by its first
+    /// line whose bytes are a zip after it): its Python members are judged. A `.pyz` that is
     /// no archive is run by Python as source, and read so.
     Zipapp,
     /// A `.pth` file: `site` runs each of its lines that starts with `import` at start-up.
     Pth,
+    /// A `.whl` or `.egg`: a zip archive that code puts on `sys.path` to import from. Judged by
+    /// its Python members like a zipapp; one that is no archive is an error.
+    Package,
+    /// Compiled Python (`.pyc`, `.pyo`) outside `__pycache__`: `import helper` loads
+    /// `helper.pyc` when no `helper.py` is beside it. It cannot be judged, so it is an error.
+    /// (In `__pycache__` it is used only beside its source, which is judged.)
+    Compiled,
 }
 
 /// Classifies by name alone (extensions compared without regard to case, as the file systems
@@ -45,6 +54,8 @@ pub fn class_by_name(path: &str) -> Option<Class> {
         "pyx" | "pxd" | "pxi" => Class::Text(Kind::Cython),
         "pyz" | "pyzw" => Class::Zipapp,
         "pth" => Class::Pth,
+        "whl" | "egg" => Class::Package,
+        "pyc" | "pyo" if !path.split('/').any(|dir| dir == "__pycache__") => Class::Compiled,
         _ => return None,
     })
 }
@@ -53,7 +64,7 @@ pub fn class_by_name(path: &str) -> Option<Class> {
 pub fn kind_by_name(path: &str) -> Option<Kind> {
     match class_by_name(path)? {
         Class::Text(kind) => Some(kind),
-        Class::Zipapp | Class::Pth => None,
+        Class::Zipapp | Class::Pth | Class::Package | Class::Compiled => None,
     }
 }
 
@@ -116,37 +127,60 @@ fn is_interpreter(word: &[u8]) -> bool {
         b"micropython",
     ];
     let name = word.rsplit(|b| *b == b'/').next().unwrap_or(word);
-    NAMES.iter().any(|n| name.starts_with(n)) || name == b"py"
+    // Compared whatever the case: `Python3` names `python3` on the file systems of macOS.
+    NAMES.iter().any(|n| {
+        name.get(..n.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(n))
+    }) || name.eq_ignore_ascii_case(b"py")
 }
 
-/// The words of the first line after `#!`, split on blanks as `env -S` splits them.
-fn shebang_words(bytes: &[u8]) -> Option<Vec<&[u8]>> {
+/// The words of the first line after `#!`, as `env -S` and the shell see them: quotes dropped
+/// (`-S "python3"`, `p"ython3"`), `\_` a blank, split on blanks and on `=` (`--split-string=`,
+/// `VAR=value`), each word reduced to its name after the last `/`.
+fn shebang_words(bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
     let rest = bytes.strip_prefix(b"#!")?;
     let line = &rest[..memchr::memchr(b'\n', rest).unwrap_or(rest.len())];
+    let mut text = Vec::with_capacity(line.len());
+    let mut i = 0;
+    while i < line.len() {
+        match (line[i], line.get(i + 1)) {
+            (b'"' | b'\'', _) => {}
+            (b'\\', Some(b'_')) => {
+                text.push(b' ');
+                i += 1;
+            }
+            (b, _) => text.push(b),
+        }
+        i += 1;
+    }
     Some(
-        line.split(|b| matches!(b, b' ' | b'\t' | b'\r'))
+        text.split(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c' | b'='))
             .filter(|w| !w.is_empty())
             // `env -Spython3` glues the first word of the command to the option.
             .map(|w| match w.strip_prefix(b"-S") {
                 Some(rest) if !rest.is_empty() && !rest.starts_with(b"-") => rest,
                 _ => w,
             })
+            .map(|w| w.rsplit(|b| *b == b'/').next().unwrap_or(w).to_vec())
             .collect(),
     )
 }
 
 /// `#!/usr/bin/env python3`, `#!/usr/bin/python -u`, `#!/usr/bin/env -S python3.12 -X dev`,
-/// `#!/usr/bin/env pypy3`, `#!/usr/bin/env -S uv run --script`, `#!/usr/bin/env -S pipx run
-/// --path`, `#!/usr/bin/env -S poetry run python`...
+/// `#!/usr/bin/env -S "python3"`, `#!/usr/bin/env --split-string=python3`, `#!/usr/bin/env -S
+/// timeout 9 python3`, `#!/usr/bin/env pypy3`, `#!/usr/bin/env -S uv --quiet run -s`,
+/// `#!/usr/bin/env -S pipx run --path`, `#!/usr/bin/env -S poetry run python`...
 ///
-/// Any word that names a Python interpreter makes the file Python: `env`, `uv run`, `uvx`,
-/// `pdm run`, `hatch run`, `poetry run`, `pipx run`, `conda run` all end in running the program
-/// named after them, and the kernel hands that program the script's path. Without an
-/// interpreter's name, two launchers still run the script itself as Python: `uv run` with
-/// `--script`, `-s` or `--gui-script` (PEP 723 scripts), and `pipx run` with `--path`. Given an
-/// extensionless path without those options, each runs it as a program, not as Python; `pdm`,
-/// `hatch` and `poetry` run a script as Python only when its name ends in `.py`, which is Python
-/// by its name already.
+/// Any word that names a Python interpreter, anywhere on the line, makes the file Python: `env`,
+/// `timeout`, `uv run`, `uvx`, `pdm run`, `hatch run`, `poetry run`, `pipx run`, `conda run` all
+/// end in running the program named after them, and the kernel hands that program the script's
+/// path. (`#!/bin/bash -c 'echo python3'` counts too: a file wrongly taken for Python costs a
+/// warning at most, one wrongly left out lands its code.) Without an interpreter's name, two
+/// launchers still run the script itself as Python: `uv` followed by `run` and then `--script`,
+/// `-s` or `--gui-script` (PEP 723 scripts), with any options in between, and `pipx` followed by
+/// `run` and then `--path`. Given an extensionless path without those options, each runs it as a
+/// program, not as Python; `pdm`, `hatch` and `poetry` run a script as Python only when its name
+/// ends in `.py`, which is Python by its name already.
 pub fn is_python_shebang(bytes: &[u8]) -> bool {
     let Some(words) = shebang_words(bytes) else {
         return false;
@@ -154,28 +188,39 @@ pub fn is_python_shebang(bytes: &[u8]) -> bool {
     if words.iter().any(|w| is_interpreter(w)) {
         return true;
     }
-    let program = |w: &[u8]| w.rsplit(|b| *b == b'/').next().unwrap_or(w).to_vec();
-    words.windows(2).enumerate().any(|(i, pair)| {
-        let options = words[i + 2..].iter().take_while(|w| w.starts_with(b"-"));
-        match (program(pair[0]).as_slice(), pair[1]) {
-            (b"uv", b"run") => options
-                .clone()
-                .any(|w| matches!(*w, b"--script" | b"-s" | b"--gui-script")),
-            (b"pipx", b"run") => options.clone().any(|w| *w == b"--path"),
-            _ => false,
-        }
-    })
+    // Whether `launcher` is followed, later on the line, by `run` and then by a word `script`
+    // accepts.
+    let runs_script = |launcher: &[u8], script: &dyn Fn(&[u8]) -> bool| {
+        words.iter().enumerate().any(|(at, w)| {
+            w == launcher
+                && words[at + 1..]
+                    .iter()
+                    .position(|w| w == b"run")
+                    .is_some_and(|run| words[at + 2 + run..].iter().any(|w| script(w)))
+        })
+    };
+    runs_script(b"uv", &|w| {
+        matches!(w, b"--script" | b"--gui-script")
+            // `-s`, alone or among other short options (`-qs`).
+            || (w.len() > 1 && w[0] == b'-' && w[1] != b'-' && w.contains(&b's'))
+    }) || runs_script(b"pipx", &|w| w == b"--path")
 }
 
-/// A shell/Python polyglot: a line among the first few that the shell reads as `exec python3
-/// "$0" ...` (running the file itself again under Python) and Python reads as a string, such
-/// as `"""exec" python3 "$0" "$@"`, `''''exec python3 -u -- "$0" "$@"` or `"exec" "python"
-/// "$0" "$@"`. Quotes are dropped the way the shell drops them: what is left must be `exec`, a
-/// Python interpreter, and `$0` among its arguments.
+/// A shell/Python polyglot: a line among the first few that the shell reads as running Python
+/// on the file itself and Python reads as a string, such as `"""exec" python3 "$0" "$@"`,
+/// `''''exec python3 -u -- "$0" "$@"`, `"""python3" "$0" "$@"; exit #"""`, `"""exec"
+/// "${PYTHON:-python3}" "$0"` or `"""exec" python3 "$(readlink -f "$0")"`. The rule is loose on
+/// purpose, as the shell has many ways to say the same thing: with its quotes dropped, the line
+/// holds a Python interpreter's name as a word (words end at anything but letters, digits, `.`,
+/// `_`, `@` and `/`, so `${PYTHON:-python3}` holds `python3`) and `$0` or `${0` anywhere.
 pub fn is_polyglot(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(LAUNCHER_WINDOW)];
-    // Almost no file holds the word at all: look for it once before splitting lines.
-    if memchr::memmem::find(head, b"exec").is_none() {
+    let names_itself = |text: &[u8]| {
+        memchr::memmem::find(text, b"$0").is_some() || memchr::memmem::find(text, b"${0").is_some()
+    };
+    // Every form names the file as `$0` or `${0}`, and almost no file holds either: look for them
+    // once before splitting lines.
+    if !names_itself(head) {
         return false;
     }
     head.split(|b| *b == b'\n')
@@ -186,17 +231,12 @@ pub fn is_polyglot(bytes: &[u8]) -> bool {
                 .copied()
                 .filter(|b| !matches!(b, b'"' | b'\''))
                 .collect();
-            let mut words = unquoted
-                .split(|b| matches!(b, b' ' | b'\t' | b'\r'))
-                .filter(|w| !w.is_empty());
-            if words.next() != Some(b"exec".as_slice()) {
-                return false;
-            }
-            let rest: Vec<&[u8]> = words.collect();
-            let Some(at) = rest.iter().position(|w| is_interpreter(w)) else {
-                return false;
-            };
-            rest[at + 1..].iter().any(|w| matches!(*w, b"$0" | b"${0}"))
+            names_itself(&unquoted)
+                && unquoted
+                    .split(|b| {
+                        !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'/'))
+                    })
+                    .any(is_interpreter)
         })
 }
 
@@ -256,8 +296,61 @@ enum Encoding {
     SingleByte,
     /// UTF-7, where plain ASCII such as `+AGQ-` stands for other letters (`d`).
     Utf7,
-    /// Anything else, by its normalised name.
+    /// Another codec CPython ships, by the name declared.
     Other(String),
+    /// A name that is no codec CPython ships: only a codec registered at run time
+    /// (`codecs.register`) can read the file, and it may map any byte to anything.
+    Unknown(String),
+}
+
+/// What CPython makes of a declared codec name.
+enum Codec {
+    /// The tokenizer's own names for UTF-8 (`utf-8`, `utf_8`, `UTF-8-unix`...).
+    Utf8,
+    /// The tokenizer's own names for Latin-1 (`latin-1`, `iso-8859-1-x`...).
+    Latin1,
+    /// Any other name, normalised as `encodings.normalize_encoding` normalises it before looking
+    /// it up.
+    Named(String),
+}
+
+/// The codec CPython looks up for a declared name: first the tokenizer's `get_normal_name`
+/// (its first 12 characters, lower case, `_` read as `-`), then the normalisation of the codec
+/// registry (runs of characters other than ASCII letters, digits and `.` become one `_`, none
+/// at either end).
+fn python_codec(name: &str) -> Codec {
+    let head: String = name
+        .chars()
+        .take(12)
+        .map(|c| {
+            if c == '_' {
+                '-'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    let is = |base: &str| head == base || head.starts_with(&format!("{base}-"));
+    if is("utf-8") {
+        return Codec::Utf8;
+    }
+    if is("latin-1") || is("iso-8859-1") || is("iso-latin-1") {
+        return Codec::Latin1;
+    }
+    let mut norm = String::with_capacity(name.len());
+    let mut gap = false;
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || c == '.' {
+            if gap && !norm.is_empty() {
+                norm.push('_');
+            }
+            norm.push(c.to_ascii_lowercase());
+            gap = false;
+        } else {
+            gap = true;
+        }
+    }
+    Codec::Named(norm)
 }
 
 impl Encoding {
@@ -265,6 +358,16 @@ impl Encoding {
         let Some(name) = coding_declaration(bytes) else {
             return Encoding::Utf8;
         };
+        match python_codec(&name) {
+            Codec::Utf8 => return Encoding::Utf8,
+            Codec::Latin1 => return Encoding::SingleByte,
+            Codec::Named(codec) if codec_names::KNOWN.binary_search(&codec.as_str()).is_ok() => {}
+            Codec::Named(codec)
+                if codec_names::KNOWN
+                    .binary_search(&codec.replace('.', "_").as_str())
+                    .is_ok() => {}
+            Codec::Named(_) => return Encoding::Unknown(name),
+        }
         // Python's codec lookup ignores case and punctuation: `UTF_8`, `utf-8`, `utf8` agree.
         let key: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
         match key.as_str() {
@@ -289,38 +392,20 @@ impl Encoding {
     }
 }
 
-/// Codecs Python accepts for source in which plain ASCII bytes can stand for other characters:
-/// escape decoders, stateful and EBCDIC encodings. A file declaring one is read only if the
-/// codec is exactly understood; none of these is.
+/// Codecs Python accepts for source in which plain ASCII bytes can stand for other characters
+/// (see [`codec_names::REWRITES_ASCII`], derived from CPython), and the escape decoders by any
+/// name. A file declaring one is read only if the codec is exactly understood; none of these is.
 fn rewrites_ascii(name: &str) -> bool {
-    let key: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
-    key.contains("escape")
-        || key.contains("2022")
-        || key.starts_with("hz")
-        || matches!(key.as_str(), "idna" | "punycode" | "unicodeinternal")
-        || matches!(
-            key.as_str(),
-            "cp037"
-                | "ibm037"
-                | "ibm039"
-                | "cp273"
-                | "ibm273"
-                | "csibm273"
-                | "cp424"
-                | "ibm424"
-                | "ebcdiccphe"
-                | "cp500"
-                | "ibm500"
-                | "ebcdiccpbe"
-                | "ebcdiccpch"
-                | "cp875"
-                | "cp1026"
-                | "ibm1026"
-                | "cp1140"
-                | "ibm1140"
-        )
-        || key.starts_with("utf16")
-        || key.starts_with("utf32")
+    let Codec::Named(codec) = python_codec(name) else {
+        return false;
+    };
+    codec.contains("escape")
+        || codec_names::REWRITES_ASCII
+            .binary_search(&codec.as_str())
+            .is_ok()
+        || codec_names::REWRITES_ASCII
+            .binary_search(&codec.replace('.', "_").as_str())
+            .is_ok()
 }
 
 /// Decodes Python source bytes as Python does (PEP 263): a UTF-8 BOM is dropped; a coding
@@ -346,6 +431,14 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, String> {
             Cow::Borrowed(std::str::from_utf8(bytes).expect("ASCII is UTF-8")),
             None,
         ),
+        Encoding::Unknown(name) => {
+            return Err(format!(
+                "declares the source encoding `{name}`, which is no codec CPython ships: only a \
+                 codec registered at run time can read it, and such a codec may turn any byte \
+                 into anything, so dill-guard cannot vouch for the file; convert it to UTF-8 (or \
+                 exclude it in the configuration)"
+            ))
+        }
         Encoding::Other(name) => {
             return Err(format!(
                 "declares the source encoding `{name}`, which dill-guard cannot read exactly, so \
@@ -843,6 +936,14 @@ mod tests {
         assert_eq!(class_by_name("lib/site-packages/x.pth"), Some(Class::Pth));
         assert_eq!(kind_by_name("app.pyz"), None);
         assert_eq!(kind_by_name("b.pyc"), None);
+        assert_eq!(class_by_name("b.pyc"), Some(Class::Compiled));
+        assert_eq!(class_by_name("lib/b.PYO"), Some(Class::Compiled));
+        assert_eq!(class_by_name("lib/__pycache__/b.cpython-311.pyc"), None);
+        assert_eq!(
+            class_by_name("dist/x-1.0-py3-none-any.whl"),
+            Some(Class::Package)
+        );
+        assert_eq!(class_by_name("lib.EGG"), Some(Class::Package));
         assert_eq!(kind_by_name("py"), None);
         assert_eq!(kind_by_name(".py"), None);
         assert_eq!(kind_by_name("notes.md"), None);
@@ -896,6 +997,24 @@ mod tests {
             "#!/usr/bin/env -S poetry run python3\n",
             "#!/usr/bin/env -Spython3\n",
             "#!/usr/bin/env -i PYTHONPATH=. python3\n",
+            // What `env -S` and the shell make of quotes, `\_` and `=`.
+            "#!/usr/bin/env -S \"python3\"\n",
+            "#!/usr/bin/env -S 'python3'\n",
+            "#!/usr/bin/env -S p\"ython3\"\n",
+            "#!/usr/bin/env -S\"python3\"\n",
+            "#!/usr/bin/env --split-string=python3\n",
+            "#!/usr/bin/env -S PYX=1\\_python3\n",
+            "#!/usr/bin/env -S timeout 9 \"python3\"\n",
+            "#!/usr/bin/env -S uv --quiet run --script\n",
+            "#!/usr/bin/env -S uv -q run -s\n",
+            "#!/usr/bin/env -S uv --offline run --no-project -s\n",
+            "#!/usr/bin/env -S uv run \"--script\"\n",
+            "#!/usr/bin/env -S uv run -qs\n",
+            "#!/usr/bin/env -S /opt/bin/uv run --script\n",
+            "#!/usr/bin/env -S pipx --verbose run --path\n",
+            "#!/usr/bin/env Python3\n",
+            // Taken for Python on purpose: a false alarm costs a warning, a miss lands code.
+            "#!/usr/bin/env bash -c 'echo python3'\n",
         ] {
             assert!(is_python_shebang(line.as_bytes()), "{line}");
             assert!(runs_python(line.as_bytes()), "{line}");
@@ -910,6 +1029,10 @@ mod tests {
             "#!/usr/bin/env -S uv run --with rich\n",
             "#!/usr/bin/env -S pipx run\n",
             "#!/usr/bin/env -S poetry run\n",
+            "#!/usr/bin/env -S uv run --quiet\n",
+            "#!/usr/bin/env -S run uv --script\n",
+            "#!/usr/bin/env -S \"node\" --experimental\n",
+            "#!/usr/bin/env -S PATH=/opt/bin deno run\n",
             "# python3\n",
         ] {
             assert!(!is_python_shebang(line.as_bytes()), "{line}");
@@ -923,17 +1046,26 @@ mod tests {
             "#!/bin/sh\n''''exec python3 -u -- \"$0\" ${1+\"$@\"} # '''\nimport dill\n",
             "#!/bin/sh\n# a comment\n\"exec\" \"python\" \"$0\" \"$@\"\n",
             "\"\"\":\"\nexec pypy3 \"$0\" \"$@\"\n\"\"\"\n",
+            // No `exec`, other spellings of the interpreter and of the file's path.
+            "#!/bin/sh\n\"\"\"python3\" \"$0\" \"$@\"; exit #\"\"\"\n",
+            "#!/bin/sh\n\"\"\"command\" exec python3 \"$0\" #\"\"\"\n",
+            "#!/bin/sh\n\"\"\"exec\" \"${PYTHON:-python3}\" \"$0\" \"$@\" #\"\"\"\n",
+            "#!/bin/sh\n\"\"\"exec\" python3 \"$(readlink -f \"$0\")\" #\"\"\"\n",
+            "#!/bin/sh\n\"\"\"exec\" python3 \"./$0\" #\"\"\"\n",
+            "#!/bin/sh\n\"\"\"exec\" /usr/bin/python3 \"${0}\" #\"\"\"\n",
         ] {
             assert!(is_polyglot(text.as_bytes()), "{text}");
             assert!(runs_python(text.as_bytes()), "{text}");
         }
         for text in [
             "#!/bin/sh\nexec python3 -m tool \"$@\"\n",
-            "#!/bin/sh\necho exec python3 \"$0\"\n",
             "#!/bin/sh\nexec ruby \"$0\"\n",
+            "#!/bin/sh\necho \"usage: $0 FILE\"\n",
         ] {
             assert!(!is_polyglot(text.as_bytes()), "{text}");
         }
+        // Loose on purpose: a line that only prints such a command counts too.
+        assert!(is_polyglot(b"#!/bin/sh\necho exec python3 \"$0\"\n"));
         // Only the first lines are looked at.
         let late = format!("#!/bin/sh\n{}exec python3 \"$0\"\n", "\n".repeat(10));
         assert!(!is_polyglot(late.as_bytes()));
@@ -1022,6 +1154,24 @@ mod tests {
             let err = decode(text.as_bytes()).unwrap_err();
             assert!(err.contains(&format!("`{codec}`")), "{err}");
         }
+        // The JIS X 0213 codecs read `\\` as `¥` and `~` as `‾`, by any of their names.
+        for codec in [
+            "shift_jis_2004",
+            "shift_jisx0213",
+            "sjis_2004",
+            "shiftjisx0213",
+            "Shift-JIS-2004",
+            "s_jisx0213",
+            "iso2022_jp_2004",
+            "cp864",
+            "raw_unicode_escape",
+        ] {
+            let text = format!("# coding: {codec}\ns = 'a\\'\n");
+            let err = decode(text.as_bytes()).unwrap_err();
+            assert!(err.contains("cannot read exactly"), "{codec}: {err}");
+        }
+        // EUC keeps ASCII as it is.
+        assert!(decode(b"# coding: euc_jis_2004\nimport dill\n").is_ok());
         for ok in [
             "utf-8",
             "UTF8",
@@ -1034,6 +1184,42 @@ mod tests {
             let text = format!("# coding: {ok}\nimport dill\n");
             assert!(decode(text.as_bytes()).is_ok(), "{ok}");
         }
+    }
+
+    #[test]
+    fn a_codec_cpython_does_not_ship_is_an_error() {
+        // Only `codecs.register` at run time makes these readable, as anything at all.
+        for codec in ["rotx", "u_t_f_8", "utf8x", "my-codec", "aliases", "mbcs"] {
+            let text = format!("# coding: {codec}\nimport dill\n");
+            let err = decode(text.as_bytes()).unwrap_err();
+            assert!(err.contains(&format!("`{codec}`")), "{err}");
+            assert!(err.contains("no codec CPython ships"), "{err}");
+        }
+        // Python normalises names before it looks them up.
+        for codec in [
+            "UTF-8",
+            "Latin-1",
+            "ISO_8859-15",
+            "cp1251",
+            "us-ascii",
+            "ansi_x3.4_1968",
+            "KOI8-R",
+            "utf_8_sig",
+            "windows-1252",
+        ] {
+            let text = format!("# coding: {codec}\nimport dill\n");
+            assert!(decode(text.as_bytes()).is_ok(), "{codec}");
+        }
+    }
+
+    #[test]
+    fn codec_tables_are_sorted_for_binary_search() {
+        for table in [codec_names::KNOWN, codec_names::REWRITES_ASCII] {
+            assert!(table.windows(2).all(|w| w[0] < w[1]));
+        }
+        assert!(codec_names::REWRITES_ASCII
+            .iter()
+            .all(|name| codec_names::KNOWN.contains(name)));
     }
 
     #[test]

@@ -105,18 +105,23 @@ impl Read {
     /// (`None`). The bytes are copied only when `keep` wants them: most files are read into a
     /// buffer that is used again for the next.
     fn of(path: String, class: Option<Class>, bytes: Cow<'_, [u8]>, keep: &Keep) -> Read {
-        let class = match class {
-            Some(class) => class,
-            None if python::runs_python(&bytes) => Class::Text(Kind::Source),
-            None => return Read::NotPython,
-        };
         // Python runs a file that is a zip archive as a zipapp, whatever it is named and
         // whatever comes before the archive (`python3 -m zipapp` puts a shebang line there),
-        // and any other file it is given as source, `app.pyz` too.
-        let class = match class {
-            Class::Text(Kind::Source) if zipapp::is_zip(&bytes) => Class::Zipapp,
-            Class::Zipapp if !zipapp::is_zip(&bytes) => Class::Text(Kind::Source),
-            other => other,
+        // and any other file it is given as source, `app.pyz` too. A file named as source
+        // (`helper.py`) is imported as source whatever its bytes, and run as a zipapp when it is
+        // one: it is judged both ways. (Not as source when it holds a NUL byte, as archives
+        // written by zip tools do: CPython refuses such source, and reading it would only call
+        // the archive's bytes not text.)
+        let (class, also_source) = match class {
+            Some(Class::Text(Kind::Source)) if zipapp::is_zip(&bytes) => {
+                (Class::Zipapp, memchr::memchr(0, &bytes).is_none())
+            }
+            Some(Class::Zipapp) if !zipapp::is_zip(&bytes) => (Class::Text(Kind::Source), false),
+            Some(class) => (class, false),
+            None if !python::runs_python(&bytes) => return Read::NotPython,
+            // What its first lines run decides, and Python runs a zip as a zipapp first.
+            None if zipapp::is_zip(&bytes) => (Class::Zipapp, false),
+            None => (Class::Text(Kind::Source), false),
         };
         let hand = |path: String, bytes: Cow<'_, [u8]>, kind: Kind| {
             if (keep.wants)(&path, &bytes, kind) {
@@ -136,7 +141,19 @@ impl Read {
                 Cow::Owned(python::pth_code(&bytes)),
                 Kind::Source,
             )),
-            Class::Zipapp => match zipapp::python_members(&bytes) {
+            Class::Compiled => Read::Failed(Issue::new(
+                path,
+                "is compiled Python, which `import` loads when no source is beside it; compiled \
+                 Python cannot be judged; remove it or exclude the path"
+                    .to_string(),
+            )),
+            Class::Package if !zipapp::is_zip(&bytes) => Read::Failed(Issue::new(
+                path,
+                "is named as a Python package archive (`.whl`, `.egg`) but is not a zip \
+                 archive, so dill-guard cannot read what Python would import from it"
+                    .to_string(),
+            )),
+            Class::Zipapp | Class::Package => match zipapp::python_members(&bytes) {
                 Ok(contents) => {
                     let warning = (!contents.compiled.is_empty()).then(|| {
                         let mut named =
@@ -147,22 +164,23 @@ impl Read {
                         Issue::new(
                             path.clone(),
                             format!(
-                                "is a zipapp holding compiled Python ({named}), which Python \
-                                 imports but dill-guard cannot read; only its source members are \
-                                 checked"
+                                "is a zip archive holding compiled Python ({named}), which \
+                                 Python imports but dill-guard cannot read; only its source \
+                                 members are checked"
                             ),
                         )
                     });
-                    let checked = contents
-                        .members
+                    let source =
+                        also_source.then(|| hand(path.clone(), bytes.clone(), Kind::Source));
+                    let checked = source
                         .into_iter()
-                        .map(|m| {
+                        .chain(contents.members.into_iter().map(|m| {
                             hand(
                                 format!("{path}/{}", m.name),
                                 Cow::Owned(m.bytes),
                                 Kind::Source,
                             )
-                        })
+                        }))
                         .collect();
                     Read::Archive(path, checked, warning)
                 }

@@ -557,3 +557,224 @@ fn files_that_do_not_run_python_are_left_alone() {
         assert!(finding_paths(&json).is_empty(), "{json}");
     }
 }
+
+/// Whether uv is installed (where it is, scripts that name it are run through it too).
+fn has_uv() -> bool {
+    Command::new("uv").arg("--version").output().is_ok()
+}
+
+#[test]
+fn shebangs_as_env_split_string_and_uv_read_them() {
+    // Quotes, `\_` (env -S's escaped blank), `=`, a program before the interpreter, and uv's
+    // options anywhere between `uv`, `run` and `--script`/`-s`.
+    const PLAIN: &[(&str, &str)] = &[
+        ("bin/a", "#!/usr/bin/env -S \"python3\""),
+        ("bin/b", "#!/usr/bin/env -S 'python3'"),
+        ("bin/c", "#!/usr/bin/env -S p\"ython3\""),
+        ("bin/d", "#!/usr/bin/env -S\"python3\""),
+        ("bin/e", "#!/usr/bin/env --split-string=python3"),
+        ("bin/f", "#!/usr/bin/env -S PYX=1\\_python3"),
+        ("bin/g", "#!/usr/bin/env -S timeout 9 \"python3\""),
+    ];
+    const UV: &[(&str, &str)] = &[
+        ("bin/u1", "#!/usr/bin/env -S uv --quiet run --script"),
+        ("bin/u2", "#!/usr/bin/env -S uv -q run -s"),
+        (
+            "bin/u3",
+            "#!/usr/bin/env -S uv --offline run --no-project -s",
+        ),
+        ("bin/u4", "#!/usr/bin/env -S uv run \"--script\""),
+    ];
+    let fixtures = || {
+        PLAIN
+            .iter()
+            .chain(UV)
+            .map(|(path, line)| program(path, &format!("{line}\n{PAYLOAD}")))
+            .collect::<Vec<_>>()
+    };
+    // The kernel and env run each as the first line says.
+    for (path, _) in PLAIN {
+        assert_runs_dill_loads(&fixtures(), &[&format!("./{path}")]);
+    }
+    for (path, _) in UV {
+        assert_runs_dill_loads(&fixtures(), &[python(), path]);
+        if has_uv() {
+            assert_runs_dill_loads(&fixtures(), &[&format!("./{path}")]);
+        }
+    }
+    if !has_uv() {
+        eprintln!("uv is not installed: the uv scripts were run with python, not through uv");
+    }
+    let paths: Vec<&str> = PLAIN.iter().chain(UV).map(|(path, _)| *path).collect();
+    assert_judged_in_every_mode(&fixtures(), &paths);
+}
+
+#[test]
+fn shell_python_polyglots_without_exec_or_with_other_spellings() {
+    const FORMS: &[(&str, &str)] = &[
+        ("a.sh", "\"\"\"python3\" \"$0\" \"$@\"; exit #\"\"\""),
+        ("b.sh", "\"\"\"command\" exec python3 \"$0\" #\"\"\""),
+        (
+            "c.sh",
+            "\"\"\"exec\" \"${PYTHON:-python3}\" \"$0\" \"$@\" #\"\"\"",
+        ),
+        (
+            "d.sh",
+            "\"\"\"exec\" python3 \"$(readlink -f \"$0\")\" #\"\"\"",
+        ),
+        ("e.sh", "\"\"\"exec\" python3 \"./$0\" #\"\"\""),
+    ];
+    let fixtures = || {
+        FORMS
+            .iter()
+            .map(|(path, line)| file(path, &format!("#!/bin/sh\n{line}\n{PAYLOAD}")))
+            .collect::<Vec<_>>()
+    };
+    for (path, _) in FORMS {
+        assert_runs_dill_loads(&fixtures(), &["sh", path]);
+    }
+    let paths: Vec<&str> = FORMS.iter().map(|(path, _)| *path).collect();
+    assert_judged_in_every_mode(&fixtures(), &paths);
+}
+
+#[test]
+fn a_py_file_that_also_ends_as_a_zip_is_read_as_source() {
+    // An end-of-central-directory record in a comment: its fields must hold no NUL byte (Python
+    // source cannot), so the directory it describes is 16 MiB away and its offset as much again,
+    // which makes this the smallest such file that reads as a zip (34 MB of comment lines,
+    // which git compresses).
+    let mut bytes = PAYLOAD.as_bytes().to_vec();
+    let need = 2 * 0x0101_0101 + 64;
+    let line = format!("#{}\n", "#".repeat(1022));
+    while bytes.len() < need {
+        bytes.extend_from_slice(line.as_bytes());
+    }
+    bytes.extend_from_slice(b"#PK\x05\x06");
+    bytes.extend_from_slice(&[1; 18]);
+    let fixtures = || {
+        vec![
+            Fixture {
+                path: "helper.py",
+                bytes: bytes.clone(),
+                executable: false,
+            },
+            file("main.py", "import helper\n"),
+        ]
+    };
+    assert_runs_dill_loads(&fixtures(), &[python(), "main.py"]);
+    // Read as source, it is more source mentioning dill than is analysed: an error, where it
+    // was judged by its (no) members before.
+    assert_refused_in_every_mode(&fixtures(), "helper.py", "dill-guard can analyse");
+}
+
+/// `helper.py` (a module that calls `dill.loads` when imported) compiled to bytecode.
+fn compiled_helper() -> Vec<u8> {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("helper.py"), PAYLOAD).unwrap();
+    let status = Command::new(python())
+        .args([
+            "-c",
+            "import py_compile; py_compile.compile('helper.py', cfile='helper.pyc', doraise=True)",
+        ])
+        .current_dir(tmp.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(tmp.path().join("helper.pyc")).unwrap()
+}
+
+#[test]
+fn compiled_python_outside_pycache_is_an_error() {
+    let fixtures = || {
+        vec![
+            Fixture {
+                path: "helper.pyc",
+                bytes: compiled_helper(),
+                executable: false,
+            },
+            // Beside its source only: not read.
+            Fixture {
+                path: "pkg/__pycache__/other.cpython-311.pyc",
+                bytes: compiled_helper(),
+                executable: false,
+            },
+            file("main.py", "import helper\n"),
+        ]
+    };
+    assert_runs_dill_loads(&fixtures(), &[python(), "main.py"]);
+    assert_refused_in_every_mode(
+        &fixtures(),
+        "helper.pyc",
+        "compiled Python cannot be judged",
+    );
+}
+
+/// A zip archive holding `evil.py`, which calls `dill.loads` when imported.
+fn zip_of_evil() -> Vec<u8> {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = format!(
+        "import zipfile\nwith zipfile.ZipFile('lib.zip', 'w', zipfile.ZIP_DEFLATED) as z:\n    \
+         z.writestr('evil.py', {PAYLOAD:?})\n"
+    );
+    let status = Command::new(python())
+        .args(["-c", &script])
+        .current_dir(tmp.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(tmp.path().join("lib.zip")).unwrap()
+}
+
+#[test]
+fn eggs_and_wheels_put_on_sys_path() {
+    let fixtures = || {
+        vec![
+            Fixture {
+                path: "lib.egg",
+                bytes: zip_of_evil(),
+                executable: false,
+            },
+            Fixture {
+                path: "wheels/lib-1.0-py3-none-any.whl",
+                bytes: zip_of_evil(),
+                executable: false,
+            },
+            file(
+                "main.py",
+                "import sys\n\nsys.path.insert(0, 'lib.egg')\nimport evil\n",
+            ),
+            file(
+                "other.py",
+                "import sys\n\nsys.path.insert(0, 'wheels/lib-1.0-py3-none-any.whl')\nimport evil\n",
+            ),
+        ]
+    };
+    assert_runs_dill_loads(&fixtures(), &[python(), "main.py"]);
+    assert_runs_dill_loads(&fixtures(), &[python(), "other.py"]);
+    assert_judged_in_every_mode(
+        &fixtures(),
+        &["lib.egg/evil.py", "wheels/lib-1.0-py3-none-any.whl/evil.py"],
+    );
+    assert_refused_in_every_mode(&[file("lib.whl", PAYLOAD)], "lib.whl", "not a zip archive");
+}
+
+#[test]
+fn a_codec_that_reads_a_backslash_as_yen() {
+    // In Shift_JIS-2004 `\` is `¥`: the string ends where a UTF-8 reading says it goes on.
+    let text = "# coding: shift_jis_2004\nx = \"\\\" ; import dill ; dill.loads(b\"\") #\"\n";
+    assert_runs_dill_loads(&[file("sj.py", text)], &[python(), "sj.py"]);
+    assert_refused_in_every_mode(&[file("sj.py", text)], "sj.py", "cannot read exactly");
+}
+
+#[test]
+fn a_codec_registered_at_run_time_is_an_error() {
+    let main = "import codecs\n\n\ndef _decode(data, errors='strict'):\n    \
+        return codecs.decode(bytes(data).decode('ascii'), 'rot13'), len(data)\n\n\n\
+        codecs.register(lambda n: codecs.CodecInfo(None, _decode, name='rotx') if n == 'rotx' else None)\n\
+        import helper\n";
+    // `import dill; dill.loads(b'')` in rot13.
+    let helper = "# coding: rotx\nvzcbeg qvyy\nqvyy.ybnqf(o'')\n";
+    let fixtures = || vec![file("main.py", main), file("helper.py", helper)];
+    assert_runs_dill_loads(&fixtures(), &[python(), "main.py"]);
+    assert_refused_in_every_mode(&fixtures(), "helper.py", "no codec CPython ships");
+}
