@@ -204,6 +204,28 @@ pub fn check(options: &Options, cwd: &Path) -> Result<Report, Error> {
     }
     let order = |f: &Finding| (f.path.clone(), f.cell, f.line, f.column);
     report.findings.sort_by_key(order);
+    // A file judged in several forms (the ways git may write it out) reports a use once.
+    report.findings.dedup_by(|a, b| {
+        (
+            &a.path,
+            a.cell,
+            a.line,
+            a.column,
+            a.end_line,
+            a.end_column,
+            a.api,
+            &a.message,
+        ) == (
+            &b.path,
+            b.cell,
+            b.line,
+            b.column,
+            b.end_line,
+            b.end_column,
+            b.api,
+            &b.message,
+        )
+    });
     report.allowed.sort_by_key(|a| order(&a.finding));
     report.elapsed = started.elapsed();
     Ok(report)

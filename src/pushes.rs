@@ -213,7 +213,7 @@ fn judge_updates(
                 decorated.push((
                     name.to_str_lossy().into_owned(),
                     format!(
-                        "names a commit whose `{}` has `export-subst` with `%d` or `%D`, which writes the names of the refs there into the code of every archive of it; a ref there must be a plain name (letters, digits, `.`, `_`, `-`, `/`), and this one is not",
+                        "names a commit whose `{}` has `export-subst` with `%d` or `%D`, which writes the names of the refs there into the code of every archive of it; a ref there must be a plain name (letters, digits, `.`, `_`, `-`, `+`, `/`), and this one is not",
                         file.path.to_str_lossy()
                     ),
                 ));
@@ -287,28 +287,6 @@ fn bring(
     // Links the change leaves as they were, to files it changes: what they run changed.
     let changed: HashSet<&[u8]> = files.iter().map(|f| f.path.as_slice()).collect();
     let brought: HashSet<BString> = links.iter().map(|(p, _)| p.clone()).collect();
-    let mut also = Vec::new();
-    for link in repo.links_in(tree)?.iter() {
-        if brought.contains(&link.path)
-            || crate::python::class_by_name(&link.path.to_str_lossy()).is_none()
-        {
-            continue;
-        }
-        let target = repo.tree_link_target(tree, link)?;
-        // One that leads nowhere now may do so because a link on its way changed.
-        if matches!(target, LinkTarget::Elsewhere(_)) && !brought.is_empty() {
-            also.push((link.path.clone(), target));
-            continue;
-        }
-        if let LinkTarget::File { file, through } = &target {
-            // Its target changed, or a link on the way now leads elsewhere.
-            if changed.contains(file.path.as_slice())
-                || through.iter().any(|via| brought.contains(via))
-            {
-                also.push((link.path.clone(), target));
-            }
-        }
-    }
     // Attributes that change lead to new bytes on disk for files that did not change: every
     // file below a changed `.gitattributes` is judged again. And what an archive writes into
     // an `export-subst` file depends on the commit archived, so those files are judged for
@@ -327,6 +305,30 @@ fn bring(
                 if !now.iter().any(|f| f.path == gone.path) {
                     attribute_dirs.push(gone.path.clone());
                 }
+            }
+        }
+    }
+    let mut also = Vec::new();
+    for link in repo.links_in(tree)?.iter() {
+        if brought.contains(&link.path)
+            || crate::python::class_by_name(&link.path.to_str_lossy()).is_none()
+        {
+            continue;
+        }
+        let target = repo.tree_link_target(tree, link)?;
+        // One that leads nowhere now may do so because a link on its way changed.
+        if matches!(target, LinkTarget::Elsewhere(_)) && !brought.is_empty() {
+            also.push((link.path.clone(), target));
+            continue;
+        }
+        if let LinkTarget::File { file, through } = &target {
+            // Its target changed, or a link on the way now leads elsewhere.
+            // Or attributes changed: a link is written out under its target's.
+            if changed.contains(file.path.as_slice())
+                || through.iter().any(|via| brought.contains(via))
+                || !attribute_dirs.is_empty()
+            {
+                also.push((link.path.clone(), target));
             }
         }
     }
@@ -362,12 +364,13 @@ fn bring(
 /// enough that refusing them is the sound choice. Deleting one is allowed.
 const REPLACE_REFUSED: &str = "is a replace ref: it would make every reader of the repository see another object wherever the replaced one is used, which the gate cannot judge path by path, so it is refused; an operator who wants it can create it on the server directly";
 
-/// Whether a ref's name, as `%d` shows it, is only letters, digits, `.`, `_`, `-` and `/`:
+/// Whether a ref's name, as `%d` shows it, is only letters, digits, `.`, `_`, `-`, `+` (semantic
+/// versions' build metadata) and `/`:
 /// decorations of such names (` (HEAD -> main, tag: v1.0)`) hold no quote, bracket or
 /// operator that could close a string or make a call.
 fn plain_ref_name(name: &BStr) -> bool {
     name.iter()
-        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'))
+        .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b'+'))
 }
 
 /// Why a Python-named link that leads out of the repository blocks: Python runs what the

@@ -9,7 +9,7 @@ use gix::bstr::{BStr, BString, ByteSlice};
 
 use std::collections::HashMap;
 
-use crate::git::{ArchiveCommit, Conversion, IndexFile, LinkTarget, RefUpdate, Repo, Rules};
+use crate::git::{ArchiveCommit, Case, Conversion, IndexFile, LinkTarget, RefUpdate, Repo, Rules};
 use crate::model::{Error, Issue};
 use crate::python::{self, Class, Kind};
 use crate::{limits, parallel, zipapp};
@@ -204,6 +204,8 @@ impl Sources {
             Read::NotPython => {}
             Read::Failed(issue) => self.errors.push(issue),
             Read::Noted(issue) => self.warnings.push(issue),
+            // The forms of one file git may write out come one after another: one file.
+            Read::Checked(path) if self.checked.last() == Some(&path) => {}
             Read::Checked(path) => self.checked.push(path),
             Read::Archive(_, members, warning) => {
                 self.checked.extend(members);
@@ -279,7 +281,8 @@ pub fn gather(
                 .chain(&listing.attributes_gone)
                 .map(|p| p.rfind_byte(b'/').map_or(&b""[..], |at| &p[..at]))
                 .collect();
-            if *selection == Selection::Staged && !attribute_dirs.is_empty() {
+            let attributes_changed = !attribute_dirs.is_empty();
+            if *selection == Selection::Staged && attributes_changed {
                 let every = repo.all()?;
                 for dir in attribute_dirs {
                     files.extend(entries_at(&every.files, dir.as_bstr()).into_iter().cloned());
@@ -302,7 +305,10 @@ pub fn gather(
                 excluded,
                 &mut quiet,
                 |target, through| {
-                    changed.contains(target.path.as_bstr())
+                    // A link is written out under its target's attributes, which may have
+                    // changed.
+                    attributes_changed
+                        || changed.contains(target.path.as_bstr())
                         || through
                             .iter()
                             .any(|via| changed_links.contains(via.as_bstr()))
@@ -392,8 +398,13 @@ pub fn gather(
                 .filter(|link| !named.contains(&link.path))
                 .collect();
             let mut quiet = Sources::default();
+            let attributes_named = named
+                .iter()
+                .any(|n| *n == ".gitattributes" || n.ends_with(b"/.gitattributes"));
             let targets = link_targets(repo, &unnamed, excluded, &mut quiet, |target, through| {
-                named.contains(&target.path) || through.iter().any(|via| named.contains(via))
+                attributes_named
+                    || named.contains(&target.path)
+                    || through.iter().any(|via| named.contains(via))
             });
             read_index_files(repo, &targets, &Checkout::Index, excluded, keep, &mut out);
         }
@@ -556,19 +567,26 @@ fn checkouts(repo: &Repo, files: &[&IndexFile], checkout: &Checkout) -> Result<C
     };
     match checkout {
         Checkout::Index => {
-            if let Some(found) = repo.conversions(Rules::Index, &paths, None)? {
-                add(Some(found));
+            // Matched as git matches on a case-sensitive system and on one that is not
+            // (`core.ignoreCase`, the default of clones on macOS and Windows).
+            for case in [Case::Sensitive, Case::Fold] {
+                if let Some(found) = repo.conversions(Rules::Index, &paths, None, case)? {
+                    add(Some(found));
+                }
             }
         }
         Checkout::Trees(tips) => {
             let mut done = std::collections::HashSet::new();
             let mut changed = false;
             let mut all = Vec::new();
-            for tip in tips.iter() {
-                if !done.insert((tip.tree, tip.commit)) {
+            for (tip, case) in tips
+                .iter()
+                .flat_map(|tip| [(tip, Case::Sensitive), (tip, Case::Fold)])
+            {
+                if !done.insert((tip.tree, tip.commit, case == Case::Fold)) {
                     continue;
                 }
-                let found = repo.conversions(Rules::Tree(tip.tree), &paths, tip.commit)?;
+                let found = repo.conversions(Rules::Tree(tip.tree), &paths, tip.commit, case)?;
                 if let (Some(commit), Some(found)) = (tip.commit, &found) {
                     if found.iter().any(|c| c.export_subst.is_some())
                         && !archives.contains_key(&commit)
@@ -653,19 +671,26 @@ fn read_index_files<'f>(
                     [only] if only.is_identity() => {
                         vec![Read::of(path.clone(), *kind, Cow::Owned(bytes), keep)]
                     }
-                    _ => conversions
-                        .iter()
-                        .flat_map(|conversion| {
+                    _ => {
+                        // Every form the file may land in, each judged once.
+                        let mut forms = Vec::new();
+                        let mut failed = Vec::new();
+                        for conversion in *conversions {
                             let archive = conversion.export_subst.flatten().and_then(|c| archives.get(&c));
                             match crate::git::convert(conversion, file.id, bytes.clone(), archive) {
-                                Ok(forms) => forms
-                                    .into_iter()
-                                    .map(|bytes| Read::of(path.clone(), *kind, Cow::Owned(bytes), keep))
-                                    .collect(),
-                                Err(why) => vec![Read::Failed(Issue::new(path.clone(), why))],
+                                Ok(more) => forms.extend(more),
+                                Err(why) => failed.push(Read::Failed(Issue::new(path.clone(), why))),
                             }
-                        })
-                        .collect(),
+                        }
+                        forms.sort();
+                        forms.dedup();
+                        failed.truncate(1);
+                        forms
+                            .into_iter()
+                            .map(|bytes| Read::of(path.clone(), *kind, Cow::Owned(bytes), keep))
+                            .chain(failed)
+                            .collect()
+                    }
                 },
                 Err(err) => vec![Read::Failed(Issue::new(path.clone(), err.one_line()))],
             };

@@ -447,3 +447,159 @@ fn a_ref_name_that_export_subst_would_write_into_code_is_refused() {
     assert!(!out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("export-subst"), "{}", text(&out));
 }
+
+/// `ASCII_CODE` read as UTF-16LE: what `git add` stores under `working-tree-encoding=UTF-16LE`.
+fn cjk() -> String {
+    let units: Vec<u16> = ASCII_CODE
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+        .collect();
+    String::from_utf16(&units).unwrap()
+}
+
+/// Found by outside review: a `.gitattributes` that is a symbolic link is read by git as its
+/// text; attributes matched whatever the case (`core.ignoreCase`, clones on macOS and
+/// Windows); a change of attributes re-judges the links written out under them.
+#[test]
+fn attributes_as_git_reads_them_in_every_checkout() {
+    use std::os::unix::fs::symlink;
+    let repo = Repo::new();
+    stage_raw(&repo, "v.py", &cjk());
+    symlink(
+        "*.py working-tree-encoding=UTF-16LE",
+        repo.dir.join(".gitattributes"),
+    )
+    .unwrap();
+    repo.git(&["add", ".gitattributes"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["v.py".to_string()]),
+        "{json}"
+    );
+    repo.git(&["rm", "-q", "--cached", ".gitattributes"]);
+    std::fs::remove_file(repo.dir.join(".gitattributes")).unwrap();
+    repo.write(".gitattributes", "*.PY working-tree-encoding=UTF-16LE\n");
+    repo.git(&["add", ".gitattributes"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["v.py".to_string()]),
+        "{json}"
+    );
+
+    let server = Server::new();
+    let repo = &server.client;
+    repo.write("d/x.txt", ASCII_CODE);
+    stage_raw(repo, "d/x.txt", &cjk());
+    symlink("d/x.txt", repo.dir.join("v.py")).unwrap();
+    repo.git(&["add", "v.py"]);
+    repo.git(&["commit", "-q", "--no-verify", "-m", "link to gibberish"]);
+    let (ok, shown) = server.push();
+    assert!(ok, "{shown}");
+    std::fs::remove_file(repo.dir.join("d/x.txt")).unwrap();
+    repo.write("d/.gitattributes", "x.txt working-tree-encoding=UTF-16LE\n");
+    repo.git(&["add", "d/.gitattributes"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["v.py".to_string()]),
+        "{json}"
+    );
+    repo.git(&["commit", "-q", "--no-verify", "-m", "attributes only"]);
+    let (ok, shown) = server.push();
+    assert!(!ok, "{shown}");
+}
+
+/// `ident` leaves some `$Id: ... $` runs alone: what it may leave is judged too.
+#[test]
+fn ident_is_judged_as_left_and_as_written() {
+    let repo = Repo::new();
+    // Staged before the attribute, so `git add` did not fold the run back to `$Id$`.
+    repo.write(
+        "v.py",
+        "x = \"$Id: a\"; __import__(\"dill\").loads(b\"\"); y = \"b $\"\n",
+    );
+    repo.git(&["add", "v.py"]);
+    repo.write(".gitattributes", "*.py ident\n");
+    repo.git(&["add", ".gitattributes"]);
+    let (code, json) = repo.json(&["--staged"]);
+    assert_eq!(
+        (code, paths(&json)),
+        (1, vec!["v.py".to_string()]),
+        "{json}"
+    );
+}
+
+/// `%s` as git writes it (leading blank lines skipped, the subject's lines joined), `%e` as the
+/// raw header, and what is not modelled (a message in another encoding, `.mailmap` names) an
+/// error; semantic-version tags pass beside `%d`.
+#[test]
+fn export_subst_text_as_git_archive_writes_it() {
+    let server = Server::new();
+    let repo = &server.client;
+    repo.write(".gitattributes", "v.py export-subst\n");
+    repo.write("v.py", "$Format:%s$\n");
+    repo.commit_all("subject");
+    let (ok, shown) = server.push();
+    assert!(ok, "{shown}");
+    let push = |message: &str, extra: &[&str]| {
+        repo.write("n.txt", message);
+        repo.git(&["add", "n.txt"]);
+        let mut args = extra.to_vec();
+        args.extend([
+            "commit",
+            "-q",
+            "--no-verify",
+            "--cleanup=verbatim",
+            "-m",
+            message,
+        ]);
+        repo.git(&args);
+        let out = repo.git_try(&["push", "--no-verify", "origin", "main"]);
+        repo.git(&["reset", "-q", "--hard", "origin/main"]);
+        (out.status.success(), text(&out))
+    };
+    let (ok, shown) = push("\n\nimport dill;dill.loads(b\"\")", &[]);
+    assert!(!ok, "leading blank lines: {shown}");
+    let (ok, shown) = push("s = '\n'; import dill; dill.loads(b'')", &[]);
+    assert!(!ok, "two-line subject: {shown}");
+    let (ok, shown) = push("plain", &["-c", "i18n.commitEncoding=ISO-8859-1"]);
+    assert!(
+        !ok && shown.contains("ISO-8859-1"),
+        "message encoding: {shown}"
+    );
+    repo.write("v.py", "s = '$Format:%e$'\n");
+    repo.commit_all("e");
+    let out = repo.git_try(&["push", "--no-verify", "origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (ok, shown) = push(
+        "e",
+        &[
+            "-c",
+            "i18n.commitEncoding=x'+__import__(\"dill\").loads(b\"\")+'",
+        ],
+    );
+    assert!(!ok, "%e: {shown}");
+    repo.write("v.py", "s = '$Format:%aN$'\n");
+    repo.commit_all("mailmap");
+    let out = repo.git_try(&["push", "--no-verify", "origin", "main"]);
+    assert!(
+        !out.status.success() && text(&out).contains("%aN"),
+        "{}",
+        text(&out)
+    );
+    repo.git(&["reset", "-q", "--hard", "origin/main"]);
+    repo.write("v.py", "refs = '$Format:%d$'\n");
+    repo.commit_all("versioneer");
+    repo.git(&["tag", "v1.0.0-rc.1+build.5"]);
+    let out = repo.git_try(&[
+        "push",
+        "--no-verify",
+        "origin",
+        "main",
+        "v1.0.0-rc.1+build.5",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+}

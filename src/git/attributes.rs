@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::ObjectId;
-use gix_attributes::glob::pattern::Case;
+pub use gix_attributes::glob::pattern::Case;
 use gix_attributes::search::{MetadataCollection, Outcome};
 use gix_attributes::{Search, StateRef};
 
@@ -78,6 +78,8 @@ pub struct ArchiveCommit {
     pub author: (BString, BString, BString),
     pub committer: (BString, BString, BString),
     pub message: BString,
+    /// The commit's `encoding` header, when it has one.
+    pub encoding: Option<BString>,
     /// The refs that point at it, as `%d` shows them.
     pub refs: Vec<BString>,
 }
@@ -109,8 +111,10 @@ impl Repo {
                 let index = self.index()?;
                 for entry in index.entries() {
                     let path = entry.path(index);
+                    // A link named `.gitattributes` is read as its text, as git reads it from
+                    // the index.
                     if (path == ".gitattributes" || path.ends_with(b"/.gitattributes"))
-                        && entry.mode != gix::index::entry::Mode::SYMLINK
+                        && !entry.mode.is_submodule()
                         && converts(&self.blob(&IndexFile::plain(path.to_owned(), entry.id))?)
                     {
                         return Ok(true);
@@ -154,16 +158,17 @@ impl Repo {
         path.extend_from_slice(b".gitattributes");
         match rules {
             Rules::Index => match self.index()?.entry_by_path(path.as_bstr()) {
-                Some(entry)
-                    if !entry.mode.is_submodule()
-                        && entry.mode != gix::index::entry::Mode::SYMLINK =>
-                {
-                    self.blob(&IndexFile::plain(path.clone(), entry.id))
-                        .map(Some)
+                Some(entry) if !entry.mode.is_submodule() => self
+                    .blob(&IndexFile::plain(path.clone(), entry.id))
+                    .map(Some),
+                _ => Ok(None),
+            },
+            Rules::Tree(tree) => match self.tree_entry(tree, path.as_bstr())? {
+                Some((mode, id)) if mode.is_blob() || mode.is_link() => {
+                    self.blob(&IndexFile::plain(path.clone(), id)).map(Some)
                 }
                 _ => Ok(None),
             },
-            Rules::Tree(tree) => self.blob_in_tree(tree, &path.to_str_lossy()),
         }
     }
 
@@ -175,6 +180,7 @@ impl Repo {
         rules: Rules,
         paths: &[&BStr],
         commit: Option<ObjectId>,
+        case: Case,
     ) -> Result<Option<Vec<Conversion>>, Error> {
         if paths.is_empty() || !self.attribute_files(rules)? {
             return Ok(None);
@@ -254,12 +260,7 @@ impl Repo {
             }
             outcome.initialize_with_selection(&collection, NAMES);
             for search in [&info, &stack.search, &globals] {
-                search.pattern_matching_relative_path(
-                    path,
-                    Case::Sensitive,
-                    Some(false),
-                    &mut outcome,
-                );
+                search.pattern_matching_relative_path(path, case, Some(false), &mut outcome);
             }
             out.push(conversion_of(&outcome, commit));
         }
@@ -299,14 +300,21 @@ impl Repo {
             files.extend(self.files_under(tree, dir.as_bstr())?);
         }
         let paths: Vec<&BStr> = files.iter().map(|f| f.path.as_bstr()).collect();
-        let Some(found) = self.conversions(Rules::Tree(tree), &paths, None)? else {
+        let Some(exact) = self.conversions(Rules::Tree(tree), &paths, None, Case::Sensitive)?
+        else {
             return Ok(Vec::new());
         };
+        let folded = self
+            .conversions(Rules::Tree(tree), &paths, None, Case::Fold)?
+            .unwrap_or_default();
         Ok(files
             .into_iter()
-            .zip(found)
-            .filter(|(_, c)| c.export_subst.is_some())
-            .map(|(file, _)| file)
+            .enumerate()
+            .filter(|(i, _)| {
+                exact[*i].export_subst.is_some()
+                    || folded.get(*i).is_some_and(|c| c.export_subst.is_some())
+            })
+            .map(|(_, file)| file)
             .collect())
     }
 
@@ -354,6 +362,7 @@ impl Repo {
             author: person(commit.author().map_err(|err| git_error(what(), err))?),
             committer: person(commit.committer().map_err(|err| git_error(what(), err))?),
             message: commit.message.to_owned(),
+            encoding: commit.encoding.map(|e| e.to_owned()),
             refs,
         })
     }
@@ -429,15 +438,25 @@ pub fn apply(
     if conversion.export_subst.is_some() {
         bytes = export_subst(&bytes, archive)?;
     }
-    if conversion.ident {
-        bytes = ident(&bytes, id);
-    }
+    // git leaves an `$Id: ... $` it takes for another tool's alone, by rules this does not
+    // model: both what it may leave and what it may write are judged.
+    let mut forms = if conversion.ident {
+        vec![ident(&bytes, id), bytes]
+    } else {
+        vec![bytes]
+    };
     if conversion.crlf {
-        bytes = to_crlf(&bytes);
+        forms = forms.iter().map(|b| to_crlf(b)).collect();
     }
     match &conversion.encoding {
-        Some(encoding) => encode(&bytes, encoding),
-        None => Ok(vec![bytes]),
+        Some(encoding) => {
+            let mut out = Vec::new();
+            for form in forms {
+                out.extend(encode(&form, encoding)?);
+            }
+            Ok(out)
+        }
+        None => Ok(forms),
     }
 }
 
@@ -596,16 +615,19 @@ fn pretty(format: &[u8], archive: Option<&ArchiveCommit>) -> Result<Vec<u8>, Str
     let empty = BString::default();
     let zero = "0".repeat(40);
     let hex = |id: Option<ObjectId>| id.map_or(zero.clone(), |id| id.to_string());
-    let (subject, body) = match archive {
-        Some(a) => {
-            let message = a.message.as_bstr();
-            match message.find(b"\n\n") {
-                Some(at) => (message[..at].as_bstr(), message[at + 2..].as_bstr()),
-                None => (message, empty.as_bstr()),
-            }
+    // A message in another encoding is re-encoded by `git archive`: not modelled.
+    if let Some(encoding) = archive.and_then(|a| a.encoding.as_ref()) {
+        if !encoding.eq_ignore_ascii_case(b"utf-8") && !encoding.eq_ignore_ascii_case(b"utf8") {
+            return Err(format!(
+                "has `export-subst` in its attributes, and the commit archived declares its message in `{encoding}`, which `git archive` converts in ways dill-guard does not model"
+            ));
         }
-        None => (empty.as_bstr(), empty.as_bstr()),
-    };
+    }
+    let _ = &empty;
+    let (subject, body) = archive.map_or((BString::default(), BString::default()), |a| {
+        subject_and_body(a.message.as_bstr())
+    });
+    let (subject, body) = (subject.as_bstr(), body.as_bstr());
     let mut out = Vec::new();
     let mut i = 0;
     while i < format.len() {
@@ -645,9 +667,10 @@ fn pretty(format: &[u8], archive: Option<&ArchiveCommit>) -> Result<Vec<u8>, Str
                     person.map_or(Vec::new(), |p| f(p).to_vec())
                 };
                 match rest.get(1).copied() {
-                    Some(b'n' | b'N') => (field(|p| &p.0), 2),
-                    Some(b'e' | b'E') => (field(|p| &p.1), 2),
-                    Some(b'l' | b'L') => {
+                    // The capital forms go through `.mailmap`, which is not modelled.
+                    Some(b'n') => (field(|p| &p.0), 2),
+                    Some(b'e') => (field(|p| &p.1), 2),
+                    Some(b'l') => {
                         let email = field(|p| &p.1);
                         let local = email.split(|&b| b == b'@').next().unwrap_or(&[]).to_vec();
                         (local, 2)
@@ -676,7 +699,12 @@ fn pretty(format: &[u8], archive: Option<&ArchiveCommit>) -> Result<Vec<u8>, Str
             ),
             Some(b'b') => (body.to_vec(), 1),
             Some(b'B') => (archive.map_or(Vec::new(), |a| a.message.to_vec()), 1),
-            Some(b'e') => (Vec::new(), 1),
+            Some(b'e') => (
+                archive
+                    .and_then(|a| a.encoding.as_ref())
+                    .map_or(Vec::new(), |e| e.to_vec()),
+                1,
+            ),
             Some(b'm') => (Vec::new(), 1),
             Some(b'x') if rest.len() >= 3 => {
                 match u8::from_str_radix(&String::from_utf8_lossy(&rest[1..3]), 16) {
@@ -709,6 +737,30 @@ fn pretty(format: &[u8], archive: Option<&ArchiveCommit>) -> Result<Vec<u8>, Str
         i += 1 + used;
     }
     Ok(out)
+}
+
+/// `%s` and `%b` as git writes them: blank lines before the subject skipped, the subject's
+/// paragraph joined into one line with spaces, the body after the blank lines that follow it.
+fn subject_and_body(message: &BStr) -> (BString, BString) {
+    let mut lines = message.lines_with_terminator().peekable();
+    while lines.peek().is_some_and(|l| l.trim().is_empty()) {
+        lines.next();
+    }
+    let mut subject = Vec::new();
+    for line in lines.by_ref() {
+        if line.trim().is_empty() {
+            break;
+        }
+        if !subject.is_empty() {
+            subject.push(b' ');
+        }
+        subject.extend_from_slice(line.trim_end());
+    }
+    while lines.peek().is_some_and(|l| l.trim().is_empty()) {
+        lines.next();
+    }
+    let body: Vec<u8> = lines.flat_map(|l| l.iter().copied()).collect();
+    (subject.into(), body.into())
 }
 
 fn unknown(placeholder: &[u8]) -> String {
@@ -797,6 +849,7 @@ mod tests {
             author: ("A".into(), "a@x".into(), "1 +0000".into()),
             committer: ("C".into(), "c@x".into(), "1 +0000".into()),
             message: "import dill; dill.loads(b)\n\nbody".into(),
+            encoding: None,
             refs: vec!["refs/heads/main".into(), "refs/tags/v1".into()],
         };
         let out = export_subst(b"x = 1\n$Format:%s$\nv = '$Format:%d$'\n", Some(&archive)).unwrap();
