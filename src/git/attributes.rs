@@ -101,14 +101,18 @@ impl Repo {
     /// is read.
     fn attribute_files(&self, rules: Rules) -> Result<bool, Error> {
         let converts = |bytes: &[u8]| CONVERTING.iter().any(|word| bytes.find(word).is_some());
-        if self.info_attributes().is_some_and(|b| converts(&b))
-            || self.global_attributes().is_some_and(|b| converts(&b))
+        if self.info_attributes().is_some_and(converts)
+            || self.global_attributes().is_some_and(converts)
         {
             return Ok(true);
         }
         match rules {
             Rules::Index => {
+                if let Some(&found) = self.cache.index_converts.get() {
+                    return Ok(found);
+                }
                 let index = self.index()?;
+                let mut found = false;
                 for entry in index.entries() {
                     let path = entry.path(index);
                     // A link named `.gitattributes` is read as its text, as git reads it from
@@ -117,36 +121,47 @@ impl Repo {
                         && !entry.mode.is_submodule()
                         && converts(&self.blob(&IndexFile::plain(path.to_owned(), entry.id))?)
                     {
-                        return Ok(true);
+                        found = true;
+                        break;
                     }
                 }
-                Ok(false)
+                Ok(*self.cache.index_converts.get_or_init(|| found))
             }
             Rules::Tree(_) => Ok(true),
         }
     }
 
-    fn info_attributes(&self) -> Option<Vec<u8>> {
-        std::fs::read(self.repo.common_dir().join("info/attributes")).ok()
+    fn info_attributes(&self) -> Option<&[u8]> {
+        self.outside_attributes()[0].as_deref()
     }
 
-    fn global_attributes(&self) -> Option<Vec<u8>> {
-        let configured = self
-            .repo
-            .config_snapshot()
-            .trusted_path("core.attributesFile")
-            .ok()
-            .flatten();
-        let default = std::env::var_os("XDG_CONFIG_HOME")
-            .map(std::path::PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config"))
-            })
-            .map(|dir| dir.join("git/attributes"));
-        configured
-            .into_iter()
-            .chain(default)
-            .find_map(|path| std::fs::read(path).ok())
+    fn global_attributes(&self) -> Option<&[u8]> {
+        self.outside_attributes()[1].as_deref()
+    }
+
+    /// `info/attributes` and the global attributes file (`core.attributesFile`, or git's
+    /// default under the user's configuration directory), read once per run.
+    fn outside_attributes(&self) -> &[Option<Vec<u8>>; 2] {
+        self.cache.outside_attributes.get_or_init(|| {
+            let info = std::fs::read(self.repo.common_dir().join("info/attributes")).ok();
+            let configured = self
+                .repo
+                .config_snapshot()
+                .trusted_path("core.attributesFile")
+                .ok()
+                .flatten();
+            let default = std::env::var_os("XDG_CONFIG_HOME")
+                .map(std::path::PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config"))
+                })
+                .map(|dir| dir.join("git/attributes"));
+            let global = configured
+                .into_iter()
+                .chain(default)
+                .find_map(|path| std::fs::read(path).ok());
+            [info, global]
+        })
     }
 
     /// The `.gitattributes` of directory `dir` (`""` for the root) in `rules`.
@@ -195,19 +210,13 @@ impl Repo {
         .map_err(parse_error)?;
         if let Some(bytes) = self.global_attributes() {
             globals
-                .add_patterns_buffer(&bytes, "global".into(), None, &mut collection, true)
+                .add_patterns_buffer(bytes, "global".into(), None, &mut collection, true)
                 .map_err(parse_error)?;
         }
         let mut info = Search::default();
         if let Some(bytes) = self.info_attributes() {
-            info.add_patterns_buffer(
-                &bytes,
-                "info/attributes".into(),
-                None,
-                &mut collection,
-                true,
-            )
-            .map_err(parse_error)?;
+            info.add_patterns_buffer(bytes, "info/attributes".into(), None, &mut collection, true)
+                .map_err(parse_error)?;
         }
         let mut stack = Stack {
             search: Search::default(),
@@ -273,8 +282,8 @@ impl Repo {
     pub fn export_subst_files(&self, tree: ObjectId) -> Result<Vec<IndexFile>, Error> {
         let mentions = |bytes: &[u8]| bytes.find(b"export-subst").is_some();
         let mut dirs: Vec<BString> = Vec::new();
-        if self.info_attributes().is_some_and(|b| mentions(&b))
-            || self.global_attributes().is_some_and(|b| mentions(&b))
+        if self.info_attributes().is_some_and(mentions)
+            || self.global_attributes().is_some_and(mentions)
         {
             dirs.push(BString::default());
         }
@@ -514,40 +523,22 @@ fn encode(bytes: &[u8], encoding: &str) -> Result<Vec<Vec<u8>>, String> {
         format!("has `working-tree-encoding={encoding}` but is not valid UTF-8 in the repository, so git would not convert it the way it is read here")
     })?;
     let name = encoding.to_ascii_uppercase().replace('_', "-");
-    let units16 = |big: bool, bom: bool| {
-        let mut out = Vec::with_capacity(text.len() * 2 + 2);
-        let mut push = |u: u16| {
-            out.extend_from_slice(&if big {
-                u.to_be_bytes()
+    // Code units of `width` bytes, in the byte order asked, after a byte-order mark if asked.
+    let units = |units: &mut dyn Iterator<Item = u32>, width: usize, big: bool, bom: bool| {
+        let mut out = Vec::with_capacity(text.len() * width + width);
+        for unit in bom.then_some(0xFEFF).into_iter().chain(units) {
+            let bytes = &unit.to_be_bytes()[4 - width..];
+            if big {
+                out.extend_from_slice(bytes);
             } else {
-                u.to_le_bytes()
-            })
-        };
-        if bom {
-            push(0xFEFF);
-        }
-        for unit in text.encode_utf16() {
-            push(unit);
+                out.extend(bytes.iter().rev());
+            }
         }
         out
     };
-    let units32 = |big: bool, bom: bool| {
-        let mut out = Vec::with_capacity(text.len() * 4 + 4);
-        let mut push = |u: u32| {
-            out.extend_from_slice(&if big {
-                u.to_be_bytes()
-            } else {
-                u.to_le_bytes()
-            })
-        };
-        if bom {
-            push(0xFEFF);
-        }
-        for c in text.chars() {
-            push(c as u32);
-        }
-        out
-    };
+    let units16 =
+        |big: bool, bom: bool| units(&mut text.encode_utf16().map(u32::from), 2, big, bom);
+    let units32 = |big: bool, bom: bool| units(&mut text.chars().map(u32::from), 4, big, bom);
     let every = |make: &dyn Fn(bool, bool) -> Vec<u8>| {
         vec![
             make(false, false),

@@ -47,6 +47,10 @@ pub(super) struct Cache {
     trees: RefCell<HashMap<ObjectId, Rc<[u8]>>>,
     links: RefCell<HashMap<ObjectId, Rc<Vec<IndexFile>>>>,
     attributes: RefCell<HashMap<ObjectId, Rc<Vec<IndexFile>>>>,
+    /// `info/attributes` and the global attributes file, read once.
+    pub(super) outside_attributes: std::cell::OnceCell<[Option<Vec<u8>>; 2]>,
+    /// Whether some attributes file of the index names a converting attribute.
+    pub(super) index_converts: std::cell::OnceCell<bool>,
 }
 
 /// Directories already listed, each as (path, tree, the one tree it was compared with): the
@@ -298,60 +302,48 @@ impl Repo {
     /// Every symbolic link below `tree`, with its path. Subtrees are listed once per run, so
     /// the trees of many refs cost what they differ in.
     pub fn links_in(&self, tree: ObjectId) -> Result<Rc<Vec<IndexFile>>, Error> {
-        if let Some(found) = self.cache.links.borrow().get(&tree) {
-            return Ok(found.clone());
-        }
-        let data = self.tree_data(tree, &|| "a tree".into())?;
-        let mut found = Vec::new();
-        for entry in gix::objs::TreeRefIter::from_bytes(&data, self.repo.object_hash()) {
-            let entry = entry.map_err(|err| git_error("a tree could not be read", err))?;
-            if entry.mode.is_link() {
-                found.push(IndexFile::plain(
-                    entry.filename.to_owned(),
-                    entry.oid.to_owned(),
-                ));
-            } else if entry.mode.is_tree() {
-                for inner in self.links_in(entry.oid.to_owned())?.iter() {
-                    let mut path = entry.filename.to_owned();
-                    path.push(b'/');
-                    path.extend_from_slice(&inner.path);
-                    found.push(IndexFile::plain(path, inner.id));
-                }
-            }
-        }
-        let found = Rc::new(found);
-        self.cache.links.borrow_mut().insert(tree, found.clone());
-        Ok(found)
+        self.entries_in(tree, &self.cache.links, |mode, _| mode.is_link())
     }
 
-    /// Every `.gitattributes` file below `tree`, with its path; cached like [`Self::links_in`].
+    /// Every `.gitattributes` file below `tree`, with its path; cached like
+    /// [`Self::links_in`].
     pub fn attribute_files_in(&self, tree: ObjectId) -> Result<Rc<Vec<IndexFile>>, Error> {
-        if let Some(found) = self.cache.attributes.borrow().get(&tree) {
+        self.entries_in(tree, &self.cache.attributes, |mode, name| {
+            mode.is_blob() && name == ".gitattributes"
+        })
+    }
+
+    /// The entries below `tree` that `wanted` picks, with their paths, each subtree's listed
+    /// once per run in `cache`.
+    fn entries_in(
+        &self,
+        tree: ObjectId,
+        cache: &RefCell<HashMap<ObjectId, Rc<Vec<IndexFile>>>>,
+        wanted: fn(gix::objs::tree::EntryMode, &BStr) -> bool,
+    ) -> Result<Rc<Vec<IndexFile>>, Error> {
+        if let Some(found) = cache.borrow().get(&tree) {
             return Ok(found.clone());
         }
         let data = self.tree_data(tree, &|| "a tree".into())?;
         let mut found = Vec::new();
         for entry in gix::objs::TreeRefIter::from_bytes(&data, self.repo.object_hash()) {
             let entry = entry.map_err(|err| git_error("a tree could not be read", err))?;
-            if entry.mode.is_blob() && entry.filename == ".gitattributes" {
-                found.push(IndexFile::plain(
-                    entry.filename.to_owned(),
-                    entry.oid.to_owned(),
-                ));
-            } else if entry.mode.is_tree() {
-                for inner in self.attribute_files_in(entry.oid.to_owned())?.iter() {
+            if entry.mode.is_tree() {
+                for inner in self.entries_in(entry.oid.to_owned(), cache, wanted)?.iter() {
                     let mut path = entry.filename.to_owned();
                     path.push(b'/');
                     path.extend_from_slice(&inner.path);
                     found.push(IndexFile::plain(path, inner.id));
                 }
+            } else if wanted(entry.mode, entry.filename) {
+                found.push(IndexFile::plain(
+                    entry.filename.to_owned(),
+                    entry.oid.to_owned(),
+                ));
             }
         }
         let found = Rc::new(found);
-        self.cache
-            .attributes
-            .borrow_mut()
-            .insert(tree, found.clone());
+        cache.borrow_mut().insert(tree, found.clone());
         Ok(found)
     }
 
