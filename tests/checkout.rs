@@ -13,38 +13,6 @@ use common::*;
 /// clone` and CPython importing the file with a recording `dill`).
 const BAD_AS_IBM037: &str = "\u{d1}_\u{f8}?\u{ca}\u{c8}\u{80}\u{c0}\u{d1}%%\u{8e}\u{8e}\u{8e}\u{c0}\u{c1}\u{c3}\u{80}\u{ca}\u{c1}\u{cb}\u{c8}?\u{ca}\u{c1}\u{88}\u{c2}%?\u{c2}\u{89}\u{9a}\u{8e}\u{80}\u{80}\u{80}\u{80}\u{ca}\u{c1}\u{c8}\u{cd}\u{ca}>\u{80}\u{c0}\u{d1}%%\u{6}%?/\u{c0}\u{cb}\u{88}\u{c2}%?\u{c2}\u{89}\u{8e}";
 
-struct Server {
-    _tmp: tempfile::TempDir,
-    client: Repo,
-}
-
-impl Server {
-    fn new() -> Server {
-        let tmp = tempfile::tempdir().unwrap();
-        let bare = bare_repository(tmp.path(), "server.git");
-        let client = Repo::new();
-        client.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
-        client.write("a.py", GOOD);
-        client.commit_all("base");
-        client.git(&["push", "-q", "origin", "main"]);
-        write_hook(
-            &bare.join("hooks/pre-receive"),
-            &format!(
-                "#!/bin/sh\nexec '{}' --pre-receive --color never\n",
-                binary()
-            ),
-        );
-        Server { _tmp: tmp, client }
-    }
-
-    fn push(&self) -> (bool, String) {
-        let out = self
-            .client
-            .git_try(&["push", "--no-verify", "origin", "main"]);
-        (out.status.success(), text(&out))
-    }
-}
-
 /// Stages `bytes` at `path` as they are, whatever the attributes say a checkout does to them.
 fn stage_raw(repo: &Repo, path: &str, bytes: &str) {
     let tmp = repo.dir.join(".raw");
@@ -70,7 +38,7 @@ fn error_paths(json: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn a_working_tree_encoding_that_hides_the_sink_blocks() {
-    let server = Server::new();
+    let server = Server::new("");
     let repo = &server.client;
     repo.write(".gitattributes", "app.py working-tree-encoding=IBM037\n");
     repo.git(&["add", ".gitattributes"]);
@@ -100,7 +68,7 @@ fn a_working_tree_encoding_that_hides_the_sink_blocks() {
             "this git writes IBM037 the way the test assumes"
         );
     }
-    let (ok, shown) = server.push();
+    let (ok, shown) = server.push(&["main"]);
     assert!(!ok, "{shown}");
     assert!(
         shown.contains("app.py") && shown.contains("IBM037"),
@@ -137,7 +105,7 @@ fn an_encoding_that_can_be_written_is_judged_after_conversion() {
 /// The attributes change, the file does not: a checkout now writes something else.
 #[test]
 fn attributes_changed_alone_judge_the_files_they_change() {
-    let server = Server::new();
+    let server = Server::new("");
     let repo = &server.client;
     stage_raw(repo, "app.py", BAD_AS_IBM037);
     repo.git(&[
@@ -147,7 +115,7 @@ fn attributes_changed_alone_judge_the_files_they_change() {
         "-m",
         "gibberish, harmless as it is",
     ]);
-    let (ok, shown) = server.push();
+    let (ok, shown) = server.push(&["main"]);
     assert!(ok, "{shown}");
     repo.write("pkg/.gitattributes", "");
     repo.write(".gitattributes", "app.py working-tree-encoding=IBM037\n");
@@ -162,7 +130,7 @@ fn attributes_changed_alone_judge_the_files_they_change() {
     let (code, json) = repo.json(&["--staged", "--", ".gitattributes"]);
     assert_eq!(code, 2, "{json}");
     repo.git(&["commit", "-q", "--no-verify", "-m", "attributes"]);
-    let (ok, shown) = server.push();
+    let (ok, shown) = server.push(&["main"]);
     assert!(!ok, "{shown}");
     assert!(shown.contains("app.py"), "{shown}");
 }
@@ -172,7 +140,7 @@ fn attributes_changed_alone_judge_the_files_they_change() {
 /// both caught. `$Format:%H$`/`%d` in a version file (as versioneer writes it) pass.
 #[test]
 fn export_subst_is_judged_with_the_commit_an_archive_is_made_of() {
-    let server = Server::new();
+    let server = Server::new("");
     let repo = &server.client;
     repo.write(".gitattributes", "version.py export-subst\n");
     repo.write(
@@ -180,7 +148,7 @@ fn export_subst_is_judged_with_the_commit_an_archive_is_made_of() {
         "full = '$Format:%H$'\nrefs = '$Format:%d$'\ndate = '$Format:%ci$'\n$Format:%s$\n",
     );
     repo.commit_all("x = 1");
-    let (ok, shown) = server.push();
+    let (ok, shown) = server.push(&["main"]);
     assert!(ok, "{shown}");
     repo.write("notes.txt", "later\n");
     repo.git(&["add", "notes.txt"]);
@@ -195,14 +163,14 @@ fn export_subst_is_judged_with_the_commit_an_archive_is_made_of() {
         (1, vec!["version.py".to_string()]),
         "{json}"
     );
-    let (ok, shown) = server.push();
+    let (ok, shown) = server.push(&["main"]);
     assert!(!ok, "{shown}");
     assert!(shown.contains("version.py"), "{shown}");
     // A placeholder that writes text dill-guard does not expand is an error, not a pass.
     repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
     repo.write("version.py", "tag = '$Format:%(describe)$'\n");
     repo.commit_all("describe");
-    let (ok, shown) = server.push();
+    let (ok, shown) = server.push(&["main"]);
     assert!(!ok, "{shown}");
     assert!(shown.contains("%(describe)"), "{shown}");
 }
@@ -310,7 +278,7 @@ fn checked_out(repo: &Repo, path: &str) -> String {
 #[test]
 fn an_encoding_whose_byte_order_is_the_platforms_is_judged_in_every_order() {
     assert_eq!(ASCII_CODE.len() % 2, 0);
-    let server = Server::new();
+    let server = Server::new("");
     let repo = &server.client;
     repo.write(".gitattributes", "payload.py working-tree-encoding=UCS-2\n");
     repo.git(&["add", ".gitattributes"]);
@@ -326,7 +294,7 @@ fn an_encoding_whose_byte_order_is_the_platforms_is_judged_in_every_order() {
     );
     repo.git(&["commit", "-q", "--no-verify", "-m", "ucs-2"]);
     assert_eq!(checked_out(repo, "payload.py"), ASCII_CODE);
-    let (ok, shown) = server.push();
+    let (ok, shown) = server.push(&["main"]);
     assert!(!ok, "{shown}");
 }
 
@@ -334,7 +302,7 @@ fn an_encoding_whose_byte_order_is_the_platforms_is_judged_in_every_order() {
 /// `%n` did not close the string that hides the call.
 #[test]
 fn an_export_subst_file_is_judged_as_checked_out_too() {
-    let server = Server::new();
+    let server = Server::new("");
     let repo = &server.client;
     repo.write(".gitattributes", "*.py export-subst\n");
     repo.write(
@@ -355,14 +323,14 @@ fn an_export_subst_file_is_judged_as_checked_out_too() {
         "-m",
         "hidden in the archive only",
     ]);
-    let (ok, shown) = server.push();
+    let (ok, shown) = server.push(&["main"]);
     assert!(!ok, "{shown}");
 }
 
 /// A link is written out as what its target is written out as: the target's attributes apply.
 #[test]
 fn a_link_is_judged_with_its_targets_attributes() {
-    let server = Server::new();
+    let server = Server::new("");
     let repo = &server.client;
     repo.write(
         ".gitattributes",
@@ -380,14 +348,14 @@ fn a_link_is_judged_with_its_targets_attributes() {
     );
     repo.git(&["commit", "-q", "--no-verify", "-m", "link"]);
     assert_eq!(checked_out(repo, "app2.py"), ASCII_CODE);
-    let (ok, shown) = server.push();
+    let (ok, shown) = server.push(&["main"]);
     assert!(!ok, "{shown}");
 }
 
 /// Deleting the `.gitattributes` that unset a conversion turns it back on for the files below.
 #[test]
 fn a_deleted_gitattributes_judges_the_files_below_it() {
-    let server = Server::new();
+    let server = Server::new("");
     let repo = &server.client;
     repo.write(
         ".gitattributes",
@@ -405,7 +373,7 @@ fn a_deleted_gitattributes_judges_the_files_below_it() {
     std::fs::remove_file(repo.dir.join("probe.py")).unwrap();
     stage_raw(repo, "sub/payload.py", &cjk);
     repo.git(&["commit", "-q", "--no-verify", "-m", "harmless as written"]);
-    let (ok, shown) = server.push();
+    let (ok, shown) = server.push(&["main"]);
     assert!(ok, "{shown}");
     repo.git(&["rm", "-q", "sub/.gitattributes"]);
     let (code, json) = repo.json(&["--staged"]);
@@ -418,7 +386,7 @@ fn a_deleted_gitattributes_judges_the_files_below_it() {
     assert_eq!(checked_out(repo, "sub/payload.py"), ASCII_CODE);
     let (code, json) = repo.json(&["--range", "HEAD~1..HEAD"]);
     assert_eq!(code, 1, "{json}");
-    let (ok, shown) = server.push();
+    let (ok, shown) = server.push(&["main"]);
     assert!(!ok, "{shown}");
 }
 
@@ -426,12 +394,12 @@ fn a_deleted_gitattributes_judges_the_files_below_it() {
 /// come: a name that is more than a plain name is refused where such a file is.
 #[test]
 fn a_ref_name_that_export_subst_would_write_into_code_is_refused() {
-    let server = Server::new();
+    let server = Server::new("");
     let repo = &server.client;
     repo.write(".gitattributes", "payload.py export-subst\n");
     repo.write("payload.py", "s = \"$Format:%d$\"\nx = 1 #'''\n");
     repo.commit_all("versioneer-like");
-    let (ok, shown) = server.push();
+    let (ok, shown) = server.push(&["main"]);
     assert!(ok, "{shown}");
     repo.git(&["tag", "v1.0"]);
     let out = repo.git_try(&["push", "--no-verify", "origin", "v1.0"]);
@@ -489,14 +457,14 @@ fn attributes_as_git_reads_them_in_every_checkout() {
         "{json}"
     );
 
-    let server = Server::new();
+    let server = Server::new("");
     let repo = &server.client;
     repo.write("d/x.txt", ASCII_CODE);
     stage_raw(repo, "d/x.txt", &cjk());
     symlink("d/x.txt", repo.dir.join("v.py")).unwrap();
     repo.git(&["add", "v.py"]);
     repo.git(&["commit", "-q", "--no-verify", "-m", "link to gibberish"]);
-    let (ok, shown) = server.push();
+    let (ok, shown) = server.push(&["main"]);
     assert!(ok, "{shown}");
     std::fs::remove_file(repo.dir.join("d/x.txt")).unwrap();
     repo.write("d/.gitattributes", "x.txt working-tree-encoding=UTF-16LE\n");
@@ -508,7 +476,7 @@ fn attributes_as_git_reads_them_in_every_checkout() {
         "{json}"
     );
     repo.git(&["commit", "-q", "--no-verify", "-m", "attributes only"]);
-    let (ok, shown) = server.push();
+    let (ok, shown) = server.push(&["main"]);
     assert!(!ok, "{shown}");
 }
 
@@ -537,12 +505,12 @@ fn ident_is_judged_as_left_and_as_written() {
 /// error; semantic-version tags pass beside `%d`.
 #[test]
 fn export_subst_text_as_git_archive_writes_it() {
-    let server = Server::new();
+    let server = Server::new("");
     let repo = &server.client;
     repo.write(".gitattributes", "v.py export-subst\n");
     repo.write("v.py", "$Format:%s$\n");
     repo.commit_all("subject");
-    let (ok, shown) = server.push();
+    let (ok, shown) = server.push(&["main"]);
     assert!(ok, "{shown}");
     let push = |message: &str, extra: &[&str]| {
         repo.write("n.txt", message);

@@ -15,7 +15,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{bare_repository, git_command, text, Repo};
+use common::{git_command, text, Repo, Server};
 
 /// Python that calls `dill.loads` when run (not only when imported and called).
 const PAYLOAD: &str =
@@ -164,38 +164,11 @@ fn assert_runs_dill_loads(fixtures: &[Fixture], argv: &[&str]) {
     );
 }
 
-/// A bare server whose pre-receive hook runs dill-guard, and a client with a clean first
-/// commit pushed to it.
-struct Server {
-    _tmp: tempfile::TempDir,
-    client: Repo,
-}
-
-impl Server {
-    fn new() -> Server {
-        let tmp = tempfile::tempdir().unwrap();
-        let bare = bare_repository(tmp.path(), "server.git");
-        let client = Repo::new();
-        client.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
-        client.write("a.py", common::GOOD);
-        client.commit_all("base");
-        client.git(&["push", "-q", "origin", "main"]);
-        common::write_hook(
-            &bare.join("hooks/pre-receive"),
-            &format!(
-                "#!/bin/sh\nexec '{}' --pre-receive --color never\n",
-                binary()
-            ),
-        );
-        Server { _tmp: tmp, client }
-    }
-}
-
 /// Commits `fixtures` for real (the pre-commit hook must block it), then checks them with
 /// `--staged`, `--all`, as paths on disk, `--range` and a push to a server: each must report a
 /// finding in exactly the files `expected` names.
 fn assert_judged_in_every_mode(fixtures: &[Fixture], expected: &[&str]) {
-    let server = Server::new();
+    let server = Server::new("");
     let repo = &server.client;
     let hooks = repo.dir.join(".git/hooks");
     common::write_hook(
@@ -248,7 +221,7 @@ fn assert_judged_in_every_mode(fixtures: &[Fixture], expected: &[&str]) {
 
 /// The same, for files that are errors (exit 2, naming `path`) in every mode.
 fn assert_refused_in_every_mode(fixtures: &[Fixture], path: &str, why: &str) {
-    let server = Server::new();
+    let server = Server::new("");
     let repo = &server.client;
     for fixture in fixtures {
         put(&repo.dir, fixture);

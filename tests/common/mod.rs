@@ -216,3 +216,67 @@ pub fn places(json: &serde_json::Value) -> Vec<(String, u64, String)> {
         })
         .collect()
 }
+
+/// A bare server whose pre-receive hook runs dill-guard (with `extra` arguments), and a client
+/// with a clean first commit already pushed to it as `main`.
+pub struct Server {
+    _tmp: tempfile::TempDir,
+    pub bare: PathBuf,
+    pub client: Repo,
+}
+
+impl Server {
+    pub fn new(extra: &str) -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let bare = bare_repository(tmp.path(), "server.git");
+        let client = Repo::new();
+        client.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+        client.write("a.py", GOOD);
+        client.commit_all("base");
+        client.git(&["push", "-q", "origin", "main"]);
+        let server = Server {
+            _tmp: tmp,
+            bare,
+            client,
+        };
+        server.hook(extra);
+        server
+    }
+
+    pub fn hook(&self, extra: &str) {
+        write_hook(
+            &self.bare.join("hooks/pre-receive"),
+            &format!(
+                "#!/bin/sh\nexec '{}' --pre-receive --color never {extra}\n",
+                binary()
+            ),
+        );
+    }
+
+    /// Lets anything in, as if it predates the hook.
+    pub fn without_hook<T>(&self, run: impl FnOnce() -> T) -> T {
+        let hook = self.bare.join("hooks/pre-receive");
+        let off = self.bare.join("hooks/off");
+        std::fs::rename(&hook, &off).unwrap();
+        let out = run();
+        std::fs::rename(&off, &hook).unwrap();
+        out
+    }
+
+    pub fn push(&self, args: &[&str]) -> (bool, String) {
+        let mut all = vec!["push", "--no-verify", "origin"];
+        all.extend_from_slice(args);
+        let out = self.client.git_try(&all);
+        (out.status.success(), text(&out))
+    }
+
+    pub fn head(&self, rev: &str) -> Option<String> {
+        let out = git_command(&self.bare)
+            .args(["rev-parse", "--verify", "-q", rev])
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+}
