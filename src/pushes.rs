@@ -294,7 +294,7 @@ fn bring(
     let mut attribute_dirs: Vec<BString> = files
         .iter()
         .map(|f| &f.path)
-        .filter(|p| *p == ".gitattributes" || p.ends_with(b"/.gitattributes"))
+        .filter(|p| crate::git::is_attributes_file(p))
         .cloned()
         .collect();
     // A `.gitattributes` a base had and the tree has not: what it said no longer applies.

@@ -277,7 +277,7 @@ pub fn gather(
                 .files
                 .iter()
                 .map(|f| &f.path)
-                .filter(|p| *p == ".gitattributes" || p.ends_with(b"/.gitattributes"))
+                .filter(|p| crate::git::is_attributes_file(p))
                 .chain(&listing.attributes_gone)
                 .map(|p| p.rfind_byte(b'/').map_or(&b""[..], |at| &p[..at]))
                 .collect();
@@ -368,7 +368,7 @@ pub fn gather(
                 // Attributes change what a checkout writes for the files below them.
                 if let Some(rel) = relative
                     .as_ref()
-                    .filter(|rel| *rel == ".gitattributes" || rel.ends_with(b"/.gitattributes"))
+                    .filter(|rel| crate::git::is_attributes_file(rel))
                 {
                     let dir = rel.rfind_byte(b'/').map_or(&b""[..], |at| &rel[..at]);
                     let below = entries_at(&listing.files, dir.as_bstr());
@@ -398,9 +398,7 @@ pub fn gather(
                 .filter(|link| !named.contains(&link.path))
                 .collect();
             let mut quiet = Sources::default();
-            let attributes_named = named
-                .iter()
-                .any(|n| *n == ".gitattributes" || n.ends_with(b"/.gitattributes"));
+            let attributes_named = named.iter().any(|n| crate::git::is_attributes_file(n));
             let targets = link_targets(repo, &unnamed, excluded, &mut quiet, |target, through| {
                 attributes_named
                     || named.contains(&target.path)

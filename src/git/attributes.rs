@@ -117,7 +117,7 @@ impl Repo {
                     let path = entry.path(index);
                     // A link named `.gitattributes` is read as its text, as git reads it from
                     // the index.
-                    if (path == ".gitattributes" || path.ends_with(b"/.gitattributes"))
+                    if is_attributes_file(path)
                         && !entry.mode.is_submodule()
                         && converts(&self.blob(&IndexFile::plain(path.to_owned(), entry.id))?)
                     {
@@ -421,6 +421,11 @@ fn conversion_of(outcome: &Outcome, commit: Option<ObjectId>) -> Conversion {
         conversion.encoding = None;
     }
     conversion
+}
+
+/// Whether `path` names a `.gitattributes` file.
+pub fn is_attributes_file(path: &[u8]) -> bool {
+    path == b".gitattributes" || path.ends_with(b"/.gitattributes")
 }
 
 /// Whether a blob is a Git LFS pointer: its content lives on an LFS server, not in the

@@ -14,7 +14,9 @@ use crate::model::Error;
 mod attributes;
 mod history;
 
-pub use attributes::{apply as convert, is_lfs_pointer, ArchiveCommit, Case, Conversion, Rules};
+pub use attributes::{
+    apply as convert, is_attributes_file, is_lfs_pointer, ArchiveCommit, Case, Conversion, Rules,
+};
 pub use history::{Compared, Peeled, RefUpdate};
 
 /// One file as the index records it.
