@@ -93,42 +93,43 @@ struct Stack {
 }
 
 impl Repo {
-    /// Whether any attribute rules can change the bytes of files of `rules`: some
-    /// `.gitattributes` in the index (for a tree: always asked, since only the directories on
-    /// the way to each file are read), `info/attributes` or the global attributes file naming
-    /// an attribute that converts (macros included: they are spelled out in the same files).
-    /// Most repositories have none, or only `text`/`eol=lf`/`diff` lines, and then nothing else
-    /// is read.
-    fn attribute_files(&self, rules: Rules) -> Result<bool, Error> {
+    /// Whether any attribute rules can change the bytes of `paths` in `rules`: a
+    /// `.gitattributes` in a directory on the way to one of them (in the index: looked up
+    /// directory by directory; for a tree: always asked, since only those directories are
+    /// read anyway), `info/attributes` or the global attributes file naming an attribute that
+    /// converts (macros included: they are spelled out in the same files). Most repositories
+    /// have none, or only `text`/`eol=lf`/`diff` lines, and then nothing else is read.
+    fn attribute_files(&self, rules: Rules, paths: &[&BStr]) -> Result<bool, Error> {
         let converts = |bytes: &[u8]| CONVERTING.iter().any(|word| bytes.find(word).is_some());
         if self.info_attributes().is_some_and(converts)
             || self.global_attributes().is_some_and(converts)
         {
             return Ok(true);
         }
-        match rules {
-            Rules::Index => {
-                if let Some(&found) = self.cache.index_converts.get() {
-                    return Ok(found);
-                }
-                let index = self.index()?;
-                let mut found = false;
-                for entry in index.entries() {
-                    let path = entry.path(index);
-                    // A link named `.gitattributes` is read as its text, as git reads it from
-                    // the index.
-                    if is_attributes_file(path)
-                        && !entry.mode.is_submodule()
-                        && converts(&self.blob(&IndexFile::plain(path.to_owned(), entry.id))?)
-                    {
-                        found = true;
-                        break;
-                    }
-                }
-                Ok(*self.cache.index_converts.get_or_init(|| found))
-            }
-            Rules::Tree(_) => Ok(true),
+        if let Rules::Tree(_) = rules {
+            return Ok(true);
         }
+        let parent = |path: &[u8]| -> BString {
+            BString::from(path.rfind_byte(b'/').map_or(&b""[..], |at| &path[..at]))
+        };
+        // A directory seen was checked with every directory above it.
+        let mut seen: std::collections::HashSet<BString> = Default::default();
+        for path in paths {
+            let mut dir = parent(path);
+            while seen.insert(dir.clone()) {
+                if self
+                    .dir_attributes(rules, dir.as_bstr())?
+                    .is_some_and(|bytes| converts(&bytes))
+                {
+                    return Ok(true);
+                }
+                if dir.is_empty() {
+                    break;
+                }
+                dir = parent(&dir);
+            }
+        }
+        Ok(false)
     }
 
     fn info_attributes(&self) -> Option<&[u8]> {
@@ -197,7 +198,7 @@ impl Repo {
         commit: Option<ObjectId>,
         case: Case,
     ) -> Result<Option<Vec<Conversion>>, Error> {
-        if paths.is_empty() || !self.attribute_files(rules)? {
+        if paths.is_empty() || !self.attribute_files(rules, paths)? {
             return Ok(None);
         }
         let mut collection = MetadataCollection::default();

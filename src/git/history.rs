@@ -49,8 +49,6 @@ pub(super) struct Cache {
     attributes: RefCell<HashMap<ObjectId, Rc<Vec<IndexFile>>>>,
     /// `info/attributes` and the global attributes file, read once.
     pub(super) outside_attributes: std::cell::OnceCell<[Option<Vec<u8>>; 2]>,
-    /// Whether some attributes file of the index names a converting attribute.
-    pub(super) index_converts: std::cell::OnceCell<bool>,
 }
 
 /// Directories already listed, each as (path, tree, the one tree it was compared with): the
